@@ -1,0 +1,177 @@
+"""Command line: parse, run, print one JSON object on stdout, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any, NoReturn
+
+from agentic_image_gen import __version__
+from agentic_image_gen.errors import EXIT_INTERRUPTED, AigError, InputError, RunFailed
+from agentic_image_gen.settings import (
+    MAX_ITERATIONS_LIMIT,
+    RunConfig,
+    image_settings,
+    models_from,
+    secrets_from,
+)
+from agentic_image_gen.types import Background, OutputFormat, Quality, RunResult
+
+PROG = "agentic-image-gen"
+EXIT_CODES = """\
+exit codes:
+  0    success
+  1    unexpected internal error
+  2    invalid arguments or prompt
+  3    a reference image is missing, unreadable, not an image, or its URL failed
+  4    configuration: missing or rejected API key, unknown provider
+  5    provider failure: API error, refusal, unusable reply
+  6    the run folder cannot be written
+  130  interrupted (Ctrl-C)
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag as one line (InputError) instead of usage + exit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Generate an image, score it, refine the prompt, repeat; print the best.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("prompt", help="what the image should show")
+    parser.add_argument(
+        "--refs",
+        nargs="+",
+        default=[],
+        metavar="PATH_OR_URL",
+        help="reference images: local paths or http(s) URLs",
+    )
+    parser.add_argument("--quality", choices=[q.value for q in Quality], default="high")
+    parser.add_argument(
+        "--size",
+        default="1024x1024",
+        help="auto, 1024x1024, 1024x1536, 1536x1024, or WIDTHxHEIGHT (multiples of 16, "
+        "aspect 1:3 to 3:1, at most 3840x2160); default 1024x1024",
+    )
+    parser.add_argument(
+        "--background", choices=[b.value for b in Background], default="transparent"
+    )
+    parser.add_argument(
+        "--format", dest="output_format", choices=[f.value for f in OutputFormat], default="png"
+    )
+    parser.add_argument(
+        "--max-iterations",
+        type=int,
+        default=3,
+        help=f"iteration cap, 1-{MAX_ITERATIONS_LIMIT} (default 3)",
+    )
+    parser.add_argument(
+        "--threshold", type=int, default=85, help="stop at this score, 0-100 (default 85)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("runs"), help="parent of the run folders (./runs)"
+    )
+    models = parser.add_argument_group("models (flags win over AIG_* environment variables)")
+    models.add_argument("--model", help="mainline model driving generation (AIG_MODEL)")
+    models.add_argument("--image-model", help="image model of the tool (AIG_IMAGE_MODEL)")
+    models.add_argument("--evaluator-model", help="vision model that scores (AIG_EVALUATOR_MODEL)")
+    models.add_argument("--prompter-model", help="model that rewrites (AIG_PROMPTER_MODEL)")
+    roles = parser.add_argument_group("providers")
+    roles.add_argument("--generator", default="openai", help="generator provider (openai)")
+    roles.add_argument("--evaluator", default="openai", help="evaluator provider (openai)")
+    roles.add_argument("--prompter", default="openai", help="prompter provider (openai)")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def config_from(args: argparse.Namespace) -> RunConfig:
+    api_key, base_url = secrets_from(os.environ)
+    return RunConfig(
+        prompt=args.prompt,
+        refs=tuple(args.refs),
+        image=image_settings(args.quality, args.size, args.background, args.output_format),
+        max_iterations=args.max_iterations,
+        threshold=args.threshold,
+        out_dir=args.out,
+        models=models_from(
+            os.environ, args.model, args.image_model, args.evaluator_model, args.prompter_model
+        ),
+        api_key=api_key,
+        base_url=base_url,
+    )
+
+
+class ProgressPrinter:
+    """One line per stage on stderr, with elapsed time."""
+
+    def __init__(self, total: int) -> None:
+        self._total = total
+        self._started = time.monotonic()
+
+    def __call__(self, event: Any) -> None:
+        elapsed = time.monotonic() - self._started
+        result: RunResult = event.result
+        if event.stage == "scored":
+            iteration = result.iterations[-1]
+            best = result.best()
+            line = f"iteration {event.iteration}: score {iteration.score}"
+            if best is not None:
+                line += f" (best {best.score}, iteration {best.index})"
+        elif event.stage == "done":
+            line = f"done: {result.stop_reason}, {event.iteration} iteration(s)"
+        else:
+            line = f"iteration {event.iteration}/{self._total}: {event.stage}"
+        print(f"[{elapsed:6.1f}s] {line}", file=sys.stderr, flush=True)
+
+
+async def _run(config: RunConfig, args: argparse.Namespace) -> RunResult:
+    # Imported here so that --help and argument errors never pay for the SDKs.
+    from agentic_image_gen.loop_controller import run_image_generation_loop
+    from agentic_image_gen.providers.base import ProviderContext, build_providers
+
+    async with AsyncExitStack() as stack:
+        context = ProviderContext(config=config, exit_stack=stack)
+        providers = await build_providers(context, args.generator, args.evaluator, args.prompter)
+        progress = None if args.quiet else ProgressPrinter(config.max_iterations)
+        return await run_image_generation_loop(config, providers, on_event=progress)
+
+
+def _print_json(result: RunResult) -> None:
+    print(json.dumps(result.to_output(), indent=2, ensure_ascii=False), flush=True)
+
+
+def _fail(error: AigError) -> int:
+    print(f"{PROG}: error: {error}", file=sys.stderr, flush=True)
+    return error.exit_code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        config = config_from(args)
+        result = asyncio.run(_run(config, args))
+    except RunFailed as failure:
+        _print_json(failure.partial)
+        return _fail(failure)
+    except AigError as error:
+        return _fail(error)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
+    _print_json(result)
+    return 0

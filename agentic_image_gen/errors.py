@@ -1,0 +1,61 @@
+"""The project's error hierarchy: every failure a user can meet, each with its own exit code.
+
+The CLI prints ``str(error)`` as one line and exits with ``error.exit_code``; nothing else
+needs to know how errors are presented.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentic_image_gen.types import RunResult
+
+
+class AigError(Exception):
+    """Base of every error the tool reports to a user (never a traceback)."""
+
+    exit_code = 1
+
+
+class InputError(AigError):
+    """A flag, the prompt or another argument is invalid."""
+
+    exit_code = 2
+
+
+class ReferenceImageError(InputError):
+    """A reference image is missing, unreadable, not an image, too large, or its URL is bad."""
+
+    exit_code = 3
+
+
+class ConfigurationError(AigError):
+    """The environment is not set up for the chosen provider (e.g. no API key)."""
+
+    exit_code = 4
+
+
+class ProviderError(AigError):
+    """A provider failed, refused, or answered with something unusable."""
+
+    exit_code = 5
+
+
+class StorageError(AigError):
+    """The run folder cannot be written."""
+
+    exit_code = 6
+
+
+class RunFailed(AigError):
+    """A run stopped on an error after some work was done; carries what was finished."""
+
+    def __init__(self, cause: AigError, partial: RunResult) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.partial = partial
+        self.exit_code = cause.exit_code
+
+
+EXIT_INTERRUPTED = 130

@@ -1,0 +1,1 @@
+"""Providers: one module per vendor and role, chosen by name (see base.py)."""

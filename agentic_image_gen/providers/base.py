@@ -1,0 +1,95 @@
+"""The three roles the loop drives, and the registry that builds them by name.
+
+The loop imports only this module. A provider is a class with an async ``create(context)``
+factory; the registry names it by ``"module:Class"`` so nothing is imported until chosen
+(which keeps ``--help`` fast and lets a new vendor be one new module).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from agentic_image_gen.errors import ConfigurationError
+from agentic_image_gen.settings import RunConfig
+from agentic_image_gen.types import Evaluation, GeneratedImage, GenerationRequest, Iteration
+
+
+@runtime_checkable
+class ImageGenerator(Protocol):
+    async def generate_image(self, request: GenerationRequest) -> GeneratedImage:
+        """Make one image; ``request.context`` continues the previous turn when set."""
+        ...
+
+
+@runtime_checkable
+class Evaluator(Protocol):
+    async def evaluate_image(
+        self, image: GeneratedImage, prompt: str, original_prompt: str
+    ) -> Evaluation:
+        """Score 0-100 against the user's request, with an actionable critique."""
+        ...
+
+
+@runtime_checkable
+class Prompter(Protocol):
+    @property
+    def conversation_id(self) -> str | None:
+        """The id of the conversation kept across refinements, if the provider keeps one."""
+        ...
+
+    async def generate_prompt(self, original_prompt: str, history: Sequence[Iteration]) -> str:
+        """The next prompt, from the user's request and every iteration so far."""
+        ...
+
+
+@dataclass
+class ProviderContext:
+    """What factories share for one run: the config, a cache (one API client per run) and
+    an exit stack that closes whatever they opened."""
+
+    config: RunConfig
+    exit_stack: AsyncExitStack
+    shared: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Providers:
+    generator: ImageGenerator
+    evaluator: Evaluator
+    prompter: Prompter
+
+
+GENERATORS: dict[str, str] = {
+    "openai": "agentic_image_gen.providers.openai.image_gen:OpenAIImageGenerator",
+}
+EVALUATORS: dict[str, str] = {
+    "openai": "agentic_image_gen.providers.openai.evaluator:OpenAIEvaluator",
+    "rubric": "agentic_image_gen.providers.openai.evaluator:OpenAIEvaluator",
+}
+PROMPTERS: dict[str, str] = {
+    "openai": "agentic_image_gen.providers.openai.prompter:OpenAIPrompter",
+}
+
+
+async def _create(registry: dict[str, str], role: str, name: str, context: ProviderContext) -> Any:
+    target = registry.get(name)
+    if target is None:
+        known = ", ".join(sorted(registry))
+        raise ConfigurationError(f"unknown {role} {name!r} (known: {known})")
+    module_name, _, class_name = target.partition(":")
+    provider_class = getattr(importlib.import_module(module_name), class_name)
+    return await provider_class.create(context)
+
+
+async def build_providers(
+    context: ProviderContext, generator: str, evaluator: str, prompter: str
+) -> Providers:
+    return Providers(
+        generator=await _create(GENERATORS, "generator", generator, context),
+        evaluator=await _create(EVALUATORS, "evaluator", evaluator, context),
+        prompter=await _create(PROMPTERS, "prompter", prompter, context),
+    )

@@ -1,0 +1,1 @@
+"""OpenAI providers: Responses API generation, vision evaluation and prompt refinement."""

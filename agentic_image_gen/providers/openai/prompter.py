@@ -1,0 +1,75 @@
+"""Prompt refinement with the Responses API, in one Conversation per run.
+
+The Assistants API the specification used is shut down; a Conversation keeps the same thread
+of refinements server-side, and its id is reported as ``thread_id``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import openai
+
+from agentic_image_gen.errors import ProviderError
+from agentic_image_gen.providers.base import ProviderContext
+from agentic_image_gen.providers.openai.client import shared_client, translated_errors
+from agentic_image_gen.providers.openai.instructions import (
+    PROMPTER_INSTRUCTIONS,
+    refinement_request_text,
+)
+from agentic_image_gen.settings import MAX_PROMPT_CHARS
+from agentic_image_gen.types import Iteration
+
+_LABEL = re.compile(r"^(?:(?:new|improved|refined)\s+)?prompt\s*:\s*", re.IGNORECASE)
+
+
+class OpenAIPrompter:
+    def __init__(self, client: openai.AsyncOpenAI, model: str) -> None:
+        self._client = client
+        self._model = model
+        self._conversation_id: str | None = None
+
+    @classmethod
+    async def create(cls, context: ProviderContext) -> OpenAIPrompter:
+        return cls(await shared_client(context), context.config.models.prompter_model)
+
+    @property
+    def conversation_id(self) -> str | None:
+        return self._conversation_id
+
+    async def generate_prompt(self, original_prompt: str, history: Sequence[Iteration]) -> str:
+        latest = history[-1]
+        if latest.evaluation is None:
+            raise ProviderError("cannot refine a prompt before its image was evaluated")
+        with translated_errors("refining the prompt", self._client.api_key):
+            if self._conversation_id is None:
+                conversation = await self._client.conversations.create(
+                    metadata={"app": "agentic-image-gen"}
+                )
+                self._conversation_id = conversation.id
+            response = await self._client.responses.create(
+                model=self._model,
+                instructions=PROMPTER_INSTRUCTIONS,
+                conversation=self._conversation_id,
+                input=refinement_request_text(
+                    original_prompt,
+                    latest.prompt,
+                    latest.evaluation.score,
+                    latest.evaluation.feedback,
+                ),
+            )
+        prompt = clean_prompt(response.output_text)
+        if not prompt:
+            raise ProviderError("the prompter returned an empty prompt")
+        return prompt[:MAX_PROMPT_CHARS]
+
+
+def clean_prompt(text: str) -> str:
+    """Strip what models add around a prompt despite being told not to."""
+    text = text.strip()
+    text = re.sub(r"^```[a-z]*\s*|\s*```$", "", text).strip()
+    text = _LABEL.sub("", text).strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    return text

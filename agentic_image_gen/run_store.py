@@ -1,0 +1,139 @@
+"""The run folder: every image as it arrives, the references, and run.json.
+
+Every write is atomic (temp file, fsync, rename), and an image is on disk before the journal
+names it, so a crash loses at most the step in flight.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from agentic_image_gen.errors import StorageError
+from agentic_image_gen.types import GeneratedImage, ReferenceImage, RunResult
+
+JOURNAL_NAME = "run.json"
+JOURNAL_VERSION = 1
+RunStatus = Literal["running", "completed", "failed", "interrupted"]
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+
+
+class StoredReference(BaseModel):
+    source: str
+    path: str
+    width: int
+    height: int
+
+
+class RunJournal(BaseModel):
+    """run.json: enough to rebuild every view of the run, and to resume it."""
+
+    version: int = JOURNAL_VERSION
+    status: RunStatus = "running"
+    created_at: str
+    updated_at: str
+    config: dict[str, Any]
+    references: list[StoredReference] = []
+    result: RunResult
+
+
+def slugify(text: str, max_length: int = 40) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:max_length].rstrip("-") or "run"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temp file beside ``path``, fsync, then rename over it."""
+    try:
+        handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(handle, "wb") as temp:
+                temp.write(data)
+                temp.flush()
+                os.fsync(temp.fileno())
+            os.replace(temp_name, path)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+class RunStore:
+    """One run's folder. Many runs may go at once: nothing here is global."""
+
+    def __init__(self, run_dir: Path, journal: RunJournal) -> None:
+        self.run_dir = run_dir
+        self.journal = journal
+
+    @classmethod
+    def create(cls, out_dir: Path, prompt: str, config: dict[str, Any]) -> RunStore:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        base = f"{stamp}-{slugify(prompt)}"
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            run_dir = out_dir / base
+            while True:
+                try:
+                    run_dir.mkdir()
+                    break
+                except FileExistsError:
+                    run_dir = out_dir / f"{base}-{secrets.token_hex(2)}"
+            (run_dir / "images").mkdir()
+        except OSError as exc:
+            raise StorageError(f"cannot create a run folder in {out_dir}: {exc.strerror}") from exc
+        run_dir = run_dir.resolve()
+        now = _now()
+        journal = RunJournal(
+            created_at=now,
+            updated_at=now,
+            config=config,
+            result=RunResult(run_dir=str(run_dir), original_prompt=prompt, iterations=[]),
+        )
+        store = cls(run_dir, journal)
+        store.write_journal()
+        return store
+
+    def save_reference(self, number: int, reference: ReferenceImage) -> StoredReference:
+        folder = self.run_dir / "references"
+        folder.mkdir(exist_ok=True)
+        extension = _EXTENSIONS.get(reference.mime_type, "img")
+        path = folder / f"ref-{number:02d}.{extension}"
+        atomic_write(path, reference.data)
+        stored = StoredReference(
+            source=reference.source, path=str(path), width=reference.width, height=reference.height
+        )
+        self.journal.references.append(stored)
+        return stored
+
+    def save_image(self, index: int, image: GeneratedImage) -> Path:
+        path = self.run_dir / "images" / f"iter-{index:02d}.{image.output_format.extension}"
+        atomic_write(path, image.data)
+        return path
+
+    def update(self, result: RunResult, status: RunStatus = "running") -> None:
+        self.journal.result = result
+        self.journal.status = status
+        self.write_journal()
+
+    def write_journal(self) -> None:
+        self.journal.updated_at = _now()
+        atomic_write(
+            self.run_dir / JOURNAL_NAME, self.journal.model_dump_json(indent=2).encode("utf-8")
+        )
