@@ -7,7 +7,9 @@ import io
 from PIL import Image, ImageDraw
 
 
-def ring_photo(width: int = 640, height: int = 480, fmt: str = "JPEG", alpha: bool = False) -> bytes:
+def ring_photo(
+    width: int = 640, height: int = 480, fmt: str = "JPEG", alpha: bool = False
+) -> bytes:
     """A gold ring with a blue stone on grey: a stand-in for a user's product photo."""
     mode = "RGBA" if alpha else "RGB"
     image = Image.new(mode, (width, height), (0, 0, 0, 0) if alpha else (150, 150, 150))

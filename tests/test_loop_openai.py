@@ -47,8 +47,18 @@ def test_refs_go_with_turn_one_only_and_later_turns_continue(
     with FileServer() as files:
         url = files.add("/ring-side.png", ring_photo(fmt="PNG"))
         code, output, _ = run(
-            capsys, "gold ring", "--refs", str(local), url, "--out", str(tmp_path / "runs"),
-            "--max-iterations", "3", "--threshold", "90", "--quiet",
+            capsys,
+            "gold ring",
+            "--refs",
+            str(local),
+            url,
+            "--out",
+            str(tmp_path / "runs"),
+            "--max-iterations",
+            "3",
+            "--threshold",
+            "90",
+            "--quiet",
         )
     assert code == 0
     first, second, third = (r.body for r in openai_env.generation_requests())
@@ -111,14 +121,32 @@ def test_output_json_keys_types_and_files(
 ) -> None:
     openai_env.script_scores([50, 70, 86])
     code, output, _ = run(
-        capsys, "platinum band", "--out", str(tmp_path), "--size", "1536x1024",
-        "--background", "opaque", "--format", "jpeg", "--quality", "medium",
+        capsys,
+        "platinum band",
+        "--out",
+        str(tmp_path),
+        "--size",
+        "1536x1024",
+        "--background",
+        "opaque",
+        "--format",
+        "jpeg",
+        "--quality",
+        "medium",
     )
     assert code == 0
     expected_types = {
-        "best_image_url": str, "final_score": int, "prompt_history": list,
-        "image_history": list, "feedback_history": list, "thread_id": str, "run_dir": str,
-        "score_history": list, "response_ids": list, "iterations": int, "stop_reason": str,
+        "best_image_url": str,
+        "final_score": int,
+        "prompt_history": list,
+        "image_history": list,
+        "feedback_history": list,
+        "thread_id": str,
+        "run_dir": str,
+        "score_history": list,
+        "response_ids": list,
+        "iterations": int,
+        "stop_reason": str,
     }
     for key, kind in expected_types.items():
         assert isinstance(output[key], kind), key

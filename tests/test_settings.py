@@ -89,7 +89,7 @@ def test_model_flags_beat_environment_beats_defaults() -> None:
     assert models.model == "env-main"
     assert models.prompter_model == "flag-prompter"
     assert models.image_model == DEFAULT_IMAGE_MODEL
-    assert "gpt-image-1" != models.image_model
+    assert models.image_model != "gpt-image-1"
 
 
 def test_secrets_never_dumped() -> None:

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# =================================================================================================
+# Fake OpenAI API (tests/fakes): spec validator + loopback server
+# =================================================================================================
+# `tests/` is put on sys.path so that `fakes` imports the same way under any pytest import mode.
+_TESTS_DIR = str(Path(__file__).resolve().parent)
+if _TESTS_DIR not in sys.path:
+    sys.path.insert(0, _TESTS_DIR)
+
+from fakes import FakeOpenAIServer, OpenAPIValidator  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def spec_validator() -> OpenAPIValidator:
+    """The OpenAPI validator, loaded once; it may be unavailable (a clone without ../shared)."""
+    return OpenAPIValidator()
+
+
+@pytest.fixture
+def openapi_validator(spec_validator: OpenAPIValidator) -> OpenAPIValidator:
+    """For tests of the validation itself: skips with the reason when the spec is missing."""
+    if not spec_validator.available:
+        pytest.skip(spec_validator.unavailable_reason or "OpenAPI spec not found")
+    return spec_validator
+
+
+@pytest.fixture
+def fake_openai(spec_validator: OpenAPIValidator) -> Iterator[FakeOpenAIServer]:
+    """A running FakeOpenAIServer; fails the test on any spec violation.
+
+    Every request and reply is checked against the OpenAPI spec when it is present; without
+    it the loop tests still run (the validation tests skip, saying why). Tests that provoke a
+    violation on purpose must consume it with ``server.take_violations()``.
+    """
+    with FakeOpenAIServer(validator=spec_validator) as server:
+        yield server
+    if server.violations:
+        listing = "\n".join(f"  - {violation}" for violation in server.violations)
+        pytest.fail(f"requests/replies that violate the OpenAI OpenAPI spec:\n{listing}")
+
+
+# =================================================================================================

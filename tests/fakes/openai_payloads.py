@@ -1,0 +1,164 @@
+"""Pure helpers of the fake OpenAI server: routing rule, drawn images and reply bodies."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import secrets
+import time
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+_PALETTE = [(220, 40, 60), (40, 140, 220), (250, 180, 30), (60, 180, 90), (150, 70, 200)]
+_PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
+_SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
+_USAGE = {
+    "input_tokens": 10,
+    "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+    "output_tokens": 20,
+    "output_tokens_details": {"reasoning_tokens": 0},
+    "total_tokens": 30,
+}
+
+
+class FakeAPIError(Exception):
+    """An error reply: ``status`` and an OpenAI-shaped body ``{"error": {...}}``."""
+
+    def __init__(
+        self, status: int, message: str, param: str | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.message, self.param, self.code = status, message, param, code
+
+    def body(self) -> dict[str, Any]:
+        error = {"message": self.message, "type": "invalid_request_error", "param": self.param}
+        return {"error": {**error, "code": self.code}}
+
+
+def classify(method: str, path: str, body: Any) -> str:
+    """The fake's routing rule: generation | evaluation | refinement | conversation | other.
+
+    For ``POST /v1/responses``: an ``image_generation`` tool means generation, else a
+    ``json_schema`` text format means evaluation, else refinement.
+    """
+    if method == "POST" and path == "/v1/conversations":
+        return "conversation"
+    if method != "POST" or path != "/v1/responses" or not isinstance(body, dict):
+        return "other"
+    tools = body.get("tools")
+    if isinstance(tools, list) and any(
+        isinstance(tool, dict) and tool.get("type") == "image_generation" for tool in tools
+    ):
+        return "generation"
+    text = body.get("text")
+    text_format = text.get("format") if isinstance(text, dict) else None
+    if isinstance(text_format, dict) and text_format.get("type") == "json_schema":
+        return "evaluation"
+    return "refinement"
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+def last_input_text(body: dict[str, Any]) -> str:
+    """The last text the caller sent (``input`` as a string, or items with string/list content)."""
+    found = ""
+    items = body.get("input")
+    for item in [items] if isinstance(items, str) else items or []:
+        content = item.get("content") if isinstance(item, dict) else item
+        for part in [content] if isinstance(content, str) else content or []:
+            if isinstance(part, str):
+                found = part
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                found = part["text"]
+    return found
+
+
+def draw_image(number: int, size: str, output_format: str, background: str) -> bytes:
+    """A real image of ``size`` ("WxH" or "auto" = 1024x1024) in ``output_format``.
+
+    A ring whose colour and radius depend on ``number``, on a fully transparent background (RGBA)
+    if ``background == "transparent"``, else on an opaque one (RGB).
+    """
+    match = _SIZE.match("1024x1024" if size == "auto" else size)
+    if not match or output_format not in _PIL_FORMATS:
+        raise FakeAPIError(400, f"Invalid image size or format: {size!r}, {output_format!r}.")
+    width, height = int(match[1]), int(match[2])
+    colour = _PALETTE[number % len(_PALETTE)]
+    if background == "transparent":
+        image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+        fill: tuple[int, ...] = (*colour, 255)
+    else:
+        image = Image.new("RGB", (width, height), (245, 240 - 10 * (number % 8), 230))
+        fill = colour
+    radius = min(width, height) * (20 + 3 * (number % 7)) // 100
+    cx, cy = width // 2, height // 2
+    box = (cx - radius, cy - radius, cx + radius, cy + radius)
+    line = max(1, radius // 10)
+    ImageDraw.Draw(image).ellipse(box, fill=fill, outline=(255, 255, 255), width=line)
+    buffer = io.BytesIO()
+    options = {"compress_level": 1} if output_format == "png" else {}
+    image.save(buffer, format=_PIL_FORMATS[output_format], **options)
+    return buffer.getvalue()
+
+
+def image_call(image: bytes) -> dict[str, Any]:
+    """An ``image_generation_call`` output item (the spec's ImageGenToolCall has no more fields)."""
+    return {
+        "type": "image_generation_call",
+        "id": new_id("ig"),
+        "status": "completed",
+        "result": base64.b64encode(image).decode("ascii"),
+    }
+
+
+def output_text(text: str) -> dict[str, Any]:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def refusal(text: str) -> dict[str, Any]:
+    return {"type": "refusal", "refusal": text}
+
+
+def message(*content: dict[str, Any]) -> dict[str, Any]:
+    """An assistant ``message`` output item."""
+    return {
+        "type": "message",
+        "id": new_id("msg"),
+        "status": "completed",
+        "role": "assistant",
+        "content": list(content),
+    }
+
+
+def response_object(
+    body: dict[str, Any], output: list[dict[str, Any]], conversation_id: str | None
+) -> dict[str, Any]:
+    """A completed ``Response`` for request ``body``, with every field the spec requires."""
+    now = int(time.time())
+    parallel = body.get("parallel_tool_calls")
+    return {
+        "id": new_id("resp"),
+        "object": "response",
+        "created_at": now,
+        "status": "completed",
+        "completed_at": now,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": body.get("instructions"),
+        "model": body.get("model", "gpt-5"),
+        "output": output,
+        "parallel_tool_calls": parallel if isinstance(parallel, bool) else True,
+        "previous_response_id": body.get("previous_response_id"),
+        "conversation": {"id": conversation_id} if conversation_id else None,
+        "metadata": body.get("metadata") or {},
+        "tools": body.get("tools") or [],
+        "tool_choice": body.get("tool_choice") or "auto",
+        "temperature": body.get("temperature", 1.0),
+        "top_p": body.get("top_p", 1.0),
+        "text": body.get("text") or {"format": {"type": "text"}},
+        "usage": _USAGE,
+    }
