@@ -17,7 +17,9 @@ from agentic_image_gen import __version__
 from agentic_image_gen.errors import EXIT_INTERRUPTED, AigError, InputError, RunFailed
 from agentic_image_gen.settings import (
     MAX_ITERATIONS_LIMIT,
+    PROVIDER_CHOICES,
     RunConfig,
+    choose_providers,
     image_settings,
     models_from,
     secrets_from,
@@ -91,9 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--evaluator-model", help="vision model that scores (AIG_EVALUATOR_MODEL)")
     models.add_argument("--prompter-model", help="model that rewrites (AIG_PROMPTER_MODEL)")
     roles = parser.add_argument_group("providers")
-    roles.add_argument("--generator", default="openai", help="generator provider (openai)")
-    roles.add_argument("--evaluator", default="openai", help="evaluator provider (openai)")
-    roles.add_argument("--prompter", default="openai", help="prompter provider (openai)")
+    roles.add_argument(
+        "--provider",
+        choices=PROVIDER_CHOICES,
+        default="auto",
+        help="auto (default): openai when OPENAI_API_KEY is set, else local (offline)",
+    )
+    roles.add_argument("--generator", help="override the generator: openai, studio")
+    roles.add_argument("--evaluator", help="override the evaluator: rubric, technical")
+    roles.add_argument("--prompter", help="override the prompter: openai, rules")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -110,6 +118,9 @@ def config_from(args: argparse.Namespace) -> RunConfig:
         out_dir=args.out,
         models=models_from(
             os.environ, args.model, args.image_model, args.evaluator_model, args.prompter_model
+        ),
+        providers=choose_providers(
+            args.provider, api_key is not None, args.generator, args.evaluator, args.prompter
         ),
         api_key=api_key,
         base_url=base_url,
@@ -140,13 +151,14 @@ class ProgressPrinter:
 
 
 async def _run(config: RunConfig, args: argparse.Namespace) -> RunResult:
+    """Build the providers the config names, run the loop, close what they opened."""
     # Imported here so that --help and argument errors never pay for the SDKs.
     from agentic_image_gen.loop_controller import run_image_generation_loop
     from agentic_image_gen.providers.base import ProviderContext, build_providers
 
     async with AsyncExitStack() as stack:
         context = ProviderContext(config=config, exit_stack=stack)
-        providers = await build_providers(context, args.generator, args.evaluator, args.prompter)
+        providers = await build_providers(context, config.providers)
         progress = None if args.quiet else ProgressPrinter(config.max_iterations)
         return await run_image_generation_loop(config, providers, on_event=progress)
 
@@ -160,9 +172,23 @@ def _fail(error: AigError) -> int:
     return error.exit_code
 
 
+# Subcommands that work on run folders; anything else is a prompt for a new run.
+COMMANDS = ("runs", "show")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] in COMMANDS:
+        from agentic_image_gen.commands import run_command
+
+        try:
+            return run_command(arguments)
+        except AigError as error:
+            return _fail(error)
+    if arguments and arguments[0] == "run":
+        arguments = arguments[1:]
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(arguments)
         config = config_from(args)
         result = asyncio.run(_run(config, args))
     except RunFailed as failure:

@@ -13,7 +13,7 @@ from agentic_image_gen.errors import AigError, RunFailed
 from agentic_image_gen.providers.base import Providers
 from agentic_image_gen.run_store import RunStore
 from agentic_image_gen.settings import RunConfig, public_dump
-from agentic_image_gen.types import GenerationRequest, Iteration, RunResult
+from agentic_image_gen.types import EvaluationRequest, GenerationRequest, Iteration, RunResult
 
 Stage = Literal["generating", "evaluating", "refining", "scored", "done"]
 
@@ -38,7 +38,7 @@ async def run_image_generation_loop(
     Raises RunFailed (carrying the partial result) when a step fails after the run folder
     exists, so the caller can still report everything finished so far.
     """
-    references = await reference_loader.load_all(config.refs)
+    references = tuple(await reference_loader.load_all(config.refs))
     store = await asyncio.to_thread(
         RunStore.create, config.out_dir, config.prompt, public_dump(config)
     )
@@ -59,7 +59,7 @@ async def run_image_generation_loop(
                 GenerationRequest(
                     prompt=prompt,
                     settings=config.image,
-                    references=tuple(references) if index == 1 else (),
+                    references=references,
                     context=context,
                 )
             )
@@ -81,7 +81,7 @@ async def run_image_generation_loop(
             emit("evaluating", index)
             started = time.monotonic()
             iteration.evaluation = await providers.evaluator.evaluate_image(
-                image, prompt, config.prompt
+                EvaluationRequest(image, prompt, config.prompt, config.image, references)
             )
             iteration.evaluation_seconds = round(time.monotonic() - started, 3)
             await asyncio.to_thread(store.update, result)

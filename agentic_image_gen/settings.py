@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from agentic_image_gen.errors import InputError
+from agentic_image_gen.errors import ConfigurationError, InputError
 from agentic_image_gen.types import Background, ImageSettings, OutputFormat, Quality
 
 # Defaults chosen from the models the openai SDK (3.5x) lists as current, none with an announced
@@ -61,6 +61,46 @@ class ModelSettings(BaseModel):
     prompter_model: str = DEFAULT_PROMPTER_MODEL
 
 
+# What --provider picks for each role; --generator/--evaluator/--prompter override one role.
+PROVIDER_SETS: dict[str, tuple[str, str, str]] = {
+    "openai": ("openai", "rubric", "openai"),
+    "local": ("studio", "technical", "rules"),
+}
+PROVIDER_CHOICES = ("auto", *PROVIDER_SETS)
+
+
+class ProviderNames(BaseModel):
+    """The provider chosen for each role, by registry name (see providers/base.py)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    generator: str = "openai"
+    evaluator: str = "rubric"
+    prompter: str = "openai"
+
+
+def choose_providers(
+    provider: str,
+    has_api_key: bool,
+    generator: str | None = None,
+    evaluator: str | None = None,
+    prompter: str | None = None,
+) -> ProviderNames:
+    """``auto`` is OpenAI when a key is set, else the offline local providers."""
+    if provider == "auto":
+        provider = "openai" if has_api_key else "local"
+    if provider not in PROVIDER_SETS:
+        raise ConfigurationError(
+            f"unknown provider {provider!r} (known: {', '.join(PROVIDER_CHOICES)})"
+        )
+    default_generator, default_evaluator, default_prompter = PROVIDER_SETS[provider]
+    return ProviderNames(
+        generator=generator or default_generator,
+        evaluator=evaluator or default_evaluator,
+        prompter=prompter or default_prompter,
+    )
+
+
 class RunConfig(BaseModel):
     """A validated run. ``api_key`` is a SecretStr and is excluded from every dump."""
 
@@ -73,6 +113,7 @@ class RunConfig(BaseModel):
     threshold: int = Field(default=85)
     out_dir: Path = Path("runs")
     models: ModelSettings = ModelSettings()
+    providers: ProviderNames = ProviderNames()
     api_key: SecretStr | None = Field(default=None, exclude=True)
     base_url: str | None = None
 

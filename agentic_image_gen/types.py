@@ -71,8 +71,8 @@ class GenerationRequest:
     """One generation turn.
 
     ``context`` is the opaque continuation token of the previous turn (OpenAI's response id, a
-    local model's settings id); the loop passes it back without reading it. References go only
-    with the first turn.
+    local model's settings); the loop passes it back without reading it. ``references`` come
+    with every turn: a provider whose context already holds them must not send them again.
     """
 
     prompt: str
@@ -91,6 +91,17 @@ class GeneratedImage:
     height: int
     context: str | None = None
     revised_prompt: str | None = None
+
+
+@dataclass(frozen=True)
+class EvaluationRequest:
+    """What an evaluator may look at: the image, the user's request, and what was asked."""
+
+    image: GeneratedImage
+    prompt: str
+    original_prompt: str
+    settings: ImageSettings
+    references: tuple[ReferenceImage, ...] = ()
 
 
 class Evaluation(BaseModel):

@@ -65,7 +65,7 @@ def test_missing_api_key(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    code, out, err = run(["ring", "--out", "unused"], capsys)
+    code, out, err = run(["ring", "--provider", "openai", "--out", "unused"], capsys)
     assert (code, out) == (4, "")
     assert err.strip() == (
         "agentic-image-gen: error: OPENAI_API_KEY is not set: export it to use the OpenAI providers"

@@ -14,8 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from agentic_image_gen.errors import ConfigurationError
-from agentic_image_gen.settings import RunConfig
-from agentic_image_gen.types import Evaluation, GeneratedImage, GenerationRequest, Iteration
+from agentic_image_gen.settings import ProviderNames, RunConfig
+from agentic_image_gen.types import (
+    Evaluation,
+    EvaluationRequest,
+    GeneratedImage,
+    GenerationRequest,
+    Iteration,
+)
 
 
 @runtime_checkable
@@ -27,9 +33,7 @@ class ImageGenerator(Protocol):
 
 @runtime_checkable
 class Evaluator(Protocol):
-    async def evaluate_image(
-        self, image: GeneratedImage, prompt: str, original_prompt: str
-    ) -> Evaluation:
+    async def evaluate_image(self, request: EvaluationRequest) -> Evaluation:
         """Score 0-100 against the user's request, with an actionable critique."""
         ...
 
@@ -63,15 +67,19 @@ class Providers:
     prompter: Prompter
 
 
+_OPENAI = "agentic_image_gen.providers.openai"
+_LOCAL = "agentic_image_gen.providers.local"
 GENERATORS: dict[str, str] = {
-    "openai": "agentic_image_gen.providers.openai.image_gen:OpenAIImageGenerator",
+    "openai": f"{_OPENAI}.image_gen:OpenAIImageGenerator",
+    "studio": f"{_LOCAL}.studio:StudioGenerator",
 }
 EVALUATORS: dict[str, str] = {
-    "openai": "agentic_image_gen.providers.openai.evaluator:OpenAIEvaluator",
-    "rubric": "agentic_image_gen.providers.openai.evaluator:OpenAIEvaluator",
+    "rubric": f"{_OPENAI}.evaluator:OpenAIEvaluator",
+    "technical": f"{_LOCAL}.technical:TechnicalEvaluator",
 }
 PROMPTERS: dict[str, str] = {
-    "openai": "agentic_image_gen.providers.openai.prompter:OpenAIPrompter",
+    "openai": f"{_OPENAI}.prompter:OpenAIPrompter",
+    "rules": f"{_LOCAL}.rules:RulesPrompter",
 }
 
 
@@ -85,11 +93,9 @@ async def _create(registry: dict[str, str], role: str, name: str, context: Provi
     return await provider_class.create(context)
 
 
-async def build_providers(
-    context: ProviderContext, generator: str, evaluator: str, prompter: str
-) -> Providers:
+async def build_providers(context: ProviderContext, names: ProviderNames) -> Providers:
     return Providers(
-        generator=await _create(GENERATORS, "generator", generator, context),
-        evaluator=await _create(EVALUATORS, "evaluator", evaluator, context),
-        prompter=await _create(PROMPTERS, "prompter", prompter, context),
+        generator=await _create(GENERATORS, "generator", names.generator, context),
+        evaluator=await _create(EVALUATORS, "evaluator", names.evaluator, context),
+        prompter=await _create(PROMPTERS, "prompter", names.prompter, context),
     )

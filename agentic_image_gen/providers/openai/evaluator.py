@@ -22,7 +22,7 @@ from agentic_image_gen.providers.openai.instructions import (
     EVALUATOR_INSTRUCTIONS,
     evaluation_request_text,
 )
-from agentic_image_gen.types import Evaluation, GeneratedImage
+from agentic_image_gen.types import Evaluation, EvaluationRequest
 
 # 1024 px on the longer side is what "detail: high" resolves anyway (768 px on the shorter
 # side), so a larger upload would cost bytes and time and show the model nothing more.
@@ -44,11 +44,11 @@ class OpenAIEvaluator:
     async def create(cls, context: ProviderContext) -> OpenAIEvaluator:
         return cls(await shared_client(context), context.config.models.evaluator_model)
 
-    async def evaluate_image(
-        self, image: GeneratedImage, prompt: str, original_prompt: str
-    ) -> Evaluation:
-        request_text = evaluation_request_text(original_prompt, prompt)
-        preview = await asyncio.to_thread(fit_within, image.data, EVALUATOR_MAX_SIDE, flatten=True)
+    async def evaluate_image(self, request: EvaluationRequest) -> Evaluation:
+        request_text = evaluation_request_text(request.original_prompt, request.prompt)
+        preview = await asyncio.to_thread(
+            fit_within, request.image.data, EVALUATOR_MAX_SIDE, flatten=True
+        )
         arguments: dict[str, Any] = {
             "model": self._model,
             "instructions": EVALUATOR_INSTRUCTIONS,

@@ -45,13 +45,15 @@ class OpenAIImageGenerator:
 
     async def generate_image(self, request: GenerationRequest) -> GeneratedImage:
         content: list[dict[str, Any]] = [{"type": "input_text", "text": request.prompt}]
+        # A continued response already holds the references: they are uploaded once.
+        references = () if request.context else request.references
         content += [
             {
                 "type": "input_image",
                 "image_url": data_url(reference.data, reference.mime_type),
                 "detail": "high",
             }
-            for reference in request.references
+            for reference in references
         ]
         arguments: dict[str, Any] = {
             "model": self._model,

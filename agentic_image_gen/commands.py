@@ -1,0 +1,92 @@
+"""Subcommands that work on existing run folders: ``runs`` and ``show``.
+
+The run folder (its run.json) is the source of truth; nothing here keeps an index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from pydantic import ValidationError
+
+from agentic_image_gen.errors import InputError
+from agentic_image_gen.run_store import JOURNAL_NAME, RunJournal
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise InputError(message)
+
+
+def load_journal(run_dir: Path) -> RunJournal:
+    """A run folder's journal, or a one-line InputError saying what is wrong with it."""
+    path = run_dir / JOURNAL_NAME
+    if not run_dir.is_dir():
+        raise InputError(f"{run_dir} is not a run folder")
+    try:
+        return RunJournal.model_validate_json(path.read_bytes())
+    except FileNotFoundError as exc:
+        raise InputError(f"{run_dir} has no {JOURNAL_NAME}: not a run folder") from exc
+    except (OSError, ValidationError, ValueError) as exc:
+        raise InputError(f"{path} is damaged and cannot be read") from exc
+
+
+def _runs(args: argparse.Namespace) -> int:
+    out_dir: Path = args.out
+    rows: list[tuple[str, str, str, str, str]] = []
+    damaged: list[str] = []
+    folders = sorted(out_dir.iterdir()) if out_dir.is_dir() else []
+    for folder in folders:
+        if not (folder / JOURNAL_NAME).exists():
+            continue
+        try:
+            journal = load_journal(folder)
+        except InputError:
+            damaged.append(str(folder))
+            continue
+        result = journal.result
+        best = result.best()
+        rows.append(
+            (
+                journal.created_at,
+                "-" if best is None else str(best.score),
+                str(len(result.iterations)),
+                " ".join(result.original_prompt.split())[:60],
+                str(folder.resolve()),
+            )
+        )
+    rows.sort(reverse=True)
+    if args.json:
+        keys = ("created_at", "best_score", "iterations", "prompt", "run_dir")
+        print(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
+    else:
+        for row in rows:
+            print("\t".join(row))
+    for damaged_folder in damaged:
+        print(f"warning: {damaged_folder}/{JOURNAL_NAME} is damaged; skipped", file=sys.stderr)
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    journal = load_journal(args.run_dir)
+    print(json.dumps(journal.result.to_output(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def run_command(argv: list[str]) -> int:
+    parser = _Parser(prog="agentic-image-gen")
+    commands = parser.add_subparsers(dest="command", required=True)
+    runs = commands.add_parser("runs", help="list past runs, newest first")
+    runs.add_argument("--out", type=Path, default=Path("runs"), help="where the runs are")
+    runs.add_argument("--json", action="store_true", help="a JSON list instead of lines")
+    runs.set_defaults(handler=_runs)
+    show = commands.add_parser("show", help="print a run's JSON again")
+    show.add_argument("run_dir", type=Path)
+    show.set_defaults(handler=_show)
+    args = parser.parse_args(argv)
+    code: int = args.handler(args)
+    return code
