@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     roles.add_argument("--generator", help="override the generator: openai, studio")
     roles.add_argument("--evaluator", help="override the evaluator: rubric, technical")
     roles.add_argument("--prompter", help="override the prompter: openai, rules")
+    parser.add_argument(
+        "--allow-private-urls",
+        action="store_true",
+        help="let --refs URLs reach loopback and private-network hosts (intranet use)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -113,6 +118,7 @@ def config_from(args: argparse.Namespace) -> RunConfig:
         prompt=args.prompt,
         refs=tuple(args.refs),
         image=image_settings(args.quality, args.size, args.background, args.output_format),
+        allow_private_urls=args.allow_private_urls,
         max_iterations=args.max_iterations,
         threshold=args.threshold,
         out_dir=args.out,

@@ -38,7 +38,9 @@ async def run_image_generation_loop(
     Raises RunFailed (carrying the partial result) when a step fails after the run folder
     exists, so the caller can still report everything finished so far.
     """
-    references = tuple(await reference_loader.load_all(config.refs))
+    references = tuple(
+        await reference_loader.load_all(config.refs, allow_private=config.allow_private_urls)
+    )
     store = await asyncio.to_thread(
         RunStore.create, config.out_dir, config.prompt, public_dump(config)
     )

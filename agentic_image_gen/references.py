@@ -29,14 +29,20 @@ def is_url(source: str) -> bool:
 
 
 async def load_all(
-    sources: list[str] | tuple[str, ...], client: httpx.AsyncClient | None = None
+    sources: list[str] | tuple[str, ...],
+    *,
+    allow_private: bool = False,
+    client: httpx.AsyncClient | None = None,
 ) -> list[ReferenceImage]:
-    """Fetch every reference concurrently; the first bad one fails the whole call."""
+    """Fetch every reference concurrently; the first bad one fails the whole call.
+
+    ``allow_private`` lets URLs reach loopback and private networks (``--allow-private-urls``).
+    """
     if not sources:
         return []
     if client is None:
         async with _new_client() as own_client:
-            return await load_all(sources, own_client)
+            return await load_all(sources, allow_private=allow_private, client=own_client)
     return list(await asyncio.gather(*(load_one(source, client) for source in sources)))
 
 

@@ -114,6 +114,7 @@ class RunConfig(BaseModel):
     out_dir: Path = Path("runs")
     models: ModelSettings = ModelSettings()
     providers: ProviderNames = ProviderNames()
+    allow_private_urls: bool = False
     api_key: SecretStr | None = Field(default=None, exclude=True)
     base_url: str | None = None
 
