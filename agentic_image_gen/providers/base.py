@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from agentic_image_gen.errors import ConfigurationError
+from agentic_image_gen.retry import RetryPolicy
 from agentic_image_gen.settings import ProviderNames, RunConfig
 from agentic_image_gen.types import (
     Evaluation,
@@ -57,6 +58,8 @@ class ProviderContext:
 
     config: RunConfig
     exit_stack: AsyncExitStack
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    conversation_id: str | None = None  # a resumed run's prompter conversation
     shared: dict[str, Any] = field(default_factory=dict)
 
 

@@ -10,13 +10,12 @@ import asyncio
 import json
 from typing import Any
 
-import openai
 from pydantic import BaseModel, StrictInt, ValidationError
 
 from agentic_image_gen.errors import ProviderError
 from agentic_image_gen.imaging import data_url, fit_within
 from agentic_image_gen.providers.base import ProviderContext
-from agentic_image_gen.providers.openai.client import shared_client, translated_errors
+from agentic_image_gen.providers.openai.client import OpenAIApi, shared_api
 from agentic_image_gen.providers.openai.instructions import (
     EVALUATION_SCHEMA,
     EVALUATOR_INSTRUCTIONS,
@@ -36,13 +35,13 @@ class _Reply(BaseModel):
 
 
 class OpenAIEvaluator:
-    def __init__(self, client: openai.AsyncOpenAI, model: str) -> None:
-        self._client = client
+    def __init__(self, api: OpenAIApi, model: str) -> None:
+        self._api = api
         self._model = model
 
     @classmethod
     async def create(cls, context: ProviderContext) -> OpenAIEvaluator:
-        return cls(await shared_client(context), context.config.models.evaluator_model)
+        return cls(await shared_api(context), context.config.models.evaluator_model)
 
     async def evaluate_image(self, request: EvaluationRequest) -> Evaluation:
         request_text = evaluation_request_text(request.original_prompt, request.prompt)
@@ -78,8 +77,9 @@ class OpenAIEvaluator:
         }
         problem = ""
         for _attempt in range(ATTEMPTS):
-            with translated_errors("evaluating an image", self._client.api_key):
-                response = await self._client.responses.create(**arguments)
+            response = await self._api(
+                "evaluating an image", lambda client: client.responses.create(**arguments)
+            )
             reply, problem = _parse(response.output_text)
             if reply is not None:
                 return Evaluation(score=reply.score, feedback=reply.feedback.strip())

@@ -12,26 +12,25 @@ import base64
 import binascii
 from typing import Any
 
-import openai
 from openai.types.responses import Response
 
 from agentic_image_gen.errors import ProviderError
 from agentic_image_gen.imaging import NotAnImage, data_url, inspect_image
 from agentic_image_gen.providers.base import ProviderContext
-from agentic_image_gen.providers.openai.client import shared_client, translated_errors
+from agentic_image_gen.providers.openai.client import OpenAIApi, shared_api
 from agentic_image_gen.types import GeneratedImage, GenerationRequest, ImageSettings, OutputFormat
 
 
 class OpenAIImageGenerator:
-    def __init__(self, client: openai.AsyncOpenAI, model: str, image_model: str) -> None:
-        self._client = client
+    def __init__(self, api: OpenAIApi, model: str, image_model: str) -> None:
+        self._api = api
         self._model = model
         self._image_model = image_model
 
     @classmethod
     async def create(cls, context: ProviderContext) -> OpenAIImageGenerator:
         models = context.config.models
-        return cls(await shared_client(context), models.model, models.image_model)
+        return cls(await shared_api(context), models.model, models.image_model)
 
     def _tool(self, settings: ImageSettings) -> dict[str, Any]:
         return {
@@ -63,8 +62,9 @@ class OpenAIImageGenerator:
         }
         if request.context:
             arguments["previous_response_id"] = request.context
-        with translated_errors("generating an image", self._client.api_key):
-            response = await self._client.responses.create(**arguments)
+        response = await self._api(
+            "generating an image", lambda client: client.responses.create(**arguments)
+        )
         return await asyncio.to_thread(_decoded, response, request.settings.output_format)
 
 

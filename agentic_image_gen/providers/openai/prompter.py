@@ -9,11 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-import openai
-
 from agentic_image_gen.errors import ProviderError
 from agentic_image_gen.providers.base import ProviderContext
-from agentic_image_gen.providers.openai.client import shared_client, translated_errors
+from agentic_image_gen.providers.openai.client import OpenAIApi, shared_api
 from agentic_image_gen.providers.openai.instructions import (
     PROMPTER_INSTRUCTIONS,
     refinement_request_text,
@@ -25,14 +23,15 @@ _LABEL = re.compile(r"^(?:(?:new|improved|refined)\s+)?prompt\s*:\s*", re.IGNORE
 
 
 class OpenAIPrompter:
-    def __init__(self, client: openai.AsyncOpenAI, model: str) -> None:
-        self._client = client
+    def __init__(self, api: OpenAIApi, model: str, conversation_id: str | None = None) -> None:
+        self._api = api
         self._model = model
-        self._conversation_id: str | None = None
+        self._conversation_id = conversation_id
 
     @classmethod
     async def create(cls, context: ProviderContext) -> OpenAIPrompter:
-        return cls(await shared_client(context), context.config.models.prompter_model)
+        model = context.config.models.prompter_model
+        return cls(await shared_api(context), model, context.conversation_id)
 
     @property
     def conversation_id(self) -> str | None:
@@ -42,23 +41,25 @@ class OpenAIPrompter:
         latest = history[-1]
         if latest.evaluation is None:
             raise ProviderError("cannot refine a prompt before its image was evaluated")
-        with translated_errors("refining the prompt", self._client.api_key):
-            if self._conversation_id is None:
-                conversation = await self._client.conversations.create(
-                    metadata={"app": "agentic-image-gen"}
-                )
-                self._conversation_id = conversation.id
-            response = await self._client.responses.create(
+        if self._conversation_id is None:
+            conversation = await self._api(
+                "starting the prompter's conversation",
+                lambda client: client.conversations.create(metadata={"app": "agentic-image-gen"}),
+            )
+            self._conversation_id = conversation.id
+        conversation_id = self._conversation_id
+        request_text = refinement_request_text(
+            original_prompt, latest.prompt, latest.evaluation.score, latest.evaluation.feedback
+        )
+        response = await self._api(
+            "refining the prompt",
+            lambda client: client.responses.create(
                 model=self._model,
                 instructions=PROMPTER_INSTRUCTIONS,
-                conversation=self._conversation_id,
-                input=refinement_request_text(
-                    original_prompt,
-                    latest.prompt,
-                    latest.evaluation.score,
-                    latest.evaluation.feedback,
-                ),
-            )
+                conversation=conversation_id,
+                input=request_text,
+            ),
+        )
         prompt = clean_prompt(response.output_text)
         if not prompt:
             raise ProviderError("the prompter returned an empty prompt")

@@ -1,0 +1,97 @@
+"""One retry policy for every provider call: backoff with jitter, Retry-After, a per-call
+deadline and a per-run retry budget.
+
+The openai SDK retries on its own, but per attempt and without a budget: a flaky API could then
+stretch one run for hours. Providers set the SDK's ``max_retries=0`` and call through here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import TypeVar
+
+T = TypeVar("T")
+
+TRANSIENT_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+MAX_RETRY_AFTER = 120.0
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds the server asked to wait (``retry-after-ms``, ``retry-after``), if any.
+
+    ``headers`` is an httpx-style case-insensitive mapping.
+    """
+    if headers is None:
+        return None
+    if (millis := headers.get("retry-after-ms")) is not None:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class Attempt:
+    """What went wrong with one try, as the policy needs it."""
+
+    transient: bool
+    retry_after: float | None = None
+
+
+@dataclass
+class RetryPolicy:
+    """Shared by every call of one run; ``budget`` counts retries across the whole run."""
+
+    budget: int = 8
+    call_deadline: float = 600.0
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    retries_used: int = 0
+    sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False)
+
+    def backoff(self, attempt_number: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, MAX_RETRY_AFTER)
+        delay: float = min(self.base_delay * 2.0**attempt_number, self.max_delay)
+        return delay * (1 - 0.25 * random.random())
+
+    async def call(
+        self,
+        make_call: Callable[[float], Awaitable[T]],
+        classify: Callable[[Exception], Attempt | None],
+    ) -> T:
+        """Run ``make_call(timeout)`` until it succeeds, a permanent error, the deadline, or
+        the run's budget. ``classify`` says whether an exception is worth another try (None:
+        not ours, re-raise)."""
+        deadline = time.monotonic() + self.call_deadline
+        attempt_number = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                return await make_call(max(remaining, 1.0))
+            except Exception as exc:
+                verdict = classify(exc)
+                if verdict is None or not verdict.transient or self.retries_used >= self.budget:
+                    raise
+                delay = self.backoff(attempt_number, verdict.retry_after)
+                if time.monotonic() + delay >= deadline:
+                    raise
+                self.retries_used += 1
+                attempt_number += 1
+                await self.sleep(delay)
