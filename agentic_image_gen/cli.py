@@ -13,8 +13,11 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, NoReturn
 
+from pydantic import ValidationError
+
 from agentic_image_gen import __version__
 from agentic_image_gen.errors import EXIT_INTERRUPTED, AigError, InputError, RunFailed
+from agentic_image_gen.run_store import RunStore
 from agentic_image_gen.settings import (
     MAX_ITERATIONS_LIMIT,
     PROVIDER_CHOICES,
@@ -54,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("prompt", help="what the image should show")
+    parser.add_argument("prompt", nargs="?", help="what the image should show")
     parser.add_argument(
         "--refs",
         nargs="+",
@@ -76,13 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", dest="output_format", choices=[f.value for f in OutputFormat], default="png"
     )
     parser.add_argument(
-        "--max-iterations",
-        type=int,
-        default=3,
-        help=f"iteration cap, 1-{MAX_ITERATIONS_LIMIT} (default 3)",
+        "--max-iterations", type=int, help=f"iteration cap, 1-{MAX_ITERATIONS_LIMIT} (default 3)"
     )
+    parser.add_argument("--threshold", type=int, help="stop at this score, 0-100 (default 85)")
     parser.add_argument(
-        "--threshold", type=int, default=85, help="stop at this score, 0-100 (default 85)"
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="continue a stopped run from its folder, with its settings (--max-iterations "
+        "and --threshold may be changed)",
     )
     parser.add_argument(
         "--out", type=Path, default=Path("runs"), help="parent of the run folders (./runs)"
@@ -113,14 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from(args: argparse.Namespace) -> RunConfig:
+    if args.prompt is None:
+        raise InputError("the following arguments are required: prompt (or --resume RUN_DIR)")
     api_key, base_url = secrets_from(os.environ)
     return RunConfig(
         prompt=args.prompt,
         refs=tuple(args.refs),
         image=image_settings(args.quality, args.size, args.background, args.output_format),
         allow_private_urls=args.allow_private_urls,
-        max_iterations=args.max_iterations,
-        threshold=args.threshold,
+        max_iterations=3 if args.max_iterations is None else args.max_iterations,
+        threshold=85 if args.threshold is None else args.threshold,
         out_dir=args.out,
         models=models_from(
             os.environ, args.model, args.image_model, args.evaluator_model, args.prompter_model
@@ -156,17 +163,42 @@ class ProgressPrinter:
         print(f"[{elapsed:6.1f}s] {line}", file=sys.stderr, flush=True)
 
 
-async def _run(config: RunConfig, args: argparse.Namespace) -> RunResult:
+def resumed_config(args: argparse.Namespace, store: RunStore) -> RunConfig:
+    """The stopped run's own settings, with today's key and endpoint and any raised limits."""
+    if args.prompt is not None:
+        raise InputError("give either a prompt or --resume RUN_DIR, not both")
+    api_key, base_url = secrets_from(os.environ)
+    stored = dict(store.journal.config)
+    stored.update(api_key=api_key, base_url=base_url)
+    if args.max_iterations is not None:
+        stored["max_iterations"] = args.max_iterations
+    if args.threshold is not None:
+        stored["threshold"] = args.threshold
+    try:
+        return RunConfig.model_validate(stored)
+    except ValidationError as exc:
+        raise InputError(f"{store.run_dir}/run.json has unusable settings") from exc
+
+
+async def _run(args: argparse.Namespace) -> RunResult:
     """Build the providers the config names, run the loop, close what they opened."""
     # Imported here so that --help and argument errors never pay for the SDKs.
     from agentic_image_gen.loop_controller import run_image_generation_loop
     from agentic_image_gen.providers.base import ProviderContext, build_providers
 
+    store = None
+    if args.resume is not None:
+        store = RunStore.open(args.resume)
+        config = resumed_config(args, store)
+    else:
+        config = config_from(args)
     async with AsyncExitStack() as stack:
         context = ProviderContext(config=config, exit_stack=stack)
+        if store is not None:
+            context.conversation_id = store.journal.result.thread_id
         providers = await build_providers(context, config.providers)
         progress = None if args.quiet else ProgressPrinter(config.max_iterations)
-        return await run_image_generation_loop(config, providers, on_event=progress)
+        return await run_image_generation_loop(config, providers, progress, store=store)
 
 
 def _print_json(result: RunResult) -> None:
@@ -195,8 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         arguments = arguments[1:]
     try:
         args = build_parser().parse_args(arguments)
-        config = config_from(args)
-        result = asyncio.run(_run(config, args))
+        result = asyncio.run(_run(args))
     except RunFailed as failure:
         _print_json(failure.partial)
         return _fail(failure)

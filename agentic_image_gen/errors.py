@@ -59,3 +59,11 @@ class RunFailed(AigError):
 
 
 EXIT_INTERRUPTED = 130
+
+
+class RunInterrupted(RunFailed):
+    """The run was cancelled (Ctrl-C); the journal says so and the partial result is kept."""
+
+    def __init__(self, partial: RunResult) -> None:
+        super().__init__(AigError("interrupted"), partial)
+        self.exit_code = EXIT_INTERRUPTED

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from agentic_image_gen.errors import StorageError
+from agentic_image_gen.errors import InputError, StorageError
 from agentic_image_gen.types import GeneratedImage, ReferenceImage, RunResult
 
 JOURNAL_NAME = "run.json"
@@ -109,6 +109,20 @@ class RunStore:
         store = cls(run_dir, journal)
         store.write_journal()
         return store
+
+    @classmethod
+    def open(cls, run_dir: Path) -> RunStore:
+        """An existing run folder, to resume or to show; damaged ones are refused clearly."""
+        path = run_dir / JOURNAL_NAME
+        if not run_dir.is_dir():
+            raise InputError(f"{run_dir} is not a run folder")
+        try:
+            journal = RunJournal.model_validate_json(path.read_bytes())
+        except FileNotFoundError as exc:
+            raise InputError(f"{run_dir} has no {JOURNAL_NAME}: not a run folder") from exc
+        except (OSError, ValidationError, ValueError) as exc:
+            raise InputError(f"{path} is damaged and cannot be read") from exc
+        return cls(run_dir.resolve(), journal)
 
     def save_reference(self, number: int, reference: ReferenceImage) -> StoredReference:
         folder = self.run_dir / "references"

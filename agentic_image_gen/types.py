@@ -144,6 +144,9 @@ class RunResult(BaseModel):
     stop_reason: StopReason | None = None
     thread_id: str | None = None
     error: str | None = None
+    # The refined prompt for the next iteration, journaled before it is used so a resumed
+    # run neither loses nor repeats a refinement.
+    pending_prompt: str | None = None
 
     def best(self) -> Iteration | None:
         """Highest score wins; on a tie the later iteration (it had more refinement)."""
