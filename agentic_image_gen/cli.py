@@ -165,8 +165,6 @@ class ProgressPrinter:
 
 def resumed_config(args: argparse.Namespace, store: RunStore) -> RunConfig:
     """The stopped run's own settings, with today's key and endpoint and any raised limits."""
-    if args.prompt is not None:
-        raise InputError("give either a prompt or --resume RUN_DIR, not both")
     api_key, base_url = secrets_from(os.environ)
     stored = dict(store.journal.config)
     stored.update(api_key=api_key, base_url=base_url)
@@ -188,6 +186,8 @@ async def _run(args: argparse.Namespace) -> RunResult:
 
     store = None
     if args.resume is not None:
+        if args.prompt is not None:
+            raise InputError("give either a prompt or --resume RUN_DIR, not both")
         store = RunStore.open(args.resume)
         config = resumed_config(args, store)
     else:

@@ -67,6 +67,7 @@ async def run_image_generation_loop(
         for number, reference in enumerate(references, start=1):
             await asyncio.to_thread(store.save_reference, number, reference)
     else:
+        store.journal.config = public_dump(config)  # e.g. a raised --max-iterations
         # The copies in the run folder, exactly as they were sent the first time.
         stored = [reference.path for reference in store.journal.references]
         references = tuple(await reference_loader.load_all(stored))
