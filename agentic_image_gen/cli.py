@@ -92,6 +92,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--out", type=Path, default=Path("runs"), help="parent of the run folders (./runs)"
     )
+    speed = parser.add_argument_group("candidates, concurrency and cost")
+    speed.add_argument(
+        "--candidates",
+        type=int,
+        default=1,
+        help="images per round, made and scored concurrently; the best one continues (1-8)",
+    )
+    speed.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=4,
+        help="provider calls in flight at once, to stay within rate limits (default 4)",
+    )
+    speed.add_argument(
+        "--max-cost",
+        "--budget",
+        dest="max_cost",
+        type=float,
+        metavar="USD",
+        help="stop before a round that would take the estimated spend past this",
+    )
+    speed.add_argument(
+        "--prices", type=Path, metavar="FILE", help="JSON price table merged over the built-in one"
+    )
     models = parser.add_argument_group("models (flags win over AIG_* environment variables)")
     models.add_argument("--model", help="mainline model driving generation (AIG_MODEL)")
     models.add_argument("--image-model", help="image model of the tool (AIG_IMAGE_MODEL)")
@@ -126,6 +150,10 @@ def config_from(args: argparse.Namespace) -> RunConfig:
         refs=tuple(args.refs),
         image=image_settings(args.quality, args.size, args.background, args.output_format),
         allow_private_urls=args.allow_private_urls,
+        candidates=args.candidates,
+        max_concurrency=args.max_concurrency,
+        max_cost=args.max_cost,
+        prices_file=args.prices,
         max_iterations=3 if args.max_iterations is None else args.max_iterations,
         threshold=85 if args.threshold is None else args.threshold,
         out_dir=args.out,
@@ -183,6 +211,7 @@ async def _run(args: argparse.Namespace) -> RunResult:
     # Imported here so that --help and argument errors never pay for the SDKs.
     from agentic_image_gen.loop_controller import run_image_generation_loop
     from agentic_image_gen.providers.base import ProviderContext, build_providers
+    from agentic_image_gen.usage import UsageLedger, load_prices
 
     store = None
     if args.resume is not None:
@@ -193,7 +222,9 @@ async def _run(args: argparse.Namespace) -> RunResult:
     else:
         config = config_from(args)
     async with AsyncExitStack() as stack:
-        context = ProviderContext(config=config, exit_stack=stack)
+        context = ProviderContext(
+            config=config, exit_stack=stack, ledger=UsageLedger(load_prices(config.prices_file))
+        )
         if store is not None:
             context.conversation_id = store.journal.result.thread_id
         providers = await build_providers(context, config.providers)
@@ -211,7 +242,7 @@ def _fail(error: AigError) -> int:
 
 
 # Subcommands that work on run folders; anything else is a prompt for a new run.
-COMMANDS = ("runs", "show")
+COMMANDS = ("runs", "show", "report")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

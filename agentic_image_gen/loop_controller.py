@@ -7,6 +7,7 @@ image without a score is evaluated, a journaled refinement is used, nothing is d
 from __future__ import annotations
 
 import asyncio
+import bisect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,6 +77,8 @@ async def run_image_generation_loop(
 
 
 class _Run:
+    """One run's state machine; ``step`` does the next missing piece of work."""
+
     def __init__(
         self,
         config: RunConfig,
@@ -91,14 +94,23 @@ class _Run:
         self.on_event = on_event
         self.result = store.journal.result
         self.result.stop_reason = self.result.error = None
+        self.ledger = providers.ledger
+        self.ledger.records[:0] = self.result.usage  # a resumed run keeps its earlier calls
         self.images: dict[int, GeneratedImage] = {}
+        self.next_index = max((it.index for it in self.result.iterations), default=0) + 1
+        self.slots = asyncio.Semaphore(config.max_concurrency)
+        self.journal_lock = asyncio.Lock()
 
     def emit(self, stage: Stage, iteration: int) -> None:
         if self.on_event is not None:
             self.on_event(LoopEvent(stage, iteration, self.result))
 
     async def journal(self, status: RunStatus = "running") -> None:
-        await asyncio.to_thread(self.store.update, self.result, status)
+        """Journal writes go one at a time, each a consistent snapshot."""
+        async with self.journal_lock:
+            self.result.usage = list(self.ledger.records)
+            data = self.store.snapshot(self.result, status)
+            await asyncio.to_thread(self.store.write_snapshot, data)
 
     async def drive(self) -> RunResult:
         result = self.result
@@ -106,73 +118,121 @@ class _Run:
             while (reason := await self.step()) is None:
                 pass
             result.stop_reason = reason
-        except AigError as exc:
-            result.stop_reason, result.error = "error", str(exc)
+        except* AigError as group:
+            error = _first(group)
+            assert isinstance(error, AigError)
+            result.stop_reason, result.error = "error", str(error)
             await self.journal("failed")
-            raise RunFailed(exc, result) from exc
-        except (asyncio.CancelledError, KeyboardInterrupt) as exc:
+            raise RunFailed(error, result) from error
+        except* (asyncio.CancelledError, KeyboardInterrupt) as group:
             result.stop_reason = "interrupted"
+            result.usage = list(self.ledger.records)
             self.store.update(result, "interrupted")
-            raise RunInterrupted(result) from exc
+            raise RunInterrupted(result) from _first(group)
         await self.journal("completed")
         self.emit("done", len(result.iterations))
         return result
 
     async def step(self) -> StopReason | None:
-        """Do the next missing piece of work; return why the run is over, if it is."""
-        last = self.result.iterations[-1] if self.result.iterations else None
-        if last is not None and last.evaluation is None:
-            await self.evaluate(last)
+        rounds = self.result.rounds()
+        current = max(rounds, default=0)
+        members = rounds.get(current, [])
+        unfinished = len(members) < self.config.candidates or any(
+            it.evaluation is None for it in members
+        )
+        if current and unfinished:
+            await self.play_round(current, members)
             return None
-        if last is not None:
-            if last.score >= self.config.threshold:
+        if current:
+            best = self.result.best(members)
+            assert best is not None
+            if best.score >= self.config.threshold:
                 return "threshold"
-            if last.index >= self.config.max_iterations:
+            if current >= self.config.max_iterations:
                 return "max_iterations"
+            if self.over_budget():
+                return "budget"
             if self.result.pending_prompt is None:
-                await self.refine(last.index)
-        await self.generate(last)
+                await self.refine(best.index)
+        await self.play_round(current + 1, [])
         return None
+
+    def over_budget(self) -> bool:
+        """Start another round only if a round at the average cost so far still fits."""
+        limit = self.config.max_cost
+        if limit is None:
+            return False
+        return self.ledger.total_cost + self.ledger.average_round_cost() > limit
+
+    async def play_round(self, number: int, members: list[Iteration]) -> None:
+        """Finish round ``number``: evaluate what is unscored, make the missing candidates.
+
+        Candidates run concurrently (at most ``max_concurrency`` provider calls at once); each
+        is evaluated as soon as it lands, and all continue from the previous round's best.
+        """
+        self.ledger.round = number
+        prompt = members[0].prompt if members else self.result.pending_prompt or self.config.prompt
+        previous = self.result.best(self.result.rounds().get(number - 1, []))
+        context = previous.context if previous else None
+        async with asyncio.TaskGroup() as group:
+            for iteration in members:
+                if iteration.evaluation is None:
+                    group.create_task(self.evaluate(iteration))
+            for candidate in range(len(members) + 1, self.config.candidates + 1):
+                group.create_task(self.candidate(number, candidate, prompt, context))
+
+    async def candidate(
+        self, number: int, candidate: int, prompt: str, context: str | None
+    ) -> None:
+        iteration = await self.generate(number, candidate, prompt, context)
+        await self.evaluate(iteration)
 
     async def refine(self, index: int) -> None:
         self.emit("refining", index)
         prompter = self.providers.prompter
-        self.result.pending_prompt = await prompter.generate_prompt(
-            self.config.prompt, self.result.iterations
-        )
+        async with self.slots:
+            self.result.pending_prompt = await prompter.generate_prompt(
+                self.config.prompt, self.result.lineage()
+            )
         self.result.thread_id = prompter.conversation_id
         await self.journal()
 
-    async def generate(self, last: Iteration | None) -> None:
-        index = 1 if last is None else last.index + 1
-        prompt = self.result.pending_prompt or self.config.prompt
+    async def generate(
+        self, number: int, candidate: int, prompt: str, context: str | None
+    ) -> Iteration:
+        # Reserved before any await, so concurrent candidates never share an index.
+        index = self.next_index
+        self.next_index += 1
         self.emit("generating", index)
         started = time.monotonic()
-        image = await self.providers.generator.generate_image(
-            GenerationRequest(
-                prompt=prompt,
-                settings=self.config.image,
-                references=self.references,
-                context=None if last is None else last.context,
+        async with self.slots:
+            image = await self.providers.generator.generate_image(
+                GenerationRequest(
+                    prompt=prompt,
+                    settings=self.config.image,
+                    references=self.references,
+                    context=context,
+                )
             )
-        )
         path = await asyncio.to_thread(self.store.save_image, index, image)
         self.images[index] = image
-        self.result.iterations.append(
-            Iteration(
-                index=index,
-                prompt=prompt,
-                image_path=str(path),
-                width=image.width,
-                height=image.height,
-                output_format=image.output_format,
-                context=image.context,
-                revised_prompt=image.revised_prompt,
-                generation_seconds=round(time.monotonic() - started, 3),
-            )
+        iteration = Iteration(
+            index=index,
+            round=number,
+            candidate=candidate,
+            prompt=prompt,
+            image_path=str(path),
+            width=image.width,
+            height=image.height,
+            output_format=image.output_format,
+            context=image.context,
+            revised_prompt=image.revised_prompt,
+            generation_seconds=round(time.monotonic() - started, 3),
         )
+        bisect.insort(self.result.iterations, iteration, key=lambda it: it.index)
         self.result.pending_prompt = None
         await self.journal()
+        return iteration
 
     async def evaluate(self, iteration: Iteration) -> None:
         self.emit("evaluating", iteration.index)
@@ -180,14 +240,23 @@ class _Run:
         if image is None:
             image = await asyncio.to_thread(_reload, iteration)
         started = time.monotonic()
-        iteration.evaluation = await self.providers.evaluator.evaluate_image(
-            EvaluationRequest(
-                image, iteration.prompt, self.config.prompt, self.config.image, self.references
+        async with self.slots:
+            iteration.evaluation = await self.providers.evaluator.evaluate_image(
+                EvaluationRequest(
+                    image, iteration.prompt, self.config.prompt, self.config.image, self.references
+                )
             )
-        )
         iteration.evaluation_seconds = round(time.monotonic() - started, 3)
         await self.journal()
         self.emit("scored", iteration.index)
+
+
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first leaf of an exception group (TaskGroup wraps what candidates raise)."""
+    first: BaseException = group
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    return first
 
 
 def _reload(iteration: Iteration) -> GeneratedImage:

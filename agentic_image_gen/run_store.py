@@ -142,12 +142,18 @@ class RunStore:
         return path
 
     def update(self, result: RunResult, status: RunStatus = "running") -> None:
+        self.write_snapshot(self.snapshot(result, status))
+
+    def snapshot(self, result: RunResult, status: RunStatus = "running") -> bytes:
+        """The journal as bytes. Taken on the event loop, so concurrent candidates never
+        change the result while it is being serialised; written later in a thread."""
         self.journal.result = result
         self.journal.status = status
-        self.write_journal()
+        self.journal.updated_at = _now()
+        return self.journal.model_dump_json(indent=2).encode("utf-8")
+
+    def write_snapshot(self, data: bytes) -> None:
+        atomic_write(self.run_dir / JOURNAL_NAME, data)
 
     def write_journal(self) -> None:
-        self.journal.updated_at = _now()
-        atomic_write(
-            self.run_dir / JOURNAL_NAME, self.journal.model_dump_json(indent=2).encode("utf-8")
-        )
+        self.write_snapshot(self.journal.model_dump_json(indent=2).encode("utf-8"))

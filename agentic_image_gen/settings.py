@@ -23,6 +23,7 @@ DEFAULT_PROMPTER_MODEL = "gpt-5.4-mini"
 
 MAX_PROMPT_CHARS = 32_000
 MAX_ITERATIONS_LIMIT = 50
+MAX_CANDIDATES = 8
 STANDARD_SIZES = ("auto", "1024x1024", "1024x1536", "1536x1024")
 _SIZE_PATTERN = re.compile(r"^(\d{2,5})x(\d{2,5})$")
 
@@ -115,6 +116,10 @@ class RunConfig(BaseModel):
     models: ModelSettings = ModelSettings()
     providers: ProviderNames = ProviderNames()
     allow_private_urls: bool = False
+    candidates: int = 1
+    max_concurrency: int = 4
+    max_cost: float | None = None
+    prices_file: Path | None = None
     api_key: SecretStr | None = Field(default=None, exclude=True)
     base_url: str | None = None
 
@@ -142,6 +147,27 @@ class RunConfig(BaseModel):
     def _threshold_in_range(cls, value: int) -> int:
         if not 0 <= value <= 100:
             raise InputError("--threshold must be between 0 and 100")
+        return value
+
+    @field_validator("candidates")
+    @classmethod
+    def _candidates_in_range(cls, value: int) -> int:
+        if not 1 <= value <= MAX_CANDIDATES:
+            raise InputError(f"--candidates must be between 1 and {MAX_CANDIDATES}")
+        return value
+
+    @field_validator("max_concurrency")
+    @classmethod
+    def _concurrency_in_range(cls, value: int) -> int:
+        if not 1 <= value <= 32:
+            raise InputError("--max-concurrency must be between 1 and 32")
+        return value
+
+    @field_validator("max_cost")
+    @classmethod
+    def _cost_is_positive(cls, value: float | None) -> float | None:
+        if value is not None and not value > 0:
+            raise InputError("--max-cost must be a positive amount of US dollars")
         return value
 
     @model_validator(mode="after")

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentic_image_gen.usage import CallRecord, totals_of
+
 
 class Quality(StrEnum):
     AUTO = "auto"
@@ -116,6 +118,8 @@ class Iteration(BaseModel):
     """One image, its evaluation and its ids: the unit of history and of the journal."""
 
     index: int
+    round: int = 1
+    candidate: int = 1
     prompt: str
     image_path: str
     width: int
@@ -132,7 +136,7 @@ class Iteration(BaseModel):
         return self.evaluation.score if self.evaluation else -1
 
 
-StopReason = Literal["threshold", "max_iterations", "error", "interrupted"]
+StopReason = Literal["threshold", "max_iterations", "budget", "error", "interrupted"]
 
 
 class RunResult(BaseModel):
@@ -147,13 +151,26 @@ class RunResult(BaseModel):
     # The refined prompt for the next iteration, journaled before it is used so a resumed
     # run neither loses nor repeats a refinement.
     pending_prompt: str | None = None
+    usage: list[CallRecord] = Field(default_factory=list)
 
-    def best(self) -> Iteration | None:
+    def best(self, iterations: list[Iteration] | None = None) -> Iteration | None:
         """Highest score wins; on a tie the later iteration (it had more refinement)."""
-        scored = [it for it in self.iterations if it.evaluation is not None]
+        pool = self.iterations if iterations is None else iterations
+        scored = [it for it in pool if it.evaluation is not None]
         if not scored:
             return None
         return max(reversed(scored), key=lambda it: it.score)
+
+    def rounds(self) -> dict[int, list[Iteration]]:
+        """Iterations grouped by round, in order; with one candidate a round is an iteration."""
+        grouped: dict[int, list[Iteration]] = {}
+        for iteration in self.iterations:
+            grouped.setdefault(iteration.round, []).append(iteration)
+        return grouped
+
+    def lineage(self) -> list[Iteration]:
+        """The best of each round: the chain each next round continued from."""
+        return [best for group in self.rounds().values() if (best := self.best(group))]
 
     def to_output(self) -> dict[str, Any]:
         """The stdout JSON: the specification's keys first, then ours."""
@@ -172,6 +189,17 @@ class RunResult(BaseModel):
             "iterations": len(self.iterations),
             "best_iteration": best.index if best else None,
             "stop_reason": self.stop_reason,
+            "rounds": [
+                {
+                    "round": number,
+                    "prompt": group[0].prompt,
+                    "iterations": [it.index for it in group],
+                    "scores": [it.score if it.evaluation else None for it in group],
+                    "best_iteration": chosen.index if (chosen := self.best(group)) else None,
+                }
+                for number, group in self.rounds().items()
+            ],
+            "usage": totals_of(self.usage),
         }
         if self.error:
             output["error"] = self.error

@@ -59,6 +59,7 @@ def test_refs_go_with_turn_one_only_and_later_turns_continue(
             "--threshold",
             "90",
             "--quiet",
+            "--allow-private-urls",  # the reference server is on loopback
         )
     assert code == 0
     first, second, third = (r.body for r in openai_env.generation_requests())

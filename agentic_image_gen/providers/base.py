@@ -23,6 +23,7 @@ from agentic_image_gen.types import (
     GenerationRequest,
     Iteration,
 )
+from agentic_image_gen.usage import UsageLedger
 
 
 @runtime_checkable
@@ -59,6 +60,7 @@ class ProviderContext:
     config: RunConfig
     exit_stack: AsyncExitStack
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    ledger: UsageLedger = field(default_factory=UsageLedger)
     conversation_id: str | None = None  # a resumed run's prompter conversation
     shared: dict[str, Any] = field(default_factory=dict)
 
@@ -68,6 +70,7 @@ class Providers:
     generator: ImageGenerator
     evaluator: Evaluator
     prompter: Prompter
+    ledger: UsageLedger = field(default_factory=UsageLedger)
 
 
 _OPENAI = "agentic_image_gen.providers.openai"
@@ -101,4 +104,5 @@ async def build_providers(context: ProviderContext, names: ProviderNames) -> Pro
         generator=await _create(GENERATORS, "generator", names.generator, context),
         evaluator=await _create(EVALUATORS, "evaluator", names.evaluator, context),
         prompter=await _create(PROMPTERS, "prompter", names.prompter, context),
+        ledger=context.ledger,
     )

@@ -3,7 +3,9 @@ translated into ours (one line, key redacted)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 import openai
@@ -11,6 +13,7 @@ import openai
 from agentic_image_gen.errors import AigError, ConfigurationError, ProviderError
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.retry import TRANSIENT_STATUSES, Attempt, RetryPolicy, retry_after_seconds
+from agentic_image_gen.usage import CallRecord, UsageLedger
 
 T = TypeVar("T")
 _API_KEY = "openai.api"
@@ -18,26 +21,76 @@ _API_KEY = "openai.api"
 ATTEMPT_TIMEOUT_SECONDS = 300.0
 
 
-class OpenAIApi:
-    """The run's client and retry policy. ``await api(action, lambda client: ...)``."""
+@dataclass(frozen=True)
+class ImagePrice:
+    """What an image call made, so the ledger can price it."""
 
-    def __init__(self, client: openai.AsyncOpenAI, policy: RetryPolicy) -> None:
+    model: str
+    quality: str
+    size: str
+
+
+class OpenAIApi:
+    """The run's client, retry policy and ledger. ``await api(action, lambda client: ...)``."""
+
+    def __init__(self, client: openai.AsyncOpenAI, policy: RetryPolicy, ledger: UsageLedger):
         self.client = client
         self.policy = policy
+        self.ledger = ledger
 
     async def __call__(
-        self, action: str, request: Callable[[openai.AsyncOpenAI], Awaitable[T]]
+        self,
+        action: str,
+        request: Callable[[openai.AsyncOpenAI], Awaitable[T]],
+        image: ImagePrice | None = None,
     ) -> T:
         async def attempt(remaining: float) -> T:
             timeout = min(ATTEMPT_TIMEOUT_SECONDS, remaining)
             return await request(self.client.with_options(timeout=timeout))
 
         retries_before = self.policy.retries_used
+        started = time.monotonic()
         try:
-            return await self.policy.call(attempt, _classify)
+            result = await self.policy.call(attempt, _classify)
         except openai.OpenAIError as exc:
             retried = self.policy.retries_used - retries_before
             raise _translated(exc, action, retried, self.client.api_key) from exc
+        self._record(action, result, time.monotonic() - started, image)
+        return result
+
+    def _record(
+        self, action: str, result: object, seconds: float, image: ImagePrice | None
+    ) -> None:
+        model = str(getattr(result, "model", "") or "")
+        usage = getattr(result, "usage", None)
+        input_tokens = int(getattr(usage, "input_tokens", 0) or 0)
+        output_tokens = int(getattr(usage, "output_tokens", 0) or 0)
+        prices = self.ledger.prices
+        cost, priced = 0.0, True
+        if input_tokens or output_tokens:
+            token_cost = prices.token_cost(model, input_tokens, output_tokens)
+            cost, priced = token_cost or 0.0, token_cost is not None
+        images = sum(
+            1
+            for item in getattr(result, "output", None) or []
+            if getattr(item, "type", "") == "image_generation_call" and getattr(item, "result", "")
+        )
+        if image is not None and images:
+            image_cost = prices.image_cost(image.model, image.quality, image.size)
+            cost += (image_cost or 0.0) * images
+            priced = priced and image_cost is not None
+        self.ledger.record(
+            CallRecord(
+                action=action,
+                model=model,
+                seconds=round(seconds, 3),
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                images=images,
+                cost_usd=round(cost, 6),
+                priced=priced,
+            )
+        )
 
 
 async def shared_api(context: ProviderContext) -> OpenAIApi:
@@ -55,7 +108,7 @@ async def shared_api(context: ProviderContext) -> OpenAIApi:
         max_retries=0,  # the run's RetryPolicy retries, with a budget
     )
     context.exit_stack.push_async_callback(client.close)
-    api = OpenAIApi(client, context.retry_policy)
+    api = OpenAIApi(client, context.retry_policy, context.ledger)
     context.shared[_API_KEY] = api
     return api
 

@@ -17,7 +17,7 @@ from openai.types.responses import Response
 from agentic_image_gen.errors import ProviderError
 from agentic_image_gen.imaging import NotAnImage, data_url, inspect_image
 from agentic_image_gen.providers.base import ProviderContext
-from agentic_image_gen.providers.openai.client import OpenAIApi, shared_api
+from agentic_image_gen.providers.openai.client import ImagePrice, OpenAIApi, shared_api
 from agentic_image_gen.types import GeneratedImage, GenerationRequest, ImageSettings, OutputFormat
 
 
@@ -62,8 +62,11 @@ class OpenAIImageGenerator:
         }
         if request.context:
             arguments["previous_response_id"] = request.context
+        settings = request.settings
         response = await self._api(
-            "generating an image", lambda client: client.responses.create(**arguments)
+            "generating an image",
+            lambda client: client.responses.create(**arguments),
+            ImagePrice(self._image_model, settings.quality.value, settings.size),
         )
         return await asyncio.to_thread(_decoded, response, request.settings.output_format)
 

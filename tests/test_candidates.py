@@ -1,0 +1,210 @@
+"""Rounds of N candidates: concurrency, continuation from the round's best, budgets."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakes import FakeOpenAIServer
+from PIL import Image
+
+from agentic_image_gen import cli
+from agentic_image_gen.loop_controller import run_image_generation_loop
+from agentic_image_gen.providers.base import Providers
+from agentic_image_gen.settings import RunConfig
+from agentic_image_gen.types import (
+    Evaluation,
+    EvaluationRequest,
+    GeneratedImage,
+    GenerationRequest,
+    Iteration,
+    OutputFormat,
+)
+from agentic_image_gen.usage import CallRecord, UsageLedger
+
+
+@pytest.fixture
+def openai_env(fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAIServer:
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
+    return fake_openai
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
+    code = cli.main([*argv, "--quiet"])
+    out = capsys.readouterr().out
+    return code, json.loads(out) if out.strip() else {}
+
+
+def test_each_round_makes_n_candidates_from_the_previous_best(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    openai_env.script_scores([40, 70, 55, 60, 65, 80])
+    code, output = run(
+        capsys,
+        "ring",
+        "--out",
+        str(tmp_path),
+        "--candidates",
+        "3",
+        "--max-iterations",
+        "2",
+        "--threshold",
+        "99",
+    )
+    assert code == 0
+    assert output["iterations"] == 6
+    assert [r["iterations"] for r in output["rounds"]] == [[1, 2, 3], [4, 5, 6]]
+    first_round = output["rounds"][0]
+    best_of_first = first_round["best_iteration"]
+    assert first_round["scores"][best_of_first - 1] == max(s for s in first_round["scores"])
+    generations = [r.body for r in openai_env.generation_requests()]
+    assert all("previous_response_id" not in body for body in generations[:3])
+    continued = {body["previous_response_id"] for body in generations[3:]}
+    assert continued == {output["response_ids"][best_of_first - 1]}
+    assert len({body["input"][0]["content"][0]["text"] for body in generations[3:]}) == 1
+    assert len(openai_env.refinement_requests()) == 1
+    assert output["final_score"] == max(output["score_history"])
+    assert len(set(output["image_history"])) == 6
+    for path in output["image_history"]:
+        assert Path(path).is_file()
+
+
+def test_budget_stops_before_a_round_that_would_overspend(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    openai_env.script_scores([10, 20, 30, 40, 50])
+    code, output = run(
+        capsys,
+        "ring",
+        "--out",
+        str(tmp_path),
+        "--max-iterations",
+        "5",
+        "--max-cost",
+        "0.40",
+        "--quality",
+        "high",
+        "--threshold",
+        "99",
+    )
+    assert code == 0
+    assert output["stop_reason"] == "budget"
+    usage = output["usage"]
+    assert usage["images"] == output["iterations"] == 2
+    assert usage["cost_usd"] <= 0.40
+    assert usage["unpriced_calls"] == 0
+    assert usage["calls"] == len(openai_env.requests)
+
+
+def test_price_file_overrides_the_table(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"images": {"gpt-image-2.5-sunburst": {"high": 1.0}}}))
+    openai_env.script_scores([95])
+    code, output = run(capsys, "ring", "--out", str(tmp_path), "--prices", str(prices))
+    assert code == 0
+    assert 1.0 <= output["usage"]["cost_usd"] < 1.01
+
+
+class Tracker:
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.peak = 0
+
+    async def hold(self, seconds: float) -> None:
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        await asyncio.sleep(seconds)
+        self.in_flight -= 1
+
+
+def png(seed: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (32, 32), (seed * 40 % 256, 90, 120)).save(out, "PNG")
+    return out.getvalue()
+
+
+class CountingGenerator:
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+        self.contexts: list[str | None] = []
+        self.made = 0
+
+    async def generate_image(self, request: GenerationRequest) -> GeneratedImage:
+        self.contexts.append(request.context)
+        await self.tracker.hold(0.02)
+        self.made += 1
+        return GeneratedImage(png(self.made), OutputFormat.PNG, 32, 32, f"ctx-{self.made}")
+
+
+class ScriptedEvaluator:
+    def __init__(self, tracker: Tracker, scores: list[int]) -> None:
+        self.tracker = tracker
+        self.scores = scores
+
+    async def evaluate_image(self, request: EvaluationRequest) -> Evaluation:
+        await self.tracker.hold(0.01)
+        context = request.image.context or "ctx-0"
+        return Evaluation(score=self.scores[int(context.split("-")[1]) - 1], feedback="ok")
+
+
+class EchoPrompter:
+    conversation_id = None
+
+    async def generate_prompt(self, original_prompt: str, history: Sequence[Iteration]) -> str:
+        return f"{original_prompt} (round {len(history) + 1})"
+
+
+@pytest.mark.parametrize("limit", [1, 2, 5])
+async def test_concurrency_limit_holds_across_candidates(tmp_path: Path, limit: int) -> None:
+    tracker = Tracker()
+    generator = CountingGenerator(tracker)
+    scores = [30, 50, 40, 45, 20, 35, 70, 10, 65, 15]
+    providers = Providers(
+        generator, ScriptedEvaluator(tracker, scores), EchoPrompter(), UsageLedger()
+    )
+    config = RunConfig(
+        prompt="ring",
+        out_dir=tmp_path,
+        candidates=5,
+        max_concurrency=limit,
+        max_iterations=2,
+        threshold=99,
+    )
+    async with AsyncExitStack():
+        result = await run_image_generation_loop(config, providers)
+    assert tracker.peak == limit
+    assert len(result.iterations) == 10
+    assert [it.index for it in result.iterations] == list(range(1, 11))
+    assert generator.contexts[:5] == [None] * 5
+    assert set(generator.contexts[5:]) == {"ctx-2"}  # the first round's best (score 50)
+    assert result.lineage()[0].index == 2
+    assert result.iterations[5].prompt == "ring (round 2)"
+
+
+async def test_budget_uses_the_average_round_cost(tmp_path: Path) -> None:
+    tracker = Tracker()
+    ledger = UsageLedger()
+
+    class PricedGenerator(CountingGenerator):
+        async def generate_image(self, request: GenerationRequest) -> GeneratedImage:
+            ledger.record(CallRecord(action="generate", cost_usd=0.3))
+            return await super().generate_image(request)
+
+    providers = Providers(
+        PricedGenerator(tracker), ScriptedEvaluator(tracker, [1] * 9), EchoPrompter(), ledger
+    )
+    config = RunConfig(prompt="ring", out_dir=tmp_path, max_iterations=9, max_cost=1.0)
+    result = await run_image_generation_loop(config, providers)
+    assert result.stop_reason == "budget"
+    assert len(result.iterations) == 3  # 0.9 spent; a fourth round would reach 1.2
+    assert ledger.total_cost == pytest.approx(0.9)
+    assert [record.round for record in result.usage] == [1, 2, 3]
