@@ -240,7 +240,13 @@ def test_unusable_evaluator_fails_clearly_and_keeps_the_image(
     openai_env.script_evaluator_replies(replies)
     code, output, err = run(capsys, "ring", "--out", str(tmp_path))
     assert code == 5
-    assert err.strip().splitlines()[-1].startswith("agentic-image-gen: error: the evaluator")
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .startswith(
+            "agentic-image-gen: error: the reply while evaluating an image was unusable twice"
+        )
+    )
     assert output["stop_reason"] == "error"
     assert output["final_score"] is None
     (image_path,) = output["image_history"]

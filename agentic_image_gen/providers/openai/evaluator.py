@@ -1,19 +1,17 @@
-"""Vision evaluation with Structured Outputs: ``{score: 0..100, feedback}``.
+"""The specification's single-score evaluator (``--evaluator rubric``): vision input and
+Structured Outputs ``{score: 0..100, feedback}``.
 
-The evaluator gets a downscaled copy with transparency shown as a checkerboard (a vision
-model sees no alpha). A reply that does not validate is asked for once more, then fails.
+The image is sent as a downscaled copy with transparency shown as a checkerboard (a vision
+model sees no alpha).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any
 
-from pydantic import BaseModel, StrictInt, ValidationError
+from pydantic import BaseModel, StrictInt
 
-from agentic_image_gen.errors import ProviderError
-from agentic_image_gen.imaging import data_url, fit_within
+from agentic_image_gen.imaging import fit_within
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.openai.client import OpenAIApi, shared_api
 from agentic_image_gen.providers.openai.instructions import (
@@ -21,17 +19,30 @@ from agentic_image_gen.providers.openai.instructions import (
     EVALUATOR_INSTRUCTIONS,
     evaluation_request_text,
 )
+from agentic_image_gen.providers.openai.structured import ask_structured, image_part, text_part
 from agentic_image_gen.types import Evaluation, EvaluationRequest
 
 # 1024 px on the longer side is what "detail: high" resolves anyway (768 px on the shorter
 # side), so a larger upload would cost bytes and time and show the model nothing more.
 EVALUATOR_MAX_SIDE = 1024
-ATTEMPTS = 2
 
 
 class _Reply(BaseModel):
     score: StrictInt
     feedback: str
+
+
+def _problem(reply: _Reply) -> str:
+    if not 0 <= reply.score <= 100:
+        return f"score {reply.score} is outside 0-100"
+    if not reply.feedback.strip():
+        return "the feedback is empty"
+    return ""
+
+
+async def evaluator_preview(data: bytes) -> bytes:
+    """The copy every OpenAI evaluator sees: JPEG, at most EVALUATOR_MAX_SIDE px."""
+    return await asyncio.to_thread(fit_within, data, EVALUATOR_MAX_SIDE, flatten=True)
 
 
 class OpenAIEvaluator:
@@ -44,55 +55,19 @@ class OpenAIEvaluator:
         return cls(await shared_api(context), context.config.models.evaluator_model)
 
     async def evaluate_image(self, request: EvaluationRequest) -> Evaluation:
-        request_text = evaluation_request_text(request.original_prompt, request.prompt)
-        preview = await asyncio.to_thread(
-            fit_within, request.image.data, EVALUATOR_MAX_SIDE, flatten=True
-        )
-        arguments: dict[str, Any] = {
-            "model": self._model,
-            "instructions": EVALUATOR_INSTRUCTIONS,
-            "input": [
-                {
-                    "role": "user",
-                    "content": [
-                        {"type": "input_text", "text": request_text},
-                        {
-                            "type": "input_image",
-                            "image_url": data_url(preview, "image/jpeg"),
-                            "detail": "high",
-                        },
-                    ],
-                }
+        preview = await evaluator_preview(request.image.data)
+        reply = await ask_structured(
+            self._api,
+            action="evaluating an image",
+            model=self._model,
+            instructions=EVALUATOR_INSTRUCTIONS,
+            content=[
+                text_part(evaluation_request_text(request.original_prompt, request.prompt)),
+                image_part(preview),
             ],
-            "text": {
-                "format": {
-                    "type": "json_schema",
-                    "name": "image_evaluation",
-                    "strict": True,
-                    "schema": EVALUATION_SCHEMA,
-                }
-            },
-            # The judgement is not a conversation: nothing needs to stay on OpenAI's side.
-            "store": False,
-        }
-        problem = ""
-        for _attempt in range(ATTEMPTS):
-            response = await self._api(
-                "evaluating an image", lambda client: client.responses.create(**arguments)
-            )
-            reply, problem = _parse(response.output_text)
-            if reply is not None:
-                return Evaluation(score=reply.score, feedback=reply.feedback.strip())
-        raise ProviderError(f"the evaluator's reply was unusable twice: {problem}")
-
-
-def _parse(text: str) -> tuple[_Reply | None, str]:
-    try:
-        reply = _Reply.model_validate(json.loads(text))
-    except (json.JSONDecodeError, ValidationError) as exc:
-        return None, f"not the expected JSON ({str(exc).splitlines()[0]})"
-    if not 0 <= reply.score <= 100:
-        return None, f"score {reply.score} is outside 0-100"
-    if not reply.feedback.strip():
-        return None, "the feedback is empty"
-    return reply, ""
+            name="image_evaluation",
+            schema=EVALUATION_SCHEMA,
+            reply_type=_Reply,
+            check=_problem,
+        )
+        return Evaluation(score=reply.score, feedback=reply.feedback.strip())
