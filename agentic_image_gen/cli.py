@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto (default): openai when OPENAI_API_KEY is set, else local (offline)",
     )
     roles.add_argument("--generator", help="override the generator: openai, studio")
-    roles.add_argument("--evaluator", help="override the evaluator: rubric, technical")
+    roles.add_argument("--evaluator", help="override the evaluator: checklist, rubric, technical")
     roles.add_argument("--prompter", help="override the prompter: openai, rules")
     parser.add_argument(
         "--allow-private-urls",

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Literal
 
 from agentic_image_gen import references as reference_loader
+from agentic_image_gen.checklist import Requirement
 from agentic_image_gen.errors import AigError, ProviderError, RunFailed, RunInterrupted
 from agentic_image_gen.imaging import NotAnImage, inspect_image
-from agentic_image_gen.providers.base import Providers
+from agentic_image_gen.providers.base import ChecklistDeriver, Comparer, Providers
 from agentic_image_gen.run_store import RunStatus, RunStore
 from agentic_image_gen.settings import RunConfig, public_dump
 from agentic_image_gen.types import (
@@ -28,6 +29,7 @@ from agentic_image_gen.types import (
     ReferenceImage,
     RunResult,
     StopReason,
+    TieBreak,
 )
 
 Stage = Literal["generating", "evaluating", "refining", "scored", "done"]
@@ -100,6 +102,7 @@ class _Run:
         self.next_index = max((it.index for it in self.result.iterations), default=0) + 1
         self.slots = asyncio.Semaphore(config.max_concurrency)
         self.journal_lock = asyncio.Lock()
+        self.checklist_task: asyncio.Task[None] | None = None
 
     def emit(self, stage: Stage, iteration: int) -> None:
         if self.on_event is not None:
@@ -115,8 +118,10 @@ class _Run:
     async def drive(self) -> RunResult:
         result = self.result
         try:
+            self.start_checklist()
             while (reason := await self.step()) is None:
                 pass
+            await self.settle(result.iterations)
             result.stop_reason = reason
         except* AigError as group:
             error = _first(group)
@@ -144,6 +149,8 @@ class _Run:
             await self.play_round(current, members)
             return None
         if current:
+            if self.config.candidates > 1:
+                await self.settle(members)
             best = self.result.best(members)
             assert best is not None
             if best.score >= self.config.threshold:
@@ -186,6 +193,66 @@ class _Run:
     ) -> None:
         iteration = await self.generate(number, candidate, prompt, context)
         await self.evaluate(iteration)
+
+    def start_checklist(self) -> None:
+        """Derive the checklist once per run, concurrently with the first generation."""
+        evaluator = self.providers.evaluator
+        if self.result.checklist is not None or not isinstance(evaluator, ChecklistDeriver):
+            return
+
+        async def derive() -> None:
+            async with self.slots:
+                self.result.checklist = await evaluator.derive_checklist(
+                    self.config.prompt, self.references
+                )
+            await self.journal()
+
+        self.checklist_task = asyncio.create_task(derive())
+
+    async def checklist(self) -> tuple[Requirement, ...]:
+        if self.checklist_task is not None:
+            await self.checklist_task
+        return tuple(self.result.checklist or ())
+
+    async def settle(self, pool: list[Iteration]) -> None:
+        """If the two best of ``pool`` are within the margin, one comparison picks the winner."""
+        evaluator = self.providers.evaluator
+        if not isinstance(evaluator, Comparer):
+            return
+        ranked = sorted(
+            (it for it in pool if it.evaluation is not None),
+            key=lambda it: (it.score, it.index),
+            reverse=True,
+        )
+        if len(ranked) < 2 or ranked[0].score - ranked[1].score > self.config.tie_margin:
+            return
+        pair = [ranked[0].index, ranked[1].index]
+        if any(set(pair) == set(done.iterations) for done in self.result.tie_breaks):
+            return
+        first, second = await asyncio.gather(
+            self.request_for(ranked[0]), self.request_for(ranked[1])
+        )
+        async with self.slots:
+            comparison = await evaluator.compare_images(first, second)
+        self.result.tie_breaks.append(
+            TieBreak(iterations=pair, winner=pair[comparison.winner], reason=comparison.reason)
+        )
+        await self.journal()
+
+    async def request_for(
+        self, iteration: Iteration, image: GeneratedImage | None = None
+    ) -> EvaluationRequest:
+        """What an evaluator sees of ``iteration`` (the image read back when not in memory)."""
+        if image is None:
+            image = await asyncio.to_thread(_reload, iteration)
+        return EvaluationRequest(
+            image,
+            iteration.prompt,
+            self.config.prompt,
+            self.config.image,
+            self.references,
+            await self.checklist(),
+        )
 
     async def refine(self, index: int) -> None:
         self.emit("refining", index)
@@ -236,16 +303,10 @@ class _Run:
 
     async def evaluate(self, iteration: Iteration) -> None:
         self.emit("evaluating", iteration.index)
-        image = self.images.pop(iteration.index, None)
-        if image is None:
-            image = await asyncio.to_thread(_reload, iteration)
+        request = await self.request_for(iteration, self.images.pop(iteration.index, None))
         started = time.monotonic()
         async with self.slots:
-            iteration.evaluation = await self.providers.evaluator.evaluate_image(
-                EvaluationRequest(
-                    image, iteration.prompt, self.config.prompt, self.config.image, self.references
-                )
-            )
+            iteration.evaluation = await self.providers.evaluator.evaluate_image(request)
         iteration.evaluation_seconds = round(time.monotonic() - started, 3)
         await self.journal()
         self.emit("scored", iteration.index)

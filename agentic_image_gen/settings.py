@@ -64,7 +64,7 @@ class ModelSettings(BaseModel):
 
 # What --provider picks for each role; --generator/--evaluator/--prompter override one role.
 PROVIDER_SETS: dict[str, tuple[str, str, str]] = {
-    "openai": ("openai", "rubric", "openai"),
+    "openai": ("openai", "checklist", "openai"),
     "local": ("studio", "technical", "rules"),
 }
 PROVIDER_CHOICES = ("auto", *PROVIDER_SETS)
@@ -76,7 +76,7 @@ class ProviderNames(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     generator: str = "openai"
-    evaluator: str = "rubric"
+    evaluator: str = "checklist"
     prompter: str = "openai"
 
 
@@ -120,6 +120,8 @@ class RunConfig(BaseModel):
     max_concurrency: int = 4
     max_cost: float | None = None
     prices_file: Path | None = None
+    # Scores this close are a tie that a pairwise comparison settles (when the evaluator can).
+    tie_margin: int = Field(default=3, ge=0, le=20)
     api_key: SecretStr | None = Field(default=None, exclude=True)
     base_url: str | None = None
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentic_image_gen.checklist import Requirement
 from agentic_image_gen.usage import CallRecord, totals_of
 
 
@@ -104,6 +105,24 @@ class EvaluationRequest:
     original_prompt: str
     settings: ImageSettings
     references: tuple[ReferenceImage, ...] = ()
+    # The run's checklist (once derived): every image is judged against the same list.
+    checklist: tuple[Requirement, ...] = ()
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A pairwise tie-break: ``winner`` is 0 for the first image, 1 for the second."""
+
+    winner: int
+    reason: str
+
+
+class TieBreak(BaseModel):
+    """A recorded tie-break between iterations whose scores were within the margin."""
+
+    iterations: list[int]
+    winner: int
+    reason: str
 
 
 class Evaluation(BaseModel):
@@ -152,14 +171,22 @@ class RunResult(BaseModel):
     # run neither loses nor repeats a refinement.
     pending_prompt: str | None = None
     usage: list[CallRecord] = Field(default_factory=list)
+    checklist: list[Requirement] | None = None
+    tie_breaks: list[TieBreak] = Field(default_factory=list)
 
     def best(self, iterations: list[Iteration] | None = None) -> Iteration | None:
-        """Highest score wins; on a tie the later iteration (it had more refinement)."""
+        """Highest score wins; on a tie the later iteration (it had more refinement), unless
+        a recorded pairwise tie-break between the leader and a close runner-up says otherwise."""
         pool = self.iterations if iterations is None else iterations
         scored = [it for it in pool if it.evaluation is not None]
         if not scored:
             return None
-        return max(reversed(scored), key=lambda it: it.score)
+        leader = max(reversed(scored), key=lambda it: it.score)
+        by_index = {it.index: it for it in scored}
+        for tie_break in reversed(self.tie_breaks):
+            if leader.index in tie_break.iterations and set(tie_break.iterations) <= set(by_index):
+                return by_index[tie_break.winner]
+        return leader
 
     def rounds(self) -> dict[int, list[Iteration]]:
         """Iterations grouped by round, in order; with one candidate a round is an iteration."""
@@ -200,6 +227,12 @@ class RunResult(BaseModel):
                 for number, group in self.rounds().items()
             ],
             "usage": totals_of(self.usage),
+            "checklist": [r.model_dump() for r in self.checklist] if self.checklist else None,
+            "requirements": [
+                it.evaluation.details.get("requirements") if it.evaluation else None
+                for it in self.iterations
+            ],
+            "tie_breaks": [tie_break.model_dump() for tie_break in self.tie_breaks],
         }
         if self.error:
             output["error"] = self.error

@@ -187,7 +187,16 @@ def test_evaluator_sees_a_small_jpeg_and_the_user_request(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     openai_env.script_scores([95])
-    code, _, _ = run(capsys, "emerald pendant", "--out", str(tmp_path), "--size", "2048x2048")
+    code, _, _ = run(
+        capsys,
+        "emerald pendant",
+        "--out",
+        str(tmp_path),
+        "--size",
+        "2048x2048",
+        "--evaluator",
+        "rubric",
+    )
     assert code == 0
     (request,) = openai_env.evaluation_requests()
     body = request.body
@@ -222,7 +231,7 @@ def test_malformed_evaluator_reply_is_retried_once(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     openai_env.script_evaluator_replies(["this is not json", 93])
-    code, output, _ = run(capsys, "ring", "--out", str(tmp_path))
+    code, output, _ = run(capsys, "ring", "--out", str(tmp_path), "--evaluator", "rubric")
     assert code == 0
     assert output["score_history"] == [93]
     assert len(openai_env.evaluation_requests()) == 2
@@ -240,13 +249,9 @@ def test_unusable_evaluator_fails_clearly_and_keeps_the_image(
     openai_env.script_evaluator_replies(replies)
     code, output, err = run(capsys, "ring", "--out", str(tmp_path))
     assert code == 5
-    assert (
-        err.strip()
-        .splitlines()[-1]
-        .startswith(
-            "agentic-image-gen: error: the reply while evaluating an image was unusable twice"
-        )
-    )
+    last_line = err.strip().splitlines()[-1]
+    assert last_line.startswith("agentic-image-gen: error: the reply while ")
+    assert "was unusable twice" in last_line
     assert output["stop_reason"] == "error"
     assert output["final_score"] is None
     (image_path,) = output["image_history"]

@@ -13,15 +13,18 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from agentic_image_gen.checklist import Requirement
 from agentic_image_gen.errors import ConfigurationError
 from agentic_image_gen.retry import RetryPolicy
 from agentic_image_gen.settings import ProviderNames, RunConfig
 from agentic_image_gen.types import (
+    Comparison,
     Evaluation,
     EvaluationRequest,
     GeneratedImage,
     GenerationRequest,
     Iteration,
+    ReferenceImage,
 )
 from agentic_image_gen.usage import UsageLedger
 
@@ -38,6 +41,24 @@ class Evaluator(Protocol):
     async def evaluate_image(self, request: EvaluationRequest) -> Evaluation:
         """Score 0-100 against the user's request, with an actionable critique."""
         ...
+
+
+@runtime_checkable
+class ChecklistDeriver(Protocol):
+    """An evaluator that judges against a checklist derived once per run (optional role)."""
+
+    async def derive_checklist(
+        self, original_prompt: str, references: tuple[ReferenceImage, ...]
+    ) -> list[Requirement]: ...
+
+
+@runtime_checkable
+class Comparer(Protocol):
+    """An evaluator that can break a near-tie between two images (optional role)."""
+
+    async def compare_images(
+        self, first: EvaluationRequest, second: EvaluationRequest
+    ) -> Comparison: ...
 
 
 @runtime_checkable
@@ -80,6 +101,7 @@ GENERATORS: dict[str, str] = {
     "studio": f"{_LOCAL}.studio:StudioGenerator",
 }
 EVALUATORS: dict[str, str] = {
+    "checklist": f"{_OPENAI}.checklist:ChecklistEvaluator",
     "rubric": f"{_OPENAI}.evaluator:OpenAIEvaluator",
     "technical": f"{_LOCAL}.technical:TechnicalEvaluator",
 }

@@ -41,7 +41,8 @@ def classify(method: str, path: str, body: Any) -> str:
     """The fake's routing rule: generation | evaluation | refinement | conversation | other.
 
     For ``POST /v1/responses``: an ``image_generation`` tool means generation, else a
-    ``json_schema`` text format means evaluation, else refinement.
+    ``json_schema`` text format means evaluation (or, by schema name, the checklist evaluator's
+    ``checklist`` derivation and ``comparison``), else refinement.
     """
     if method == "POST" and path == "/v1/conversations":
         return "conversation"
@@ -55,7 +56,10 @@ def classify(method: str, path: str, body: Any) -> str:
     text = body.get("text")
     text_format = text.get("format") if isinstance(text, dict) else None
     if isinstance(text_format, dict) and text_format.get("type") == "json_schema":
-        return "evaluation"
+        name = text_format.get("name")
+        return {"checklist": "checklist", "pairwise_comparison": "comparison"}.get(
+            str(name), "evaluation"
+        )
     return "refinement"
 
 

@@ -14,6 +14,7 @@ even if the code under test swallowed the error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -21,6 +22,12 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from .checklist_payloads import (
+    DEFAULT_CHECKLIST,
+    judgement_for_score,
+    schema_name,
+)
+from .faults import FaultHit, FaultScript
 from .openai_payloads import (
     FakeAPIError,
     classify,
@@ -68,6 +75,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
 
+    def handle(self) -> None:
+        with contextlib.suppress(ConnectionError):  # a client that gave up (timeout, drop)
+            super().handle()
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -85,10 +96,20 @@ class FakeOpenAIServer:
         self.response_ids: set[str] = set()
         self.rejected_keys: set[str] = set()
         self._lock = threading.Lock()
-        self._counters = {"generation": 0, "evaluation": 0, "refinement": 0}
+        self._counters = {
+            "generation": 0,
+            "evaluation": 0,
+            "refinement": 0,
+            "checklist": 0,
+            "comparison": 0,
+        }
+        self._checklist: list[dict[str, Any]] = DEFAULT_CHECKLIST
+        self._judgements: list[dict[str, Any]] = []
+        self._comparisons: list[str] = []
         self._evaluator_replies: list[EvaluatorReply] = []
         self._generation_script: list[str] = []
         self._httpd: _Server | None = None
+        self.faults = FaultScript()
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -128,12 +149,35 @@ class FakeOpenAIServer:
         with self._lock:
             self._evaluator_replies, self._counters["evaluation"] = list(replies), 0
 
+    def script_checklist(self, requirements: list[dict[str, Any]]) -> None:
+        """What the checklist derivation returns (default: ten unit-weight ring questions)."""
+        with self._lock:
+            self._checklist = list(requirements)
+
+    def script_judgements(self, judgements: list[dict[str, Any]]) -> None:
+        """Checklist judgements returned verbatim, in order, before falling back to scores."""
+        with self._lock:
+            self._judgements = list(judgements)
+
+    def script_comparisons(self, winners: list[str]) -> None:
+        """Winners ("A" or "B") of the next pairwise comparisons; then "A"."""
+        with self._lock:
+            self._comparisons = list(winners)
+
     def script_generation(self, outcomes: list[str]) -> None:
         """Outcomes of the next generations: "image" | "refusal" | "text_only"; then "image"."""
         if unknown := set(outcomes) - set(GENERATION_OUTCOMES):
             raise ValueError(f"unknown generation outcomes: {sorted(unknown)}")
         with self._lock:
             self._generation_script = list(outcomes)
+
+    def script_faults(self, faults: list[dict[str, Any]]) -> None:
+        """Queue failures (429, 5xx, slow, dropped, malformed, refused); see fakes/faults.py."""
+        self.faults.script(faults)
+
+    @property
+    def fault_hits(self) -> list[FaultHit]:
+        return list(self.faults.hits)
 
     def reject_key(self, key: str) -> None:
         """Answer 401 to requests made with ``key``."""
@@ -177,10 +221,18 @@ class FakeOpenAIServer:
         )
         with self._lock:
             self.requests.append(record)
+        fault = self.faults.take(path, record.kind)
+        if fault is not None:
+            self._check_quietly(record)  # a fault never hides a request the API would reject
+            if fault.intercept(handler, record):
+                return
         try:
             if raw and body is None:
                 raise FakeAPIError(400, "We could not parse the JSON body of your request.")
             status, reply = 200, self._route(record)
+            if fault is not None and (refused := fault.alter(reply, record.kind)) is not None:
+                reply = refused
+                self._check(record, "validate_response", "Response", reply, status=500)
         except FakeAPIError as error:
             status, reply = error.status, error.body()
         record.status, record.response = status, reply
@@ -191,6 +243,12 @@ class FakeOpenAIServer:
         handler.send_header("x-request-id", new_id("req"))
         handler.end_headers()
         handler.wfile.write(payload)
+
+    def _check_quietly(self, record: RecordedRequest) -> None:
+        if record.path in _ENDPOINTS and isinstance(record.body, dict):
+            schema = _ENDPOINTS[record.path][0]
+            with contextlib.suppress(FakeAPIError):
+                self._check(record, "validate_request", schema, record.body, status=400)
 
     def _route(self, record: RecordedRequest) -> dict[str, Any]:
         auth = record.headers.get("authorization", "")
@@ -269,7 +327,16 @@ class FakeOpenAIServer:
         if kind == "generation":
             output = self._generate(body)
         elif kind == "evaluation":
-            output = self._evaluate()
+            output = self._evaluate(body)
+        elif kind == "checklist":
+            self._next("checklist")
+            output = [message(output_text(json.dumps({"requirements": self._checklist})))]
+        elif kind == "comparison":
+            self._next("comparison")
+            with self._lock:
+                winner = self._comparisons.pop(0) if self._comparisons else "A"
+            reason = f"Fake comparison: {winner} is closer to the request."
+            output = [message(output_text(json.dumps({"winner": winner, "reason": reason})))]
         else:
             number = self._next("refinement")
             output = [
@@ -305,12 +372,20 @@ class FakeOpenAIServer:
             )
         return [image_call(draw_image(number, tool.get("size", "auto"), output_format, background))]
 
-    def _evaluate(self) -> list[dict[str, Any]]:
+    def _evaluate(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        checklist = schema_name(body) == "checklist_evaluation"
+        with self._lock:
+            if checklist and self._judgements:
+                scripted = self._judgements.pop(0)
+                return [message(output_text(json.dumps(scripted)))]
         number = self._next("evaluation")
         with self._lock:
             replies = self._evaluator_replies
             reply: EvaluatorReply = replies[min(number, len(replies)) - 1] if replies else 50
         if isinstance(reply, str):
             return [message(output_text(reply))]
+        if checklist:
+            judgement = judgement_for_score(self._checklist, reply)
+            return [message(output_text(json.dumps(judgement)))]
         feedback = f"Fake evaluation #{number}: score {reply}."
         return [message(output_text(json.dumps({"score": reply, "feedback": feedback})))]

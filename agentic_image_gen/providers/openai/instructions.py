@@ -4,6 +4,8 @@ The prompter's and evaluator's rules are the specification's (jewelry focus), ad
 where the Responses API differs from the shut-down Assistants API.
 """
 
+from typing import Any
+
 PROMPTER_INSTRUCTIONS = """\
 You refine image generation prompts for high-quality jewelry and product photography.
 
@@ -73,11 +75,24 @@ def evaluation_request_text(original_prompt: str, prompt: str) -> str:
 
 
 def refinement_request_text(
-    original_prompt: str, current_prompt: str, score: int, feedback: str
+    original_prompt: str,
+    current_prompt: str,
+    score: int,
+    feedback: str,
+    failed_requirements: list[dict[str, Any]] | None = None,
 ) -> str:
-    return (
+    """What the prompter is asked; a checklist evaluation adds its misses as a list."""
+    text = (
         f"The user's original request:\n{original_prompt}\n\n"
         f"The prompt of the latest image:\n{current_prompt}\n\n"
         f"That image scored {score}/100. The critique:\n{feedback}\n\n"
-        "Write the improved prompt."
     )
+    if failed_requirements:
+        misses = "\n".join(
+            f"- {item['id']}: {item['question']} (judge: {item['reason']})"
+            for item in failed_requirements
+        )
+        text += (
+            f"Requirements the image failed; the new prompt must address each one:\n{misses}\n\n"
+        )
+    return text + "Write the improved prompt."

@@ -48,8 +48,14 @@ class OpenAIPrompter:
             )
             self._conversation_id = conversation.id
         conversation_id = self._conversation_id
+        evaluation = latest.evaluation
+        failed = [
+            item
+            for item in evaluation.details.get("requirements", [])
+            if not item.get("passed") and not item.get("blocked_by")
+        ]
         request_text = refinement_request_text(
-            original_prompt, latest.prompt, latest.evaluation.score, latest.evaluation.feedback
+            original_prompt, latest.prompt, evaluation.score, evaluation.feedback, failed
         )
         response = await self._api(
             "refining the prompt",
