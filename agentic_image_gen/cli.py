@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import sys
-import time
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -136,6 +135,20 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let --refs URLs reach loopback and private-network hosts (intranet use)",
     )
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--upload",
+        metavar="s3://BUCKET/PREFIX/",
+        help="upload the best image to an S3-compatible store (AWS_* environment/config)",
+    )
+    output.add_argument(
+        "--public",
+        action="store_true",
+        help="give the plain object URL instead of a presigned one (bucket must allow reads)",
+    )
+    output.add_argument(
+        "--upload-report", action="store_true", help="also upload report.html (images embedded)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -168,29 +181,6 @@ def config_from(args: argparse.Namespace) -> RunConfig:
     )
 
 
-class ProgressPrinter:
-    """One line per stage on stderr, with elapsed time."""
-
-    def __init__(self, total: int) -> None:
-        self._total = total
-        self._started = time.monotonic()
-
-    def __call__(self, event: Any) -> None:
-        elapsed = time.monotonic() - self._started
-        result: RunResult = event.result
-        if event.stage == "scored":
-            iteration = result.iterations[-1]
-            best = result.best()
-            line = f"iteration {event.iteration}: score {iteration.score}"
-            if best is not None:
-                line += f" (best {best.score}, iteration {best.index})"
-        elif event.stage == "done":
-            line = f"done: {result.stop_reason}, {event.iteration} iteration(s)"
-        else:
-            line = f"iteration {event.iteration}/{self._total}: {event.stage}"
-        print(f"[{elapsed:6.1f}s] {line}", file=sys.stderr, flush=True)
-
-
 def resumed_config(args: argparse.Namespace, store: RunStore) -> RunConfig:
     """The stopped run's own settings, with today's key and endpoint and any raised limits."""
     api_key, base_url = secrets_from(os.environ)
@@ -210,6 +200,7 @@ async def _run(args: argparse.Namespace) -> RunResult:
     """Build the providers the config names, run the loop, close what they opened."""
     # Imported here so that --help and argument errors never pay for the SDKs.
     from agentic_image_gen.loop_controller import run_image_generation_loop
+    from agentic_image_gen.progress import make_progress
     from agentic_image_gen.providers.base import ProviderContext, build_providers
     from agentic_image_gen.usage import UsageLedger, load_prices
 
@@ -228,12 +219,23 @@ async def _run(args: argparse.Namespace) -> RunResult:
         if store is not None:
             context.conversation_id = store.journal.result.thread_id
         providers = await build_providers(context, config.providers)
-        progress = None if args.quiet else ProgressPrinter(config.max_iterations)
+        progress = make_progress(config.max_iterations, args.quiet)
         return await run_image_generation_loop(config, providers, progress, store=store)
 
 
-def _print_json(result: RunResult) -> None:
-    print(json.dumps(result.to_output(), indent=2, ensure_ascii=False), flush=True)
+def _print_json(output: dict[str, Any]) -> None:
+    print(json.dumps(output, indent=2, ensure_ascii=False), flush=True)
+
+
+def _published(
+    result: RunResult, args: argparse.Namespace
+) -> tuple[dict[str, Any], AigError | None]:
+    from agentic_image_gen.publish import publish
+
+    upload = args.upload if result.stop_reason not in ("error", "interrupted") else None
+    return asyncio.run(
+        publish(result, upload=upload, public=args.public, upload_report=args.upload_report)
+    )
 
 
 def _fail(error: AigError) -> int:
@@ -260,12 +262,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(arguments)
         result = asyncio.run(_run(args))
     except RunFailed as failure:
-        _print_json(failure.partial)
+        _print_json(_published(failure.partial, args)[0])
         return _fail(failure)
     except AigError as error:
         return _fail(error)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
-    _print_json(result)
-    return 0
+    output, upload_error = _published(result, args)
+    _print_json(output)
+    return _fail(upload_error) if upload_error else 0

@@ -1,4 +1,4 @@
-"""Subcommands that work on existing run folders: ``runs`` and ``show``.
+"""Subcommands that work on existing run folders: ``runs``, ``show`` and ``report``.
 
 The run folder (its run.json) is the source of truth; nothing here keeps an index.
 """
@@ -9,12 +9,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
 from agentic_image_gen.errors import InputError
 from agentic_image_gen.run_store import JOURNAL_NAME, RunJournal
+
+REPORT_NAME = "report.html"  # report.py imports this module, so the name lives here
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,9 +73,25 @@ def _runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_output(run_dir: Path, journal: RunJournal) -> dict[str, Any]:
+    """The run's JSON as the run printed it, plus ``report`` when report.html exists."""
+    output = journal.result.to_output()
+    report = run_dir.resolve() / REPORT_NAME
+    if report.is_file():
+        output["report"] = str(report)
+    return output
+
+
 def _show(args: argparse.Namespace) -> int:
     journal = load_journal(args.run_dir)
-    print(json.dumps(journal.result.to_output(), indent=2, ensure_ascii=False))
+    print(json.dumps(run_output(args.run_dir, journal), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from agentic_image_gen.report import write_report  # jinja2 only when a report is made
+
+    print(write_report(args.run_dir))
     return 0
 
 
@@ -87,6 +105,9 @@ def run_command(argv: list[str]) -> int:
     show = commands.add_parser("show", help="print a run's JSON again")
     show.add_argument("run_dir", type=Path)
     show.set_defaults(handler=_show)
+    report = commands.add_parser("report", help="rebuild a run's report.html; print its path")
+    report.add_argument("run_dir", type=Path)
+    report.set_defaults(handler=_report)
     args = parser.parse_args(argv)
     code: int = args.handler(args)
     return code

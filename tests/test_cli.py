@@ -159,4 +159,7 @@ def test_entry_points_run_a_three_iteration_loop(
     assert output["stop_reason"] == "max_iterations"
     assert output["final_score"] == 70
     assert decode(Path(output["best_image_url"]).read_bytes()).size == (1024, 1536)
-    assert "iteration 1/3: generating" in completed.stderr
+    assert completed.stderr == ""  # not a terminal: no progress, and nothing went wrong
+    report = Path(output["report"])
+    assert report == Path(output["run_dir"]) / "report.html"
+    assert "18k yellow gold ring" in report.read_text()

@@ -1,0 +1,49 @@
+"""What happens after the loop: the HTML report, and the optional upload of the best image.
+
+Neither may lose the local result: a failure becomes a warning (report) or an error key in the
+JSON plus a non-zero exit (upload), and the JSON is printed either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from agentic_image_gen.errors import AigError, StorageError
+from agentic_image_gen.types import RunResult
+
+
+async def publish(
+    result: RunResult,
+    *,
+    upload: str | None = None,
+    public: bool = False,
+    upload_report: bool = False,
+) -> tuple[dict[str, Any], AigError | None]:
+    """The run's JSON with ``report`` (and upload URLs); plus the upload's error, if any."""
+    from agentic_image_gen.report import render_report, write_report
+
+    output = result.to_output()
+    run_dir = Path(result.run_dir)
+    try:
+        output["report"] = str(await asyncio.to_thread(write_report, run_dir))
+    except (AigError, OSError) as exc:
+        print(f"agentic-image-gen: warning: no report: {exc}", file=sys.stderr, flush=True)
+    best = result.best()
+    if upload is None or best is None:
+        return output, None
+    from agentic_image_gen.storage import upload_run
+
+    try:
+        html = render_report(run_dir, embed_images=True) if upload_report else None
+        urls = await asyncio.to_thread(
+            upload_run, run_dir, best.image_path, upload, report_html=html, public=public
+        )
+    except (AigError, OSError) as exc:
+        error = exc if isinstance(exc, AigError) else StorageError(f"upload failed: {exc}")
+        output["upload_error"] = str(error)
+        return output, error
+    output.update(urls)
+    return output, None
