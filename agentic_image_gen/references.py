@@ -5,59 +5,55 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import re
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import httpx
 from PIL import Image
 
+from agentic_image_gen.error_output import shown, without_secrets
 from agentic_image_gen.errors import ReferenceImageError
 from agentic_image_gen.imaging import NotAnImage, inspect_image
+from agentic_image_gen.safe_http import Fetched, FetchError, SafeFetcher, UnsafeTarget
 from agentic_image_gen.types import ReferenceImage
 
 MAX_REFERENCE_BYTES = 20 * 1024 * 1024
 MAX_REDIRECTS = 5
-FETCH_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
 # Sent as-is when already compact; otherwise downscaled to this longer side, which keeps
 # enough detail for engravings and stone facets while keeping the upload small.
 MAX_REFERENCE_SIDE = 2048
 SENDABLE_FORMATS = {"PNG", "JPEG", "WEBP"}
+# "data:", "javascript:", "file:"... are URLs too (and refused), but "C:\\x.png" is a path.
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+_PRIVATE_HINT = " (--allow-private-urls permits intranet hosts)"
 
 
 def is_url(source: str) -> bool:
-    return "://" in source
+    return "://" in source or (bool(_SCHEME.match(source)) and not os.path.exists(source))
 
 
 async def load_all(
-    sources: list[str] | tuple[str, ...],
-    *,
-    allow_private: bool = False,
-    client: httpx.AsyncClient | None = None,
+    sources: list[str] | tuple[str, ...], *, allow_private: bool = False
 ) -> list[ReferenceImage]:
     """Fetch every reference concurrently; the first bad one fails the whole call.
 
-    ``allow_private`` lets URLs reach loopback and private networks (``--allow-private-urls``).
+    URLs go through :class:`~agentic_image_gen.safe_http.SafeFetcher` (no private or metadata
+    hosts, every redirect re-checked, size and time capped); ``allow_private`` lets them reach
+    loopback and private networks (``--allow-private-urls``).
     """
     if not sources:
         return []
-    if client is None:
-        async with _new_client() as own_client:
-            return await load_all(sources, allow_private=allow_private, client=own_client)
-    return list(await asyncio.gather(*(load_one(source, client) for source in sources)))
+    async with SafeFetcher(
+        allow_private=allow_private, max_bytes=MAX_REFERENCE_BYTES, max_redirects=MAX_REDIRECTS
+    ) as fetcher:
+        return list(await asyncio.gather(*(load_one(source, fetcher) for source in sources)))
 
 
-async def load_one(source: str, client: httpx.AsyncClient) -> ReferenceImage:
-    data = await (_fetch(source, client) if is_url(source) else asyncio.to_thread(_read, source))
-    return await asyncio.to_thread(_checked, source, data)
-
-
-def _new_client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        follow_redirects=True,
-        max_redirects=MAX_REDIRECTS,
-        timeout=FETCH_TIMEOUT,
-        headers={"User-Agent": "agentic-image-gen"},
-    )
+async def load_one(source: str, fetcher: SafeFetcher) -> ReferenceImage:
+    if not is_url(source):
+        data = await asyncio.to_thread(_read, source)
+        return await asyncio.to_thread(_checked, source, data, "")
+    fetched = await _fetch(source, fetcher)
+    return await asyncio.to_thread(_checked, shown(source), fetched.data, fetched.content_type)
 
 
 def _read(source: str) -> bytes:
@@ -66,54 +62,53 @@ def _read(source: str) -> bytes:
         raise ReferenceImageError(f"reference {source!r} does not exist")
     if path.is_dir():
         raise ReferenceImageError(f"reference {source!r} is a directory, not an image file")
+    if not path.is_file():  # /dev/zero never ends; a FIFO blocks until someone writes
+        raise ReferenceImageError(f"reference {source!r} is not a regular file")
     if not os.access(path, os.R_OK):
         raise ReferenceImageError(f"reference {source!r} is not readable (check its permissions)")
-    size = path.stat().st_size
-    if size > MAX_REFERENCE_BYTES:
-        raise ReferenceImageError(
-            f"reference {source!r} is {size / 1e6:.1f} MB; the limit is "
-            f"{MAX_REFERENCE_BYTES / 1e6:.0f} MB"
-        )
     try:
-        return path.read_bytes()
+        with path.open("rb") as file:  # capped read too: the file may grow while we read
+            size = os.fstat(file.fileno()).st_size
+            data = b"" if size > MAX_REFERENCE_BYTES else file.read(MAX_REFERENCE_BYTES + 1)
+            size = max(size, len(data))
     except OSError as exc:
         raise ReferenceImageError(f"reference {source!r} cannot be read: {exc.strerror}") from exc
+    if size > MAX_REFERENCE_BYTES:
+        raise ReferenceImageError(
+            f"reference {source!r} is {size / 2**20:.1f} MB; the limit is "
+            f"{MAX_REFERENCE_BYTES / 2**20:g} MB"
+        )
+    return data
 
 
-async def _fetch(url: str, client: httpx.AsyncClient) -> bytes:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise ReferenceImageError(f"reference {url!r}: only http and https URLs are supported")
-    if not parts.hostname:
-        raise ReferenceImageError(f"reference {url!r} has no host name")
+async def _fetch(url: str, fetcher: SafeFetcher) -> Fetched:
+    """One line naming the URL (credentials redacted) for every way a fetch can fail."""
     try:
-        async with client.stream("GET", url) as response:
-            if response.status_code != 200:
-                raise ReferenceImageError(f"reference {url!r} answered HTTP {response.status_code}")
-            chunks: list[bytes] = []
-            received = 0
-            async for chunk in response.aiter_bytes():
-                received += len(chunk)
-                if received > MAX_REFERENCE_BYTES:
-                    raise ReferenceImageError(
-                        f"reference {url!r} is larger than {MAX_REFERENCE_BYTES / 1e6:.0f} MB"
-                    )
-                chunks.append(chunk)
-            return b"".join(chunks)
-    except httpx.TooManyRedirects as exc:
-        raise ReferenceImageError(f"reference {url!r} redirects too many times") from exc
-    except httpx.TimeoutException as exc:
-        raise ReferenceImageError(f"reference {url!r} timed out") from exc
-    except httpx.HTTPError as exc:
-        raise ReferenceImageError(f"reference {url!r} could not be fetched: {exc}") from exc
+        return await fetcher.get(url)
+    except UnsafeTarget as exc:
+        hint = _PRIVATE_HINT if exc.private else ""
+        message = f"reference {shown(url)!r} refused: {exc}{hint}"
+    except FetchError as exc:
+        message = f"reference {shown(url)!r} {exc}"
+    raise ReferenceImageError(without_secrets(message, url))
 
 
-def _checked(source: str, data: bytes) -> ReferenceImage:
-    """Decode fully, then keep compact sendable bytes (downscaled only when needed)."""
+def _checked(source: str, data: bytes, content_type: str) -> ReferenceImage:
+    """Decode fully, then keep compact sendable bytes (downscaled only when needed).
+
+    The bytes decide, not the name or the Content-Type; a non-image Content-Type is only
+    mentioned to explain the refusal (a web page where an image was expected).
+    """
     try:
         info = inspect_image(data)
     except NotAnImage as exc:
-        raise ReferenceImageError(f"reference {source!r} is {exc}") from exc
+        # Pillow names the BytesIO it read from; that address means nothing to a user.
+        reason = re.sub(r" <[^<>]* object at 0x[0-9a-fA-F]+>", "", str(exc))
+        reason = reason.removeprefix("image is ")  # "is too large to decode safely (...)"
+        served = content_type.split(";")[0].strip()
+        if served and not served.startswith("image/"):
+            reason += f"; the server sent {served}"
+        raise ReferenceImageError(f"reference {source!r} is {reason}") from exc
     if info.format in SENDABLE_FORMATS and max(info.width, info.height) <= MAX_REFERENCE_SIDE:
         return ReferenceImage(source, data, info.mime_type, info.width, info.height)
     with Image.open(io.BytesIO(data)) as image:
