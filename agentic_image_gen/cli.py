@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 from pydantic import ValidationError
 
 from agentic_image_gen import __version__
+from agentic_image_gen.error_output import error_json
 from agentic_image_gen.errors import EXIT_INTERRUPTED, AigError, InputError, RunFailed
 from agentic_image_gen.run_store import RunStore
 from agentic_image_gen.settings import (
@@ -150,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--upload-report", action="store_true", help="also upload report.html (images embedded)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument(
+        "--json-errors",
+        action="store_true",
+        help='when failing before a run starts, also print {"error": {...}} on stdout',
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -238,8 +244,10 @@ def _published(
     )
 
 
-def _fail(error: AigError) -> int:
+def _fail(error: AigError, json_errors: bool = False) -> int:
     print(f"{PROG}: error: {error}", file=sys.stderr, flush=True)
+    if json_errors:
+        print(error_json(error), flush=True)
     return error.exit_code
 
 
@@ -265,7 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_json(_published(failure.partial, args)[0])
         return _fail(failure)
     except AigError as error:
-        return _fail(error)
+        # Read from the raw arguments so that argparse's own errors get the JSON form too.
+        return _fail(error, json_errors="--json-errors" in arguments)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED

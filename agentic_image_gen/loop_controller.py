@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -134,9 +135,21 @@ class _Run:
             result.usage = list(self.ledger.records)
             self.store.update(result, "interrupted")
             raise RunInterrupted(result) from _first(group)
+        finally:
+            await self.stop_checklist()
         await self.journal("completed")
         self.emit("done", len(result.iterations))
         return result
+
+    async def stop_checklist(self) -> None:
+        """A run that ends early must not leave the derivation running or its error unread."""
+        task = self.checklist_task
+        if task is None:
+            return
+        if not task.done():
+            task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
 
     async def step(self) -> StopReason | None:
         rounds = self.result.rounds()

@@ -266,7 +266,6 @@ JSON_CASES = [
 ]
 
 
-@pytest.mark.xfail(reason="wired in cli.py by the lead", strict=False)
 @pytest.mark.parametrize(("argv", "kind", "code"), JSON_CASES)
 def test_json_errors(
     argv: list[str], kind: str, code: int, capsys: pytest.CaptureFixture[str]

@@ -3,6 +3,7 @@ translated into ours (one line, key redacted)."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -52,6 +53,8 @@ class OpenAIApi:
         started = time.monotonic()
         try:
             result = await self.policy.call(attempt, _classify)
+        except json.JSONDecodeError as exc:
+            raise ProviderError(f"OpenAI sent an unreadable reply while {action}") from exc
         except openai.OpenAIError as exc:
             retried = self.policy.retries_used - retries_before
             raise _translated(exc, action, retried, self.client.api_key) from exc
@@ -120,6 +123,8 @@ def _classify(error: Exception) -> Attempt | None:
             retry_after=retry_after_seconds(error.response.headers),
         )
     if isinstance(error, openai.APIConnectionError):  # includes timeouts
+        return Attempt(transient=True)
+    if isinstance(error, json.JSONDecodeError):  # a garbled 200 (proxy, cut-off body)
         return Attempt(transient=True)
     return None
 
