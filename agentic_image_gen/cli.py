@@ -114,6 +114,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop before a round that would take the estimated spend past this",
     )
     speed.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="deadline of one provider call, retries included (default 600)",
+    )
+    speed.add_argument(
+        "--retries",
+        type=int,
+        default=8,
+        help="transient faults retried per run, in all (default 8)",
+    )
+    speed.add_argument(
         "--prices", type=Path, metavar="FILE", help="JSON price table merged over the built-in one"
     )
     models = parser.add_argument_group("models (flags win over AIG_* environment variables)")
@@ -173,6 +186,8 @@ def config_from(args: argparse.Namespace) -> RunConfig:
         max_concurrency=args.max_concurrency,
         max_cost=args.max_cost,
         prices_file=args.prices,
+        call_timeout=args.timeout,
+        retry_budget=args.retries,
         max_iterations=3 if args.max_iterations is None else args.max_iterations,
         threshold=85 if args.threshold is None else args.threshold,
         out_dir=args.out,
@@ -208,6 +223,7 @@ async def _run(args: argparse.Namespace) -> RunResult:
     from agentic_image_gen.loop_controller import run_image_generation_loop
     from agentic_image_gen.progress import make_progress
     from agentic_image_gen.providers.base import ProviderContext, build_providers
+    from agentic_image_gen.retry import RetryPolicy
     from agentic_image_gen.usage import UsageLedger, load_prices
 
     store = None
@@ -220,7 +236,10 @@ async def _run(args: argparse.Namespace) -> RunResult:
         config = config_from(args)
     async with AsyncExitStack() as stack:
         context = ProviderContext(
-            config=config, exit_stack=stack, ledger=UsageLedger(load_prices(config.prices_file))
+            config=config,
+            exit_stack=stack,
+            retry_policy=RetryPolicy(budget=config.retry_budget, call_deadline=config.call_timeout),
+            ledger=UsageLedger(load_prices(config.prices_file)),
         )
         if store is not None:
             context.conversation_id = store.journal.result.thread_id

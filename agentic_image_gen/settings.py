@@ -120,6 +120,9 @@ class RunConfig(BaseModel):
     max_concurrency: int = 4
     max_cost: float | None = None
     prices_file: Path | None = None
+    # Transient provider faults are retried within these limits (see retry.py).
+    call_timeout: float = 600.0
+    retry_budget: int = 8
     # Scores this close are a tie that a pairwise comparison settles (when the evaluator can).
     tie_margin: int = Field(default=3, ge=0, le=20)
     api_key: SecretStr | None = Field(default=None, exclude=True)
@@ -163,6 +166,20 @@ class RunConfig(BaseModel):
     def _concurrency_in_range(cls, value: int) -> int:
         if not 1 <= value <= 32:
             raise InputError("--max-concurrency must be between 1 and 32")
+        return value
+
+    @field_validator("call_timeout")
+    @classmethod
+    def _timeout_is_positive(cls, value: float) -> float:
+        if not 1 <= value <= 3600:
+            raise InputError("--timeout must be between 1 and 3600 seconds")
+        return value
+
+    @field_validator("retry_budget")
+    @classmethod
+    def _budget_in_range(cls, value: int) -> int:
+        if not 0 <= value <= 100:
+            raise InputError("--retries must be between 0 and 100")
         return value
 
     @field_validator("max_cost")
