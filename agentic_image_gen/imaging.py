@@ -6,6 +6,7 @@ All of these are CPU-bound; async callers run them with ``asyncio.to_thread``.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import warnings
 from dataclasses import dataclass
@@ -58,42 +59,35 @@ def inspect_image(data: bytes) -> ImageInfo:
         raise NotAnImage(f"not a readable image ({exc})") from exc
 
 
-def fit_within(data: bytes, max_side: int, *, flatten: bool, quality: int = 88) -> bytes:
-    """Downscale so the longer side is at most ``max_side`` and re-encode compactly.
-
-    ``flatten`` composites transparency over a light checkerboard and encodes JPEG, so a
-    vision model sees that the background is transparent; otherwise alpha is kept as PNG.
-    """
+def vision_copy(data: bytes, short_side: int, long_side: int, quality: int = 85) -> bytes:
+    """A JPEG copy for a vision model, at most ``short_side`` x ``long_side`` px, with any
+    transparency drawn over a light checkerboard (vision models see no alpha channel)."""
     with Image.open(io.BytesIO(data)) as source:
         image = source.convert("RGBA")
-    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    board = checkerboard(image.width, image.height)
+    board.alpha_composite(image)
+    flat = board.convert("RGB")
+    scale = min(1.0, short_side / min(flat.size), long_side / max(flat.size))
+    if scale < 1.0:
+        size = (max(1, round(flat.width * scale)), max(1, round(flat.height * scale)))
+        flat = flat.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
     out = io.BytesIO()
-    if flatten:
-        board = checkerboard(image.width, image.height)
-        board.alpha_composite(image)
-        board.convert("RGB").save(out, "JPEG", quality=quality, optimize=True)
-    elif _has_transparency(image):
-        image.save(out, "PNG", optimize=True)
-    else:
-        image.convert("RGB").save(out, "JPEG", quality=quality, optimize=True)
+    flat.save(out, "JPEG", quality=quality)
     return out.getvalue()
-
-
-def _has_transparency(image: Image.Image) -> bool:
-    lowest_alpha = image.getchannel("A").getextrema()[0]
-    return isinstance(lowest_alpha, int) and lowest_alpha < 255
 
 
 def checkerboard(width: int, height: int, cell: int = 16) -> Image.Image:
     """The usual 'this is transparent' pattern, in two light greys."""
-    tile = Image.new("RGBA", (cell * 2, cell * 2), (236, 236, 236, 255))
-    tile.paste((204, 204, 204, 255), (0, 0, cell, cell))
-    tile.paste((204, 204, 204, 255), (cell, cell, cell * 2, cell * 2))
-    board = Image.new("RGBA", (width, height))
-    for top in range(0, height, cell * 2):
-        for left in range(0, width, cell * 2):
-            board.paste(tile, (left, top))
-    return board
+    return _checkerboard(width, height, cell).copy()
+
+
+@functools.lru_cache(maxsize=8)
+def _checkerboard(width: int, height: int, cell: int) -> Image.Image:
+    columns, rows = -(-width // cell), -(-height // cell)
+    cells = Image.new("L", (columns, rows))
+    cells.putdata([204 if (x + y) % 2 == 0 else 236 for y in range(rows) for x in range(columns)])
+    board = cells.resize((columns * cell, rows * cell), Image.Resampling.NEAREST)
+    return board.crop((0, 0, width, height)).convert("RGBA")
 
 
 def data_url(data: bytes, mime_type: str) -> str:

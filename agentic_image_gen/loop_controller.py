@@ -20,7 +20,7 @@ from agentic_image_gen.checklist import Requirement
 from agentic_image_gen.errors import AigError, ProviderError, RunFailed, RunInterrupted
 from agentic_image_gen.imaging import NotAnImage, inspect_image
 from agentic_image_gen.providers.base import ChecklistDeriver, Comparer, Providers
-from agentic_image_gen.run_store import RunStatus, RunStore
+from agentic_image_gen.run_store import JournalWriter, RunStatus, RunStore
 from agentic_image_gen.settings import RunConfig, public_dump
 from agentic_image_gen.types import (
     EvaluationRequest,
@@ -102,19 +102,19 @@ class _Run:
         self.images: dict[int, GeneratedImage] = {}
         self.next_index = max((it.index for it in self.result.iterations), default=0) + 1
         self.slots = asyncio.Semaphore(config.max_concurrency)
-        self.journal_lock = asyncio.Lock()
+        self.writer = JournalWriter(store)
         self.checklist_task: asyncio.Task[None] | None = None
 
     def emit(self, stage: Stage, iteration: int) -> None:
         if self.on_event is not None:
             self.on_event(LoopEvent(stage, iteration, self.result))
 
-    async def journal(self, status: RunStatus = "running") -> None:
-        """Journal writes go one at a time, each a consistent snapshot."""
-        async with self.journal_lock:
-            self.result.usage = list(self.ledger.records)
-            data = self.store.snapshot(self.result, status)
-            await asyncio.to_thread(self.store.write_snapshot, data)
+    async def journal(self, status: RunStatus = "running", wait: bool = False) -> None:
+        """Snapshot now, write in the background (``wait`` for the run's last word)."""
+        self.result.usage = list(self.ledger.records)
+        self.writer.submit(self.store.snapshot(self.result, status))
+        if wait:
+            await self.writer.flush()
 
     async def drive(self) -> RunResult:
         result = self.result
@@ -128,16 +128,15 @@ class _Run:
             error = _first(group)
             assert isinstance(error, AigError)
             result.stop_reason, result.error = "error", str(error)
-            await self.journal("failed")
+            await self.journal("failed", wait=True)
             raise RunFailed(error, result) from error
         except* (asyncio.CancelledError, KeyboardInterrupt) as group:
             result.stop_reason = "interrupted"
-            result.usage = list(self.ledger.records)
-            self.store.update(result, "interrupted")
+            await self.journal("interrupted", wait=True)
             raise RunInterrupted(result) from _first(group)
         finally:
             await self.stop_checklist()
-        await self.journal("completed")
+        await self.journal("completed", wait=True)
         self.emit("done", len(result.iterations))
         return result
 

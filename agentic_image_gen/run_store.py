@@ -6,6 +6,7 @@ names it, so a crash loses at most the step in flight.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import secrets
@@ -157,3 +158,34 @@ class RunStore:
 
     def write_journal(self) -> None:
         self.write_snapshot(self.journal.model_dump_json(indent=2).encode("utf-8"))
+
+
+class JournalWriter:
+    """Writes journal snapshots off the critical path: one write at a time, newest wins.
+
+    Snapshots are taken (and images saved) before ``submit``, so the file on disk is always a
+    consistent, possibly one step older, state; ``flush`` waits for the newest to land.
+    """
+
+    def __init__(self, store: RunStore) -> None:
+        self._store = store
+        self._pending: bytes | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def submit(self, data: bytes) -> None:
+        if self._task is not None and self._task.done():
+            self._task.result()  # a failed write (StorageError) surfaces here
+        self._pending = data
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self._pending is not None:
+            data, self._pending = self._pending, None
+            await asyncio.to_thread(self._store.write_snapshot, data)
+
+    async def flush(self) -> None:
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+        if self._task is not None:
+            self._task.result()

@@ -208,7 +208,7 @@ def test_evaluator_sees_a_small_jpeg_and_the_user_request(
     assert image["detail"] == "high"
     assert image["image_url"].startswith("data:image/jpeg;base64,")
     preview = decode(base64.b64decode(image["image_url"].split(",", 1)[1]))
-    assert preview.size == (1024, 1024)
+    assert preview.size == (1024, 1024)  # at most 1024 x 1536: the API looks at 768
 
 
 def test_prompter_keeps_one_conversation(

@@ -81,7 +81,15 @@ def last_input_text(body: dict[str, Any]) -> str:
     return found
 
 
-def draw_image(number: int, size: str, output_format: str, background: str) -> bytes:
+def _grain_rgba(image: Image.Image) -> Image.Image:
+    rgb = Image.blend(image.convert("RGB"), Image.effect_noise(image.size, 40).convert("RGB"), 0.25)
+    rgb.putalpha(image.getchannel("A"))
+    return rgb
+
+
+def draw_image(
+    number: int, size: str, output_format: str, background: str, *, textured: bool = False
+) -> bytes:
     """A real image of ``size`` ("WxH" or "auto" = 1024x1024) in ``output_format``.
 
     A ring whose colour and radius depend on ``number``, on a fully transparent background (RGBA)
@@ -103,6 +111,9 @@ def draw_image(number: int, size: str, output_format: str, background: str) -> b
     box = (cx - radius, cy - radius, cx + radius, cy + radius)
     line = max(1, radius // 10)
     ImageDraw.Draw(image).ellipse(box, fill=fill, outline=(255, 255, 255), width=line)
+    if textured:  # photo-like grain, so encoded sizes are those of real images
+        grain = Image.effect_noise((width, height), 40).convert(image.mode)
+        image = Image.blend(image, grain, 0.25) if image.mode == "RGB" else _grain_rgba(image)
     buffer = io.BytesIO()
     options = {"compress_level": 1} if output_format == "png" else {}
     image.save(buffer, format=_PIL_FORMATS[output_format], **options)

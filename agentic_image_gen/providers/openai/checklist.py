@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from agentic_image_gen import checklist as scoring
 from agentic_image_gen.checklist import Answer, Requirement
 from agentic_image_gen.errors import ProviderError
-from agentic_image_gen.imaging import fit_within
+from agentic_image_gen.imaging import vision_copy
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.openai.checklist_instructions import (
     CHECKLIST_INSTRUCTIONS,
@@ -87,7 +87,7 @@ class ChecklistEvaluator:
         for reference in references:
             if reference.source not in self._reference_previews:
                 self._reference_previews[reference.source] = await asyncio.to_thread(
-                    fit_within, reference.data, REFERENCE_MAX_SIDE, flatten=True
+                    vision_copy, reference.data, REFERENCE_MAX_SIDE, REFERENCE_MAX_SIDE
                 )
             parts.append(image_part(self._reference_previews[reference.source]))
         return parts

@@ -11,7 +11,7 @@ import asyncio
 
 from pydantic import BaseModel, StrictInt
 
-from agentic_image_gen.imaging import fit_within
+from agentic_image_gen.imaging import vision_copy
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.openai.client import OpenAIApi, shared_api
 from agentic_image_gen.providers.openai.instructions import (
@@ -22,9 +22,10 @@ from agentic_image_gen.providers.openai.instructions import (
 from agentic_image_gen.providers.openai.structured import ask_structured, image_part, text_part
 from agentic_image_gen.types import Evaluation, EvaluationRequest
 
-# 1024 px on the longer side is what "detail: high" resolves anyway (768 px on the shorter
-# side), so a larger upload would cost bytes and time and show the model nothing more.
-EVALUATOR_MAX_SIDE = 1024
+# "detail: high" looks at 768 px on the shorter side. A copy of up to 1024 x 1536 px lets the
+# standard sizes through without a resize (which would cost more CPU time on the critical path
+# than the API's own downscale), and is still a few percent of the PNG's bytes.
+EVALUATOR_SHORT_SIDE, EVALUATOR_LONG_SIDE = 1024, 1536
 
 
 class _Reply(BaseModel):
@@ -41,8 +42,8 @@ def _problem(reply: _Reply) -> str:
 
 
 async def evaluator_preview(data: bytes) -> bytes:
-    """The copy every OpenAI evaluator sees: JPEG, at most EVALUATOR_MAX_SIDE px."""
-    return await asyncio.to_thread(fit_within, data, EVALUATOR_MAX_SIDE, flatten=True)
+    """The copy every OpenAI evaluator sees (JPEG, the size ``detail: high`` looks at)."""
+    return await asyncio.to_thread(vision_copy, data, EVALUATOR_SHORT_SIDE, EVALUATOR_LONG_SIDE)
 
 
 class OpenAIEvaluator:

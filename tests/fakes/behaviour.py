@@ -1,0 +1,198 @@
+"""What the fake OpenAI API answers: scripted scores, checklists, comparisons and images.
+
+Kept apart from the HTTP server (openai_server.py) so each stays one job. ``latency`` (seconds
+per request kind) and ``textured_images`` (photo-like noise, so image sizes are realistic) serve
+the benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from .checklist_payloads import DEFAULT_CHECKLIST, judgement_for_score, schema_name
+from .openai_payloads import (
+    FakeAPIError,
+    classify,
+    draw_image,
+    image_call,
+    last_input_text,
+    message,
+    new_id,
+    output_text,
+    refusal,
+    response_object,
+)
+
+EvaluatorReply = int | str
+GENERATION_OUTCOMES = ("image", "refusal", "text_only")
+
+
+class ScriptedAPI:
+    """The fake's answers; FakeOpenAIServer serves them over HTTP."""
+
+    def __init__(self, latency: dict[str, float] | None = None, textured_images: bool = False):
+        self.conversation_ids: set[str] = set()
+        self.response_ids: set[str] = set()
+        self.rejected_keys: set[str] = set()
+        self._lock = threading.Lock()
+        self._counters = {
+            "generation": 0,
+            "evaluation": 0,
+            "refinement": 0,
+            "checklist": 0,
+            "comparison": 0,
+        }
+        self._checklist: list[dict[str, Any]] = DEFAULT_CHECKLIST
+        self._judgements: list[dict[str, Any]] = []
+        self._comparisons: list[str] = []
+        self._evaluator_replies: list[EvaluatorReply] = []
+        self._generation_script: list[str] = []
+        self.latency = dict(latency or {})
+        self.textured_images = textured_images
+
+    def script_scores(self, scores: list[int]) -> None:
+        """The evaluator returns these scores in order, then repeats the last (default: 50)."""
+        self.script_evaluator_replies(list(scores))
+
+    def script_evaluator_replies(self, replies: list[EvaluatorReply]) -> None:
+        """Like script_scores, but a ``str`` item is returned verbatim as the output_text."""
+        with self._lock:
+            self._evaluator_replies, self._counters["evaluation"] = list(replies), 0
+
+    def script_checklist(self, requirements: list[dict[str, Any]]) -> None:
+        """What the checklist derivation returns (default: ten unit-weight ring questions)."""
+        with self._lock:
+            self._checklist = list(requirements)
+
+    def script_judgements(self, judgements: list[dict[str, Any]]) -> None:
+        """Checklist judgements returned verbatim, in order, before falling back to scores."""
+        with self._lock:
+            self._judgements = list(judgements)
+
+    def script_comparisons(self, winners: list[str]) -> None:
+        """Winners ("A" or "B") of the next pairwise comparisons; then "A"."""
+        with self._lock:
+            self._comparisons = list(winners)
+
+    def script_generation(self, outcomes: list[str]) -> None:
+        """Outcomes of the next generations: "image" | "refusal" | "text_only"; then "image"."""
+        if unknown := set(outcomes) - set(GENERATION_OUTCOMES):
+            raise ValueError(f"unknown generation outcomes: {sorted(unknown)}")
+        with self._lock:
+            self._generation_script = list(outcomes)
+
+    def _create_conversation(self, body: dict[str, Any]) -> dict[str, Any]:
+        conversation_id = new_id("conv")
+        with self._lock:
+            self.conversation_ids.add(conversation_id)
+        return {
+            "id": conversation_id,
+            "object": "conversation",
+            "created_at": int(time.time()),
+            "metadata": body.get("metadata") or {},
+        }
+
+    def _create_response(self, body: dict[str, Any]) -> dict[str, Any]:
+        previous = body.get("previous_response_id")
+        conversation = body.get("conversation")
+        conversation_id = conversation.get("id") if isinstance(conversation, dict) else conversation
+        if previous is not None and conversation_id is not None:
+            raise FakeAPIError(
+                400,
+                "Mutually exclusive parameters: Ensure you are only providing one of: "
+                "'previous_response_id' or 'conversation'.",
+                param="conversation",
+            )
+        with self._lock:
+            if previous is not None and previous not in self.response_ids:
+                raise FakeAPIError(
+                    400,
+                    f"Previous response with id '{previous}' not found.",
+                    param="previous_response_id",
+                    code="previous_response_not_found",
+                )
+            if conversation_id is not None and conversation_id not in self.conversation_ids:
+                raise FakeAPIError(
+                    400,
+                    f"Conversation with id '{conversation_id}' not found.",
+                    param="conversation",
+                )
+        kind = classify("POST", "/v1/responses", body)
+        if kind == "generation":
+            output = self._generate(body)
+        elif kind == "evaluation":
+            output = self._evaluate(body)
+        elif kind == "checklist":
+            self._next("checklist")
+            output = [message(output_text(json.dumps({"requirements": self._checklist})))]
+        elif kind == "comparison":
+            self._next("comparison")
+            with self._lock:
+                winner = self._comparisons.pop(0) if self._comparisons else "A"
+            reason = f"Fake comparison: {winner} is closer to the request."
+            output = [message(output_text(json.dumps({"winner": winner, "reason": reason})))]
+        else:
+            number = self._next("refinement")
+            output = [
+                message(output_text(f"Refined prompt #{number}: {last_input_text(body)[:300]}"))
+            ]
+        reply = response_object(body, output, conversation_id)
+        with self._lock:
+            self.response_ids.add(reply["id"])
+        return reply
+
+    def _next(self, kind: str) -> int:
+        with self._lock:
+            self._counters[kind] += 1
+            return self._counters[kind]
+
+    def _generate(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        number = self._next("generation")
+        with self._lock:
+            outcome = self._generation_script.pop(0) if self._generation_script else "image"
+        if outcome == "refusal":
+            return [message(refusal("I'm sorry, but I can't help with that request."))]
+        if outcome == "text_only":
+            return [message(output_text("Here is a description of the image instead."))]
+        index, tool = next(
+            (i, t) for i, t in enumerate(body["tools"]) if t.get("type") == "image_generation"
+        )
+        output_format, background = tool.get("output_format", "png"), tool.get("background", "auto")
+        if background == "transparent" and output_format == "jpeg":
+            raise FakeAPIError(
+                400,
+                "Transparent background is not supported with output_format 'jpeg'.",
+                param=f"tools[{index}].background",
+            )
+        return [
+            image_call(
+                draw_image(
+                    number,
+                    tool.get("size", "auto"),
+                    output_format,
+                    background,
+                    textured=self.textured_images,
+                )
+            )
+        ]
+
+    def _evaluate(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        checklist = schema_name(body) == "checklist_evaluation"
+        with self._lock:
+            if checklist and self._judgements:
+                scripted = self._judgements.pop(0)
+                return [message(output_text(json.dumps(scripted)))]
+        number = self._next("evaluation")
+        with self._lock:
+            replies = self._evaluator_replies
+            reply: EvaluatorReply = replies[min(number, len(replies)) - 1] if replies else 50
+        if isinstance(reply, str):
+            return [message(output_text(reply))]
+        if checklist:
+            judgement = judgement_for_score(self._checklist, reply)
+            return [message(output_text(json.dumps(judgement)))]
+        feedback = f"Fake evaluation #{number}: score {reply}."
+        return [message(output_text(json.dumps({"score": reply, "feedback": feedback})))]
