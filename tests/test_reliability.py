@@ -117,7 +117,9 @@ def test_run_retry_budget_is_a_hard_limit(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     openai_env.script_faults([{"status": 500}] * 10)
-    code, output, err = run(capsys, "ring", "--out", str(tmp_path), "--retries", "2")
+    code, output, err = run(
+        capsys, "ring", "--out", str(tmp_path), "--retries", "2", "--evaluator", "rubric"
+    )
     assert code == 5
     assert "HTTP 500" in err and "after 2 retries" in err
     assert len(openai_env.fault_hits) == 3  # one try and two retries, then the budget is spent
