@@ -40,18 +40,19 @@ async def load_all(
     hosts, every redirect re-checked, size and time capped); ``allow_private`` lets them reach
     loopback and private networks (``--allow-private-urls``).
     """
-    if not sources:
-        return []
+    if not any(is_url(source) for source in sources):  # no HTTP client (nor TLS setup) needed
+        return list(await asyncio.gather(*(load_one(source, None) for source in sources)))
     async with SafeFetcher(
         allow_private=allow_private, max_bytes=MAX_REFERENCE_BYTES, max_redirects=MAX_REDIRECTS
     ) as fetcher:
         return list(await asyncio.gather(*(load_one(source, fetcher) for source in sources)))
 
 
-async def load_one(source: str, fetcher: SafeFetcher) -> ReferenceImage:
+async def load_one(source: str, fetcher: SafeFetcher | None) -> ReferenceImage:
     if not is_url(source):
         data = await asyncio.to_thread(_read, source)
         return await asyncio.to_thread(_checked, source, data, "")
+    assert fetcher is not None, "load_all opens a fetcher whenever a source is a URL"
     fetched = await _fetch(source, fetcher)
     return await asyncio.to_thread(_checked, shown(source), fetched.data, fetched.content_type)
 

@@ -1,0 +1,78 @@
+"""The fake OpenAI server in its own process, as a real API would be: its work (drawing
+images, JSON) then never competes with the client for this process's CPU and GIL."""
+
+from __future__ import annotations
+
+import base64
+import multiprocessing
+import sys
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the bench needs of one request the fake answered."""
+
+    kind: str
+    seconds: float
+    body_bytes: int
+    image_bytes: list[int]  # decoded bytes of each input_image, in order
+    continued: bool  # carried previous_response_id
+
+
+def _summary(record: Any) -> Seen:
+    body = record.body if isinstance(record.body, dict) else {}
+    parts = [
+        part
+        for message in body.get("input", [])
+        if isinstance(message, dict)
+        for part in (message.get("content") or [])
+        if isinstance(part, dict)
+        if part.get("type") == "input_image"
+    ]
+    sizes = [len(base64.b64decode(p["image_url"].split(",", 1)[1])) for p in parts]
+    return Seen(
+        kind=record.kind,
+        seconds=record.seconds,
+        body_bytes=int(record.headers.get("content-length", 0)),
+        image_bytes=sizes,
+        continued="previous_response_id" in body,
+    )
+
+
+def _serve(conn: Connection, options: dict[str, Any], scores: list[int]) -> None:
+    from fakes import FakeOpenAIServer
+
+    with FakeOpenAIServer(**options) as server:
+        server.script_scores(scores)
+        conn.send(server.base_url)
+        conn.recv()  # stop
+        conn.send([_summary(record) for record in server.requests])
+
+
+class RemoteFake:
+    """``with RemoteFake(latency=..., scores=[...]) as fake: fake.base_url ... fake.seen``."""
+
+    def __init__(self, scores: list[int], **options: Any) -> None:
+        self._scores, self._options = scores, options
+        self.seen: list[Seen] = []
+
+    def __enter__(self) -> RemoteFake:
+        context = multiprocessing.get_context("fork")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(
+            target=_serve, args=(child, self._options, self._scores), daemon=True
+        )
+        self._process.start()
+        self.base_url: str = self._conn.recv()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._conn.send("stop")
+        self.seen = self._conn.recv()
+        self._process.join(timeout=10)
