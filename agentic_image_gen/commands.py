@@ -11,30 +11,13 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from pydantic import ValidationError
-
 from agentic_image_gen.errors import InputError
-from agentic_image_gen.run_store import JOURNAL_NAME, RunJournal
-
-REPORT_NAME = "report.html"  # report.py imports this module, so the name lives here
+from agentic_image_gen.run_store import JOURNAL_NAME, REPORT_NAME, RunJournal, load_journal
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise InputError(message)
-
-
-def load_journal(run_dir: Path) -> RunJournal:
-    """A run folder's journal, or a one-line InputError saying what is wrong with it."""
-    path = run_dir / JOURNAL_NAME
-    if not run_dir.is_dir():
-        raise InputError(f"{run_dir} is not a run folder")
-    try:
-        return RunJournal.model_validate_json(path.read_bytes())
-    except FileNotFoundError as exc:
-        raise InputError(f"{run_dir} has no {JOURNAL_NAME}: not a run folder") from exc
-    except (OSError, ValidationError, ValueError) as exc:
-        raise InputError(f"{path} is damaged and cannot be read") from exc
 
 
 def _runs(args: argparse.Namespace) -> int:

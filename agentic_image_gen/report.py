@@ -21,8 +21,7 @@ from urllib.parse import quote
 import jinja2
 
 from agentic_image_gen import __version__
-from agentic_image_gen.commands import REPORT_NAME, load_journal
-from agentic_image_gen.run_store import RunJournal, atomic_write
+from agentic_image_gen.run_store import REPORT_NAME, RunJournal, atomic_write, load_journal
 from agentic_image_gen.types import Iteration
 
 TEMPLATE_NAME = "report.html.j2"

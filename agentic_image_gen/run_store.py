@@ -21,6 +21,7 @@ from agentic_image_gen.errors import InputError, StorageError
 from agentic_image_gen.types import GeneratedImage, ReferenceImage, RunResult
 
 JOURNAL_NAME = "run.json"
+REPORT_NAME = "report.html"
 JOURNAL_VERSION = 1
 RunStatus = Literal["running", "completed", "failed", "interrupted"]
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
@@ -76,6 +77,19 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
+def load_journal(run_dir: Path) -> RunJournal:
+    """A run folder's journal, or a one-line InputError saying what is wrong with it."""
+    path = run_dir / JOURNAL_NAME
+    if not run_dir.is_dir():
+        raise InputError(f"{run_dir} is not a run folder")
+    try:
+        return RunJournal.model_validate_json(path.read_bytes())
+    except FileNotFoundError as exc:
+        raise InputError(f"{run_dir} has no {JOURNAL_NAME}: not a run folder") from exc
+    except (OSError, ValidationError, ValueError) as exc:
+        raise InputError(f"{path} is damaged and cannot be read") from exc
+
+
 class RunStore:
     """One run's folder. Many runs may go at once: nothing here is global."""
 
@@ -113,17 +127,8 @@ class RunStore:
 
     @classmethod
     def open(cls, run_dir: Path) -> RunStore:
-        """An existing run folder, to resume or to show; damaged ones are refused clearly."""
-        path = run_dir / JOURNAL_NAME
-        if not run_dir.is_dir():
-            raise InputError(f"{run_dir} is not a run folder")
-        try:
-            journal = RunJournal.model_validate_json(path.read_bytes())
-        except FileNotFoundError as exc:
-            raise InputError(f"{run_dir} has no {JOURNAL_NAME}: not a run folder") from exc
-        except (OSError, ValidationError, ValueError) as exc:
-            raise InputError(f"{path} is damaged and cannot be read") from exc
-        return cls(run_dir.resolve(), journal)
+        """An existing run folder, to resume it."""
+        return cls(run_dir.resolve(), load_journal(run_dir))
 
     def save_reference(self, number: int, reference: ReferenceImage) -> StoredReference:
         folder = self.run_dir / "references"
