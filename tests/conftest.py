@@ -47,3 +47,15 @@ def fake_openai(spec_validator: OpenAPIValidator) -> Iterator[FakeOpenAIServer]:
 
 
 # =================================================================================================
+
+
+@pytest.fixture
+def openai_env(fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAIServer:
+    """The fake server as the CLI's OpenAI endpoint, with a test key and no AIG_* overrides."""
+    from helpers import TEST_KEY
+
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
+    for name in ("AIG_MODEL", "AIG_IMAGE_MODEL", "AIG_EVALUATOR_MODEL", "AIG_PROMPTER_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    return fake_openai

@@ -8,13 +8,12 @@ import json
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fakes import FakeOpenAIServer
+from helpers import run_cli
 from PIL import Image
 
-from agentic_image_gen import cli
 from agentic_image_gen.loop_controller import run_image_generation_loop
 from agentic_image_gen.providers.base import Providers
 from agentic_image_gen.settings import RunConfig
@@ -29,24 +28,11 @@ from agentic_image_gen.types import (
 from agentic_image_gen.usage import CallRecord, UsageLedger
 
 
-@pytest.fixture
-def openai_env(fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAIServer:
-    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
-    return fake_openai
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
-    code = cli.main([*argv, "--quiet"])
-    out = capsys.readouterr().out
-    return code, json.loads(out) if out.strip() else {}
-
-
 def test_each_round_makes_n_candidates_from_the_previous_best(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     openai_env.script_scores([40, 70, 55, 60, 65, 80])
-    code, output = run(
+    code, output, _ = run_cli(
         capsys,
         "ring",
         "--out",
@@ -80,7 +66,7 @@ def test_budget_stops_before_a_round_that_would_overspend(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     openai_env.script_scores([10, 20, 30, 40, 50])
-    code, output = run(
+    code, output, _ = run_cli(
         capsys,
         "ring",
         "--out",
@@ -109,7 +95,7 @@ def test_price_file_overrides_the_table(
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"images": {"gpt-image-2.5-sunburst": {"high": 1.0}}}))
     openai_env.script_scores([95])
-    code, output = run(capsys, "ring", "--out", str(tmp_path), "--prices", str(prices))
+    code, output, _ = run_cli(capsys, "ring", "--out", str(tmp_path), "--prices", str(prices))
     assert code == 0
     assert 1.0 <= output["usage"]["cost_usd"] < 1.01
 

@@ -8,22 +8,8 @@ from typing import Any
 
 import pytest
 from fakes import FakeOpenAIServer
+from helpers import run_cli
 from images import ring_photo
-
-from agentic_image_gen import cli
-
-
-@pytest.fixture
-def openai_env(fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAIServer:
-    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
-    return fake_openai
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
-    code = cli.main([*argv, "--quiet"])
-    out = capsys.readouterr().out
-    return code, json.loads(out) if out.strip() else {}
 
 
 def texts(body: dict[str, Any]) -> str:
@@ -40,7 +26,7 @@ def test_checklist_is_derived_once_and_every_image_is_judged_against_it(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     openai_env.script_scores([40, 60, 90])
-    code, output = run(capsys, "gold ring with a sapphire", "--out", str(tmp_path))
+    code, output, _ = run_cli(capsys, "gold ring with a sapphire", "--out", str(tmp_path))
     assert code == 0
     assert output["score_history"] == [40, 60, 90]
     checklist_requests = [r for r in openai_env.requests if r.kind == "checklist"]
@@ -61,7 +47,7 @@ def test_requests_ask_for_the_right_structure_and_carry_references(
     ref = tmp_path / "ring.jpg"
     ref.write_bytes(ring_photo())
     openai_env.script_scores([95])
-    code, _ = run(capsys, "gold ring", "--refs", str(ref), "--out", str(tmp_path / "runs"))
+    code, _, _ = run_cli(capsys, "gold ring", "--refs", str(ref), "--out", str(tmp_path / "runs"))
     assert code == 0
     (derive,) = [r.body for r in openai_env.requests if r.kind == "checklist"]
     text_format = derive["text"]["format"]
@@ -84,7 +70,7 @@ def test_prompter_receives_the_failed_requirement_ids(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     openai_env.script_scores([40, 95])
-    code, output = run(capsys, "gold ring", "--out", str(tmp_path))
+    code, output, _ = run_cli(capsys, "gold ring", "--out", str(tmp_path))
     assert code == 0
     first = output["requirements"][0]
     failed = [r["id"] for r in first if not r["passed"] and not r["blocked_by"]]
@@ -111,7 +97,7 @@ def test_tie_break_only_inside_the_margin(
 ) -> None:
     openai_env.script_scores(scores)
     openai_env.script_comparisons(winners)
-    code, output = run(
+    code, output, _ = run_cli(
         capsys,
         "ring",
         "--out",
@@ -217,7 +203,7 @@ def test_hand_written_checklists_end_to_end(
 ) -> None:
     openai_env.script_checklist(checklist)
     openai_env.script_judgements([scripted])
-    code, output = run(capsys, prompt, "--out", str(tmp_path), "--max-iterations", "1")
+    code, output, _ = run_cli(capsys, prompt, "--out", str(tmp_path), "--max-iterations", "1")
     assert code == 0
     assert output["final_score"] == score
     (results,) = output["requirements"]

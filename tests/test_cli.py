@@ -100,9 +100,9 @@ def test_rejected_key_is_a_configuration_error_without_the_key(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong-key-abcdefghijklmnop")
+    monkeypatch.setenv("OPENAI_API_KEY", "wrong-key-abcdefghijklmnop")
     monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
-    fake_openai.reject_key("sk-wrong-key-abcdefghijklmnop")
+    fake_openai.reject_key("wrong-key-abcdefghijklmnop")
     code, out, err = run(["ring", "--out", str(tmp_path)], capsys)
     assert code == 4
     assert "rejected the API key" in err

@@ -10,27 +10,8 @@ from typing import Any
 import pytest
 from fakes import FakeOpenAIServer
 from fakes.file_server import FileServer
+from helpers import TEST_KEY, run_cli
 from images import decode, ring_photo
-
-from agentic_image_gen import cli
-
-KEY = "test-key-do-not-leak-123456"
-
-
-@pytest.fixture
-def openai_env(fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAIServer:
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
-    for name in ("AIG_MODEL", "AIG_IMAGE_MODEL", "AIG_EVALUATOR_MODEL", "AIG_PROMPTER_MODEL"):
-        monkeypatch.delenv(name, raising=False)
-    return fake_openai
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any], str]:
-    code = cli.main(list(argv))
-    captured = capsys.readouterr()
-    output = json.loads(captured.out) if captured.out.strip() else {}
-    return code, output, captured.err
 
 
 def content_of(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -46,7 +27,7 @@ def test_refs_go_with_turn_one_only_and_later_turns_continue(
     openai_env.script_scores([40, 60, 70])
     with FileServer() as files:
         url = files.add("/ring-side.png", ring_photo(fmt="PNG"))
-        code, output, _ = run(
+        code, output, _ = run_cli(
             capsys,
             "gold ring",
             "--refs",
@@ -88,7 +69,7 @@ def test_stops_at_threshold_and_picks_best(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     openai_env.script_scores([55, 91, 99])
-    code, output, err = run(
+    code, output, err = run_cli(
         capsys, "a ring", "--out", str(tmp_path), "--max-iterations", "4", "--threshold", "90"
     )
     assert code == 0
@@ -106,7 +87,7 @@ def test_stops_at_cap_and_best_is_highest_later_on_ties(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     openai_env.script_scores([30, 80, 80, 50])
-    code, output, _ = run(
+    code, output, _ = run_cli(
         capsys, "a ring", "--out", str(tmp_path), "--max-iterations", "4", "--threshold", "95"
     )
     assert code == 0
@@ -121,7 +102,7 @@ def test_output_json_keys_types_and_files(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     openai_env.script_scores([50, 70, 86])
-    code, output, _ = run(
+    code, output, _ = run_cli(
         capsys,
         "platinum band",
         "--out",
@@ -165,7 +146,7 @@ def test_output_json_keys_types_and_files(
     journal = json.loads((run_dir / "run.json").read_text())
     assert journal["status"] == "completed"
     assert [it["evaluation"]["score"] for it in journal["result"]["iterations"]] == [50, 70, 86]
-    assert KEY not in (run_dir / "run.json").read_text()
+    assert TEST_KEY not in (run_dir / "run.json").read_text()
 
 
 def test_transparent_png_and_webp_outputs(
@@ -173,7 +154,7 @@ def test_transparent_png_and_webp_outputs(
 ) -> None:
     openai_env.script_scores([95])
     for fmt in ("png", "webp"):
-        code, output, _ = run(
+        code, output, _ = run_cli(
             capsys, "ring", "--out", str(tmp_path), "--size", "1024x1536", "--format", fmt
         )
         assert code == 0
@@ -187,7 +168,7 @@ def test_evaluator_sees_a_small_jpeg_and_the_user_request(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     openai_env.script_scores([95])
-    code, _, _ = run(
+    code, _, _ = run_cli(
         capsys,
         "emerald pendant",
         "--out",
@@ -215,7 +196,7 @@ def test_prompter_keeps_one_conversation(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     openai_env.script_scores([10, 20, 30])
-    code, output, _ = run(capsys, "ring", "--out", str(tmp_path), "--threshold", "99")
+    code, output, _ = run_cli(capsys, "ring", "--out", str(tmp_path), "--threshold", "99")
     assert code == 0
     assert len(openai_env.requests_to("/v1/conversations")) == 1
     refinements = openai_env.refinement_requests()
@@ -231,7 +212,7 @@ def test_malformed_evaluator_reply_is_retried_once(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     openai_env.script_evaluator_replies(["this is not json", 93])
-    code, output, _ = run(capsys, "ring", "--out", str(tmp_path), "--evaluator", "rubric")
+    code, output, _ = run_cli(capsys, "ring", "--out", str(tmp_path), "--evaluator", "rubric")
     assert code == 0
     assert output["score_history"] == [93]
     assert len(openai_env.evaluation_requests()) == 2
@@ -247,7 +228,7 @@ def test_unusable_evaluator_fails_clearly_and_keeps_the_image(
     replies: list[str],
 ) -> None:
     openai_env.script_evaluator_replies(replies)
-    code, output, err = run(capsys, "ring", "--out", str(tmp_path))
+    code, output, err = run_cli(capsys, "ring", "--out", str(tmp_path))
     assert code == 5
     last_line = err.strip().splitlines()[-1]
     assert last_line.startswith("agentic-image-gen: error: the reply while ")
@@ -272,7 +253,7 @@ def test_response_without_image_is_a_provider_error(
     message: str,
 ) -> None:
     openai_env.script_generation([outcome])
-    code, output, err = run(capsys, "ring", "--out", str(tmp_path))
+    code, output, err = run_cli(capsys, "ring", "--out", str(tmp_path))
     assert code == 5
     assert message in err
     assert "Traceback" not in err
@@ -284,7 +265,7 @@ def test_later_failure_keeps_finished_iterations(
 ) -> None:
     openai_env.script_scores([60])
     openai_env.script_generation(["image", "refusal"])
-    code, output, _ = run(capsys, "ring", "--out", str(tmp_path), "--threshold", "99")
+    code, output, _ = run_cli(capsys, "ring", "--out", str(tmp_path), "--threshold", "99")
     assert code == 5
     assert output["iterations"] == 1
     assert output["final_score"] == 60

@@ -13,24 +13,8 @@ from typing import Any
 
 import pytest
 from fakes import FakeOpenAIServer
+from helpers import TEST_KEY, run_cli
 from images import decode
-
-from agentic_image_gen import cli
-
-KEY = "sk-reliability-test-key-0123456789"
-
-
-@pytest.fixture
-def openai_env(fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAIServer:
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
-    return fake_openai
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any], str]:
-    code = cli.main([*argv, "--quiet"])
-    captured = capsys.readouterr()
-    return code, json.loads(captured.out) if captured.out.strip() else {}, captured.err
 
 
 @pytest.mark.parametrize(
@@ -54,7 +38,7 @@ def test_transient_faults_are_retried(
     openai_env.script_scores([95])
     openai_env.script_faults([{**fault, "kind": "generation"}])
     started = time.monotonic()
-    code, output, err = run(capsys, "ring", "--out", str(tmp_path))
+    code, output, err = run_cli(capsys, "ring", "--out", str(tmp_path))
     assert (code, err) == (0, "")
     assert len(openai_env.fault_hits) == 1
     assert len(openai_env.generation_requests()) == 2
@@ -82,12 +66,12 @@ def test_permanent_errors_are_not_retried(
     message: str,
 ) -> None:
     openai_env.script_faults([{**fault, "kind": "generation"}])
-    exit_code, output, err = run(capsys, "ring", "--out", str(tmp_path))
+    exit_code, output, err = run_cli(capsys, "ring", "--out", str(tmp_path))
     assert exit_code == code
     assert message in err
     assert len(openai_env.generation_requests()) == 1
     assert output["stop_reason"] == "error"
-    assert KEY not in err and KEY not in json.dumps(output)
+    assert TEST_KEY not in err and TEST_KEY not in json.dumps(output)
     if "message" in fault:
         assert fault["message"] in err
 
@@ -96,11 +80,11 @@ def test_failure_after_progress_keeps_everything_finished(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     openai_env.script_scores([50, 60])
-    code, first, _ = run(capsys, "ring", "--out", str(tmp_path), "--max-iterations", "2")
+    code, first, _ = run_cli(capsys, "ring", "--out", str(tmp_path), "--max-iterations", "2")
     assert code == 0
     # Resumed for a third iteration, the API stays down past the run's retry budget (8).
     openai_env.script_faults([{"status": 503, "retry_after": 0.01, "kind": "generation"}] * 10)
-    code, output, err = run(capsys, "--resume", first["run_dir"], "--max-iterations", "3")
+    code, output, err = run_cli(capsys, "--resume", first["run_dir"], "--max-iterations", "3")
     assert code == 5
     assert "HTTP 503 while generating an image (after 8 retries)" in err
     assert len(openai_env.fault_hits) == 9
@@ -117,7 +101,7 @@ def test_run_retry_budget_is_a_hard_limit(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     openai_env.script_faults([{"status": 500}] * 10)
-    code, output, err = run(
+    code, output, err = run_cli(
         capsys, "ring", "--out", str(tmp_path), "--retries", "2", "--evaluator", "rubric"
     )
     assert code == 5
@@ -131,7 +115,7 @@ def test_slow_reply_past_the_deadline_is_a_timeout(
 ) -> None:
     openai_env.script_faults([{"delay": 3.0, "kind": "generation"}])
     started = time.monotonic()
-    code, _, err = run(capsys, "ring", "--out", str(tmp_path), "--timeout", "1")
+    code, _, err = run_cli(capsys, "ring", "--out", str(tmp_path), "--timeout", "1")
     assert code == 5
     assert "timed out while generating an image" in err
     assert time.monotonic() - started < 3.0
@@ -148,7 +132,7 @@ def test_sigkill_mid_iteration_then_resume_loses_and_repeats_nothing(
     fake_openai.script_faults(
         [{"kind": "generation", "delay": 0}, {"kind": "generation", "delay": 30}]
     )
-    env = {**os.environ, "OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": fake_openai.base_url}
+    env = {**os.environ, "OPENAI_API_KEY": TEST_KEY, "OPENAI_BASE_URL": fake_openai.base_url}
     process = subprocess.Popen(
         [
             sys.executable,
@@ -182,11 +166,11 @@ def test_sigkill_mid_iteration_then_resume_loses_and_repeats_nothing(
     pending = journal["result"]["pending_prompt"]
     first_image = Path(first["image_path"]).read_bytes()
 
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
     fake_openai.script_scores([60, 80])
     refinements_before = len(fake_openai.refinement_requests())
-    code, output, _ = run(capsys, "--resume", str(run_dir))
+    code, output, _ = run_cli(capsys, "--resume", str(run_dir))
     assert code == 0
     assert output["iterations"] == 3
     assert output["score_history"] == [40, 60, 80]
@@ -198,7 +182,7 @@ def test_sigkill_mid_iteration_then_resume_loses_and_repeats_nothing(
     assert not [p for p in run_dir.rglob(".*") if p.is_file()]  # no temp files left
     final = json.loads((run_dir / "run.json").read_text())
     assert final["status"] == "completed"
-    assert KEY not in (run_dir / "run.json").read_text()
+    assert TEST_KEY not in (run_dir / "run.json").read_text()
 
 
 def test_ctrl_c_journals_prints_the_partial_json_and_exits_130(
@@ -208,7 +192,7 @@ def test_ctrl_c_journals_prints_the_partial_json_and_exits_130(
     fake_openai.script_faults(
         [{"kind": "generation", "delay": 0}, {"kind": "generation", "delay": 30}]
     )
-    env = {**os.environ, "OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": fake_openai.base_url}
+    env = {**os.environ, "OPENAI_API_KEY": TEST_KEY, "OPENAI_BASE_URL": fake_openai.base_url}
     process = subprocess.Popen(
         [
             sys.executable,

@@ -8,22 +8,10 @@ from typing import Any
 
 import pytest
 from fakes import FakeOpenAIServer
+from helpers import run_cli
 from images import decode
 
 from agentic_image_gen import cli
-
-
-@pytest.fixture
-def openai_env(fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAIServer:
-    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
-    return fake_openai
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
-    code = cli.main(list(argv))
-    out = capsys.readouterr().out
-    return code, json.loads(out) if out.strip() else {}
 
 
 def journal(run_dir: str) -> dict[str, Any]:
@@ -35,13 +23,13 @@ def test_resume_evaluates_an_unscored_image_instead_of_regenerating(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     openai_env.script_evaluator_replies(["broken", "broken"])
-    code, partial = run(capsys, "ring", "--out", str(tmp_path), "--threshold", "90")
+    code, partial, _ = run_cli(capsys, "ring", "--out", str(tmp_path), "--threshold", "90")
     assert code == 5
     assert journal(partial["run_dir"])["status"] == "failed"
     assert len(openai_env.generation_requests()) == 1
 
     openai_env.script_scores([70, 95])
-    code, output = run(capsys, "--resume", partial["run_dir"])
+    code, output, _ = run_cli(capsys, "--resume", partial["run_dir"])
     assert code == 0
     assert output["run_dir"] == partial["run_dir"]
     assert output["score_history"] == [70, 95]
@@ -56,14 +44,14 @@ def test_resume_uses_the_journaled_refinement_and_continues_the_context(
 ) -> None:
     openai_env.script_scores([40])
     openai_env.script_generation(["image", "refusal"])
-    code, partial = run(capsys, "ring", "--out", str(tmp_path), "--threshold", "90")
+    code, partial, _ = run_cli(capsys, "ring", "--out", str(tmp_path), "--threshold", "90")
     assert code == 5
     pending = journal(partial["run_dir"])["result"]["pending_prompt"]
     assert pending.startswith("Refined prompt #1")
     refinements_before = len(openai_env.refinement_requests())
 
     openai_env.script_scores([60, 92])
-    code, output = run(capsys, "--resume", partial["run_dir"])
+    code, output, _ = run_cli(capsys, "--resume", partial["run_dir"])
     assert code == 0
     assert len(openai_env.refinement_requests()) == refinements_before + 1
     assert output["prompt_history"][1] == pending
@@ -87,10 +75,10 @@ def test_resume_can_raise_the_cap_of_a_finished_run(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     openai_env.script_scores([30, 40])
-    code, first = run(capsys, "ring", "--out", str(tmp_path), "--max-iterations", "2")
+    code, first, _ = run_cli(capsys, "ring", "--out", str(tmp_path), "--max-iterations", "2")
     assert (code, first["stop_reason"]) == (0, "max_iterations")
     openai_env.script_scores([88])
-    code, output = run(capsys, "--resume", first["run_dir"], "--max-iterations", "3")
+    code, output, _ = run_cli(capsys, "--resume", first["run_dir"], "--max-iterations", "3")
     assert code == 0
     assert output["score_history"] == [30, 40, 88]
     assert output["iterations"] == 3

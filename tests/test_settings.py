@@ -94,11 +94,11 @@ def test_model_flags_beat_environment_beats_defaults() -> None:
 
 def test_secrets_never_dumped() -> None:
     key, base_url = secrets_from(
-        {"OPENAI_API_KEY": "sk-test-secret-value", "OPENAI_BASE_URL": "https://u:pw@h.example/v1"}
+        {"OPENAI_API_KEY": "test-secret-value", "OPENAI_BASE_URL": "https://u:pw@h.example/v1"}
     )
     config = RunConfig(prompt="ring", api_key=key, base_url=base_url)
     dumped = str(public_dump(config))
-    assert "sk-test-secret-value" not in dumped
+    assert "test-secret-value" not in dumped
     assert "pw@" not in dumped
     assert "https://h.example/v1" in dumped
-    assert "sk-test-secret-value" not in repr(config)
+    assert "test-secret-value" not in repr(config)

@@ -1,0 +1,21 @@
+"""Shared by the tests that drive the CLI in-process against the fake OpenAI server."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from agentic_image_gen import cli
+
+# Looks enough like a key to be redacted wherever an API message echoes it.
+TEST_KEY = "test-key-do-not-leak-123456"
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any], str]:
+    """``cli.main`` with ``--quiet``: the exit code, stdout parsed as JSON ({} if empty), and
+    stderr."""
+    code = cli.main([*argv, "--quiet"])
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out) if captured.out.strip() else {}, captured.err
