@@ -1,0 +1,134 @@
+"""The ``studio`` generator: a product-shot compositor that needs no model and no network.
+
+It cuts the product out of the first reference photo and composes a shop-ready frame from
+the prompt's vocabulary (see vocabulary.py). The continuation token it returns holds the
+whole settings of the turn, so a later turn (or a resumed run in a new process) starts from
+them and applies only what its prompt says, as ``previous_response_id`` does for OpenAI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import io
+import json
+from dataclasses import asdict
+from typing import Any
+
+from PIL import Image
+
+from agentic_image_gen.errors import InputError, ProviderError
+from agentic_image_gen.providers.base import ProviderContext
+from agentic_image_gen.providers.local import vocabulary
+from agentic_image_gen.providers.local.compose import compose
+from agentic_image_gen.providers.local.cutout import Cutout, cutout_for
+from agentic_image_gen.providers.local.vocabulary import StudioSettings
+from agentic_image_gen.types import (
+    GeneratedImage,
+    GenerationRequest,
+    ImageSettings,
+    OutputFormat,
+    Quality,
+)
+
+TOKEN_PREFIX = "studio:v1:"
+AUTO_SIZE = (1024, 1024)
+_LOSSY_QUALITY = {Quality.LOW: 80, Quality.MEDIUM: 88, Quality.AUTO: 92, Quality.HIGH: 94}
+NEEDS_REFERENCE = (
+    "the offline studio generator needs a photo of the product: pass --refs PATH_OR_URL, "
+    "or set OPENAI_API_KEY to use the OpenAI providers (or choose a local model provider "
+    "with --generator)"
+)
+
+
+def encode_token(settings: StudioSettings) -> str:
+    """``studio:v1:`` + URL-safe base64 of compact JSON: self-contained, no server state."""
+    payload = json.dumps(asdict(settings), separators=(",", ":"), sort_keys=True)
+    return TOKEN_PREFIX + base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_token(token: str) -> StudioSettings:
+    """The settings inside a token this generator made; anything else is a ProviderError."""
+    if not token.startswith(TOKEN_PREFIX):
+        raise ProviderError(f"the studio cannot continue from {token[:40]!r}: not a studio token")
+    body = token[len(TOKEN_PREFIX) :]
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        return vocabulary.settings_from_dict(json.loads(raw))
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
+        raise ProviderError(f"the studio's continuation token is damaged ({exc})") from exc
+
+
+def describe(settings: StudioSettings, transparent: bool) -> str:
+    """What the studio did, in vocabulary phrases (the generator's revised prompt)."""
+    backdrop = "transparent" if transparent else vocabulary.opaque_backdrop(settings.backdrop)
+    parts = [
+        vocabulary.canonical("backdrop", backdrop=backdrop),
+        vocabulary.fill_phrase(settings.fill) if settings.fill is not None else "framing as shot",
+        "centered" if settings.centered else "position as shot",
+    ]
+    as_shot = StudioSettings()
+    for slot in ("exposure", "light", "warmth", "sharpen", "brilliance", "edges"):
+        value = getattr(settings, slot)
+        if value != getattr(as_shot, slot):
+            parts.append(vocabulary.canonical(slot, **{slot: value}))
+    if not transparent:
+        parts.append(vocabulary.canonical("shadow", shadow=settings.shadow))
+    return ", ".join(parts)
+
+
+def output_size(settings: ImageSettings) -> tuple[int, int]:
+    return settings.dimensions or AUTO_SIZE
+
+
+def encode_image(pixels: Any, settings: ImageSettings) -> bytes:
+    """Real bytes in the asked format: RGBA for transparent PNG/WebP, RGB otherwise."""
+    image = Image.fromarray(pixels, "RGBA" if pixels.shape[2] == 4 else "RGB")
+    out = io.BytesIO()
+    fmt = settings.output_format
+    if fmt is OutputFormat.PNG:
+        image.save(out, "PNG", compress_level=3)
+    elif fmt is OutputFormat.JPEG:
+        image.convert("RGB").save(out, "JPEG", quality=_LOSSY_QUALITY[settings.quality])
+    else:
+        image.save(out, "WEBP", quality=_LOSSY_QUALITY[settings.quality], method=2)
+    return out.getvalue()
+
+
+def render(cut: Cutout, settings: StudioSettings, image: ImageSettings) -> tuple[bytes, int, int]:
+    """Compose and encode one frame (CPU-bound: run it in a thread)."""
+    width, height = output_size(image)
+    transparent = vocabulary.wants_transparent(image, settings.backdrop)
+    pixels = compose(cut, settings, width, height, transparent)
+    return encode_image(pixels, image), width, height
+
+
+class StudioGenerator:
+    """Offline product shots from a reference photo; one instance lives for one run."""
+
+    def __init__(self, shared: dict[str, Any]) -> None:
+        self._shared = shared
+
+    @classmethod
+    async def create(cls, context: ProviderContext) -> StudioGenerator:
+        if not context.config.refs:
+            raise InputError(NEEDS_REFERENCE)
+        return cls(context.shared)
+
+    async def generate_image(self, request: GenerationRequest) -> GeneratedImage:
+        if not request.references:
+            raise InputError(NEEDS_REFERENCE)
+        previous = decode_token(request.context) if request.context else StudioSettings()
+        settings = vocabulary.apply(previous, request.prompt)
+        cut = await cutout_for(request.references[0], self._shared)
+        data, width, height = await asyncio.to_thread(render, cut, settings, request.settings)
+        transparent = vocabulary.wants_transparent(request.settings, settings.backdrop)
+        return GeneratedImage(
+            data=data,
+            output_format=request.settings.output_format,
+            width=width,
+            height=height,
+            context=encode_token(settings),
+            revised_prompt=describe(settings, transparent),
+        )

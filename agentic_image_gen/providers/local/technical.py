@@ -1,0 +1,172 @@
+"""The ``technical`` evaluator: a score from measured checks, and fixes in studio words.
+
+It judges against the user's original request (the backdrop, framing and mood it names)
+with the same checks every turn, so scores compare across iterations. The score is the
+weighted sum of the check scores (checks.py documents weights and bands); the feedback names
+the checks that lost the most points and the vocabulary phrases that fix them, and every
+number lands in ``Evaluation.details`` for the prompter and for anyone reading run.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any
+
+from agentic_image_gen.errors import ProviderError
+from agentic_image_gen.imaging import NotAnImage
+from agentic_image_gen.providers.base import ProviderContext
+from agentic_image_gen.providers.local import checks, vocabulary
+from agentic_image_gen.providers.local import measure as m
+from agentic_image_gen.providers.local.arrays import FloatImage, Mask
+from agentic_image_gen.providers.local.cutout import Cutout, cutout_for
+from agentic_image_gen.types import Evaluation, EvaluationRequest, ImageSettings
+
+WORST_NAMED = 3  # how many failing checks the feedback spells out with their fixes
+LABELS = {
+    "background": "background",
+    "fill": "framing",
+    "centering": "centering",
+    "sharpness": "sharpness",
+    "exposure": "exposure",
+    "sparkle": "sparkle",
+    "halo": "edge halo",
+    "size_format": "size and format",
+    "similarity": "similarity to the reference",
+}
+
+
+def requested(original_prompt: str, settings: ImageSettings) -> dict[str, Any]:
+    """What the user asked for, in the terms the checks use."""
+    asked = vocabulary.mentioned(original_prompt)
+    backdrop = asked.get("backdrop")
+    if vocabulary.wants_transparent(settings, backdrop or ""):
+        backdrop = "transparent"
+    elif backdrop is not None:
+        backdrop = vocabulary.opaque_backdrop(backdrop)
+    return {
+        "backdrop": backdrop or "any",
+        "fill": asked.get("fill"),
+        "dramatic": asked.get("light") == "dramatic",
+    }
+
+
+def reference_product(cut: Cutout) -> tuple[FloatImage, Mask]:
+    """The reference's product as (rgb, mask) at the analysis scale the output is seen at."""
+    solid = cut.alpha > 0.5
+    decoded = m.Decoded("", "RGB", solid.shape[1], solid.shape[0], cut.rgb, None)
+    return m.product_crop(decoded, solid)
+
+
+def assess(
+    data: bytes, settings: ImageSettings, asked: dict[str, Any], cut: Cutout | None
+) -> list[checks.Result]:
+    """Every check's result (CPU-bound: run it in a thread)."""
+    image = m.decode(data)
+    mask = m.product_mask(image)
+    scene = checks.Scene(
+        image=image,
+        mask=mask,
+        crop=m.product_crop(image, mask) if mask.any() else None,
+        settings=settings,
+        backdrop=asked["backdrop"],
+        fill=asked["fill"],
+        dramatic=asked["dramatic"],
+        reference=reference_product(cut) if cut is not None else None,
+    )
+    return [check(scene) for check in checks.CHECKS]
+
+
+def score_of(results: list[checks.Result]) -> int:
+    counted = [r for r in results if not r.skipped]
+    total = sum(r.weight for r in counted)
+    if not total:
+        return 0
+    # Rounded down, so 100 means every check passed, never a near miss rounded up.
+    return math.floor(100 * sum(r.weight * r.score for r in counted) / total + 1e-9)
+
+
+def worst_first(results: list[checks.Result]) -> list[checks.Result]:
+    failing = [r for r in results if not r.passed]
+    return sorted(failing, key=lambda r: -r.lost)
+
+
+def _fix_text(result: checks.Result) -> str:
+    return " and ".join(f"'{phrase}'" for phrase in result.fixes)
+
+
+def feedback(score: int, results: list[checks.Result]) -> str:
+    """One short paragraph: the worst failures with what they measured and their fixes, then
+    the other failures with their fixes only, then what passes."""
+    failing = worst_first(results)
+    if not failing:
+        return f"Score {score}/100: every technical check passes; the shot is shop-ready."
+    named = []
+    for result in failing[:WORST_NAMED]:
+        fix = _fix_text(result)
+        action = f": add {fix}" if fix else " (check --size and --format)"
+        named.append(f"{LABELS[result.name]}: {result.problem}{action}")
+    text = f"Score {score}/100. Fix first: " + "; ".join(named) + "."
+    rest = [
+        f"{LABELS[r.name]} (add {_fix_text(r)})" if r.fixes else LABELS[r.name]
+        for r in failing[WORST_NAMED:]
+    ]
+    if rest:
+        text += " Also below par: " + ", ".join(rest) + "."
+    passing = [LABELS[r.name] for r in results if r.passed and not r.skipped]
+    if passing:
+        text += " Passing: " + ", ".join(passing) + "."
+    return text
+
+
+def details(results: list[checks.Result], asked: dict[str, Any]) -> dict[str, Any]:
+    """Every check's numbers, and the fixes of every failing check, worst first."""
+    failing = worst_first(results)
+    fixes: list[str] = []
+    for result in failing:
+        fixes += [phrase for phrase in result.fixes if phrase not in fixes]
+    return {
+        "evaluator": "technical",
+        "requested": asked,
+        "checks": {
+            r.name: {
+                "weight": r.weight,
+                "score": round(r.score, 3),
+                "passed": r.passed,
+                "skipped": r.skipped,
+                "band": r.band,
+                "measured": r.measured,
+                "fixes": list(r.fixes),
+            }
+            for r in results
+        },
+        "worst": [r.name for r in failing[:WORST_NAMED]],
+        "fixes": fixes,
+    }
+
+
+class TechnicalEvaluator:
+    """Measured checks, no model: the offline evaluator, usable with any generator."""
+
+    def __init__(self, shared: dict[str, Any]) -> None:
+        self._shared = shared
+
+    @classmethod
+    async def create(cls, context: ProviderContext) -> TechnicalEvaluator:
+        return cls(context.shared)
+
+    async def evaluate_image(self, request: EvaluationRequest) -> Evaluation:
+        cut = await cutout_for(request.references[0], self._shared) if request.references else None
+        asked = requested(request.original_prompt, request.settings)
+        try:
+            results = await asyncio.to_thread(
+                assess, request.image.data, request.settings, asked, cut
+            )
+        except NotAnImage as exc:
+            raise ProviderError(f"the technical evaluator cannot read the image: {exc}") from exc
+        score = score_of(results)
+        return Evaluation(
+            score=min(max(score, 0), 100),
+            feedback=feedback(score, results),
+            details=details(results, asked),
+        )

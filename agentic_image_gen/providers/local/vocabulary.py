@@ -1,0 +1,278 @@
+"""The studio's vocabulary: prompt phrases that set how a product shot is composed.
+
+One table serves three readers: the studio applies the phrases it finds, the technical
+evaluator names fixes with the canonical phrase of a slot, and the rules prompter writes those
+phrases into the next prompt. A slot holds one choice; the last phrase of a slot in a prompt
+wins; a slot the prompt does not mention keeps the previous turn's choice.
+
+Phrases (first = the canonical phrase fixes use; then aliases) and what they set:
+
+- backdrop: "white seamless background" (clean white, white background) flat pure white;
+  "neutral gradient background" (neutral gradient, grey gradient) soft neutral grey;
+  "dark reflective surface" (reflective surface, dark/black background) near-black floor with
+  a mirrored, fading reflection; "transparent background" (cut-out) alpha 0 outside.
+- fill: "product fills N% of the frame" (the product box's larger side); "macro shot" (macro,
+  close-up) fills 85% and centres.
+- centered: "centered" (centred, center the product) puts the product in the middle.
+- exposure: "balanced exposure" (bright exposure, well exposed) takes the product's median
+  tone to 0.5 with a gamma, so nothing clips.
+- light: "soft studio lighting" (soft light) gentler contrast; "even, diffused lighting"
+  (diffused, even lighting) evens the light across the product and lifts the shadows;
+  "dramatic lighting" (dramatic, single light source) stronger S-curve contrast.
+- warmth: "warm gold tones" (warm tones; also yellow/rose gold, gold) warmer white balance;
+  "neutral white balance" (white gold, platinum, silver) colours as shot.
+- sharpen: "sharp focus on details" (sharp focus, crisp detail) the cut-out denoised at its own
+  resolution, then a thresholded unsharp mask sized to the enlargement.
+- brilliance: "enhance gemstone brilliance" (sparkle, highlight facets, rim lighting) clarity,
+  brighter speculars, richer colour.
+- edges: "clean cut-out edges" (clean edges, no halo) smoother contour, choked matte, rim
+  colours taken from inside the product.
+- shadow: "soft contact shadow" (soft shadow) / "no shadow" on white and gradient backdrops.
+- fidelity: "faithful to the reference product" no studio effect (the studio always keeps the
+  product); it is the fix other generators need when the product drifts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from agentic_image_gen.types import Background, ImageSettings, OutputFormat
+
+BACKDROPS = ("white", "gradient", "dark", "transparent")
+EXPOSURES = ("as-shot", "balanced")
+LIGHTS = ("natural", "soft", "even", "dramatic")
+WARMTHS = ("as-shot", "warm", "neutral")
+EDGES = ("as-cut", "clean")
+FILL_RANGE = (0.3, 0.95)
+MACRO_FILL = 0.85
+
+
+@dataclass(frozen=True)
+class StudioSettings:
+    """Every studio choice. Defaults are 'as shot': turn 1 changes only what the prompt asks."""
+
+    backdrop: str = "white"
+    fill: float | None = None
+    centered: bool = False
+    exposure: str = "as-shot"
+    light: str = "natural"
+    warmth: str = "as-shot"
+    sharpen: bool = False
+    brilliance: bool = False
+    edges: str = "as-cut"
+    shadow: bool = True
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "backdrop": BACKDROPS,
+    "exposure": EXPOSURES,
+    "light": LIGHTS,
+    "warmth": WARMTHS,
+    "edges": EDGES,
+}
+
+
+def settings_from_dict(data: Any) -> StudioSettings:
+    """Validate a decoded dict field by field; raises ValueError on anything unexpected."""
+    if not isinstance(data, dict) or set(data) != {f.name for f in fields(StudioSettings)}:
+        raise ValueError("not a studio settings object")
+    for name, choices in _CHOICES.items():
+        if data[name] not in choices:
+            raise ValueError(f"{name} must be one of {choices}")
+    for name in ("centered", "sharpen", "brilliance", "shadow"):
+        if not isinstance(data[name], bool):
+            raise ValueError(f"{name} must be true or false")
+    fill = data["fill"]
+    if fill is not None and (
+        isinstance(fill, bool)
+        or not isinstance(fill, int | float)
+        or not FILL_RANGE[0] <= fill <= FILL_RANGE[1]
+    ):
+        raise ValueError(f"fill must be null or between {FILL_RANGE[0]} and {FILL_RANGE[1]}")
+    return StudioSettings(**data)
+
+
+@dataclass(frozen=True)
+class Term:
+    """A phrase family: the canonical phrase (what fixes say) and aliases for one choice."""
+
+    slot: str
+    canonical: str
+    aliases: tuple[str, ...]
+    values: tuple[tuple[str, Any], ...]
+
+
+def _term(slot: str, phrases: str, **values: Any) -> Term:
+    canonical, *aliases = (phrase.strip() for phrase in phrases.split("|"))
+    return Term(slot, canonical, tuple(aliases), tuple(values.items()))
+
+
+TERMS: tuple[Term, ...] = (
+    _term(
+        "backdrop",
+        "white seamless background|white seamless|clean white|white background|"
+        "pure white|white backdrop",
+        backdrop="white",
+    ),
+    _term(
+        "backdrop",
+        "neutral gradient background|neutral gradient|gradient background|"
+        "grey gradient|gray gradient|gradient backdrop",
+        backdrop="gradient",
+    ),
+    _term(
+        "backdrop",
+        "dark reflective surface|reflective surface|dark reflective|"
+        "black reflective|dark background|black background|mirror surface",
+        backdrop="dark",
+    ),
+    _term(
+        "backdrop",
+        "transparent background|transparent|cut-out|cutout|no background",
+        backdrop="transparent",
+    ),
+    _term("fill", "macro shot|macro|close-up|close up", fill=MACRO_FILL, centered=True),
+    _term(
+        "centered",
+        "centered|centred|center the product|centre the product|"
+        "centered composition|in the center|in the centre",
+        centered=True,
+    ),
+    _term(
+        "exposure",
+        "balanced exposure|bright exposure|well exposed|well-exposed|"
+        "bright, balanced exposure|properly exposed|correct exposure|brighter",
+        exposure="balanced",
+    ),
+    _term(
+        "light",
+        "soft studio lighting|soft studio light|soft light|soft lighting|softbox",
+        light="soft",
+    ),
+    _term(
+        "light",
+        "even, diffused lighting|diffused lighting|diffused light|diffused|"
+        "even lighting|even light",
+        light="even",
+    ),
+    _term(
+        "light", "dramatic lighting|dramatic|single light source|low-key|low key", light="dramatic"
+    ),
+    _term(
+        "warmth", "warm gold tones|warm tones|warm light|yellow gold|rose gold|gold", warmth="warm"
+    ),
+    _term(
+        "warmth",
+        "neutral white balance|neutral colour|neutral color|white gold|platinum|silver|sterling",
+        warmth="neutral",
+    ),
+    _term(
+        "sharpen",
+        "sharp focus on details|sharp focus|crisp detail|crisp details|tack sharp|sharp details",
+        sharpen=True,
+    ),
+    _term(
+        "brilliance",
+        "enhance gemstone brilliance|gemstone brilliance|brilliance|sparkle|"
+        "highlight facets|rim lighting",
+        brilliance=True,
+    ),
+    _term(
+        "edges", "clean cut-out edges|clean edges|crisp edges|no halo|clean cutout", edges="clean"
+    ),
+    _term(
+        "fidelity",
+        "faithful to the reference product|exactly as in the reference|"
+        "same product as the reference|match the reference",
+    ),
+    _term("shadow", "soft contact shadow|contact shadow|soft shadow", shadow=True),
+    _term("shadow", "no shadow|without shadow|without a shadow|shadowless", shadow=False),
+)
+FILL_PATTERN = re.compile(r"\b(?:fills?|filling)\s+(\d{1,3})\s*%\s+of\s+the\s+frame\b")
+
+
+def fill_phrase(fill: float) -> str:
+    return f"product fills {round(fill * 100)}% of the frame"
+
+
+def canonical(slot: str, **values: Any) -> str:
+    """The phrase a fix names for a slot's choice (fill takes its number)."""
+    if slot == "fill" and values.get("fill") not in (None, MACRO_FILL):
+        return fill_phrase(float(values["fill"]))
+    for term in TERMS:
+        if term.slot == slot and all(dict(term.values).get(k) == v for k, v in values.items()):
+            return term.canonical
+    raise KeyError(f"no phrase for {slot} {values}")
+
+
+def _patterns() -> list[tuple[re.Pattern[str], Term]]:
+    pairs = [(phrase, term) for term in TERMS for phrase in (term.canonical, *term.aliases)]
+    pairs.sort(key=lambda pair: -len(pair[0]))
+    return [(re.compile(rf"(?<![\w-]){re.escape(p)}(?![\w-])"), term) for p, term in pairs]
+
+
+_PATTERNS = _patterns()
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One vocabulary phrase found in a text, where, and what it sets."""
+
+    start: int
+    end: int
+    slot: str
+    phrase: str
+    values: tuple[tuple[str, Any], ...]
+
+
+def find(text: str) -> list[Mention]:
+    """Every phrase in reading order; longer phrases win where phrases overlap."""
+    lowered = text.lower()
+    taken = [False] * len(lowered)
+    found: list[Mention] = []
+    for match in FILL_PATTERN.finditer(lowered):
+        fill = min(max(int(match.group(1)) / 100, FILL_RANGE[0]), FILL_RANGE[1])
+        found.append(
+            Mention(match.start(), match.end(), "fill", fill_phrase(fill), (("fill", fill),))
+        )
+        taken[match.start() : match.end()] = [True] * (match.end() - match.start())
+    for pattern, term in _PATTERNS:
+        for match in pattern.finditer(lowered):
+            if any(taken[match.start() : match.end()]):
+                continue
+            taken[match.start() : match.end()] = [True] * (match.end() - match.start())
+            found.append(
+                Mention(match.start(), match.end(), term.slot, term.canonical, term.values)
+            )
+    return sorted(found, key=lambda mention: mention.start)
+
+
+def mentioned(text: str) -> dict[str, Any]:
+    """The values a text sets explicitly, the last mention of each slot winning."""
+    values: dict[str, Any] = {}
+    for mention in find(text):
+        values.update(mention.values)
+    return values
+
+
+def apply(previous: StudioSettings, prompt: str) -> StudioSettings:
+    """The previous turn's settings with whatever this prompt says applied on top."""
+    return replace(previous, **mentioned(prompt))
+
+
+def wants_transparent(image: ImageSettings, backdrop: str) -> bool:
+    """The --background flag decides; ``auto`` lets the prompt ask for a cut-out."""
+    if image.background is Background.TRANSPARENT:
+        return True
+    return (
+        image.background is Background.AUTO
+        and backdrop == "transparent"
+        and image.output_format is not OutputFormat.JPEG
+    )
+
+
+def opaque_backdrop(backdrop: str) -> str:
+    """An opaque output cannot be transparent: it falls back to white seamless."""
+    return "white" if backdrop == "transparent" else backdrop
