@@ -65,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH_OR_URL",
         help="reference images: local paths or http(s) URLs",
     )
-    parser.add_argument("--quality", choices=[q.value for q in Quality], default="high")
+    parser.add_argument(
+        "--quality", choices=[q.value for q in Quality], default="high", help="default high"
+    )
     parser.add_argument(
         "--size",
         default="1024x1024",
@@ -73,10 +75,17 @@ def build_parser() -> argparse.ArgumentParser:
         "aspect 1:3 to 3:1, at most 3840x2160); default 1024x1024",
     )
     parser.add_argument(
-        "--background", choices=[b.value for b in Background], default="transparent"
+        "--background",
+        choices=[b.value for b in Background],
+        default="transparent",
+        help="default transparent (shop-ready cut-outs)",
     )
     parser.add_argument(
-        "--format", dest="output_format", choices=[f.value for f in OutputFormat], default="png"
+        "--format",
+        dest="output_format",
+        choices=[f.value for f in OutputFormat],
+        default="png",
+        help="default png",
     )
     parser.add_argument(
         "--max-iterations", type=int, help=f"iteration cap, 1-{MAX_ITERATIONS_LIMIT} (default 3)"
