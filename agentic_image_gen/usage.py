@@ -111,9 +111,6 @@ class UsageLedger:
         rounds = {record.round for record in self.records}
         return self.total_cost / len(rounds) if rounds else 0.0
 
-    def totals(self) -> dict[str, Any]:
-        return totals_of(self.records)
-
 
 def totals_of(records: list[CallRecord]) -> dict[str, Any]:
     return {
