@@ -121,41 +121,36 @@ def test_slow_reply_past_the_deadline_is_a_timeout(
     assert time.monotonic() - started < 3.0
 
 
+def hung_in_second_generation(
+    fake: FakeOpenAIServer, out: Path, *flags: str
+) -> subprocess.Popen[str]:
+    """A CLI run in a child process, caught in the middle of its second generation."""
+    fake.script_faults([{"kind": "generation", "delay": 0}, {"kind": "generation", "delay": 30}])
+    env = {**os.environ, "OPENAI_API_KEY": TEST_KEY, "OPENAI_BASE_URL": fake.base_url}
+    command = [sys.executable, "-m", "agentic_image_gen", "gold ring", "--out", str(out)]
+    process = subprocess.Popen(
+        [*command, "--threshold", "99", "--evaluator", "rubric", *flags],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while len(fake.generation_requests()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(fake.generation_requests()) == 2, "never reached the second generation"
+    return process
+
+
 def test_sigkill_mid_iteration_then_resume_loses_and_repeats_nothing(
     fake_openai: FakeOpenAIServer,
+    openai_env: FakeOpenAIServer,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake_openai.script_scores([40, 60, 80])
-    # The second generation hangs long enough to be killed in the middle of it.
-    fake_openai.script_faults(
-        [{"kind": "generation", "delay": 0}, {"kind": "generation", "delay": 30}]
-    )
-    env = {**os.environ, "OPENAI_API_KEY": TEST_KEY, "OPENAI_BASE_URL": fake_openai.base_url}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "agentic_image_gen",
-            "gold ring",
-            "--out",
-            str(tmp_path),
-            "--max-iterations",
-            "3",
-            "--threshold",
-            "99",
-            "--evaluator",
-            "rubric",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while len(fake_openai.generation_requests()) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert len(fake_openai.generation_requests()) == 2, "never reached the second generation"
+    process = hung_in_second_generation(fake_openai, tmp_path, "--max-iterations", "3")
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
     (run_dir,) = tmp_path.iterdir()
@@ -166,8 +161,6 @@ def test_sigkill_mid_iteration_then_resume_loses_and_repeats_nothing(
     pending = journal["result"]["pending_prompt"]
     first_image = Path(first["image_path"]).read_bytes()
 
-    monkeypatch.setenv("OPENAI_API_KEY", TEST_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
     fake_openai.script_scores([60, 80])
     refinements_before = len(fake_openai.refinement_requests())
     code, output, _ = run_cli(capsys, "--resume", str(run_dir))
@@ -189,31 +182,7 @@ def test_ctrl_c_journals_prints_the_partial_json_and_exits_130(
     fake_openai: FakeOpenAIServer, tmp_path: Path
 ) -> None:
     fake_openai.script_scores([40])
-    fake_openai.script_faults(
-        [{"kind": "generation", "delay": 0}, {"kind": "generation", "delay": 30}]
-    )
-    env = {**os.environ, "OPENAI_API_KEY": TEST_KEY, "OPENAI_BASE_URL": fake_openai.base_url}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "agentic_image_gen",
-            "gold ring",
-            "--out",
-            str(tmp_path),
-            "--threshold",
-            "99",
-            "--evaluator",
-            "rubric",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while len(fake_openai.generation_requests()) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    process = hung_in_second_generation(fake_openai, tmp_path)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=20)
     assert process.returncode == 130

@@ -53,13 +53,12 @@ class Page(HTMLParser):
 @pytest.fixture
 def make_run(
     fake_openai: FakeOpenAIServer,
+    openai_env: FakeOpenAIServer,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> Any:
     """Run the CLI against the fake OpenAI server; return the run folder."""
-    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
     reference = tmp_path / "customer-ring.jpg"
     reference.write_bytes(ring_photo())
 

@@ -184,12 +184,11 @@ def test_without_boto3_the_error_says_how_to_install(
 def test_a_real_run_uploads_its_best_image_and_a_standalone_report(
     s3: Any,
     fake_openai: FakeOpenAIServer,
+    openai_env: FakeOpenAIServer,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
     fake_openai.script_scores([40, 92])
     argv = ["ring", "--out", str(tmp_path), "--evaluator", "rubric", "--quiet"]
     assert cli.main(argv) == 0
@@ -206,12 +205,11 @@ def test_a_real_run_uploads_its_best_image_and_a_standalone_report(
 def test_upload_flag_adds_urls_to_the_json(
     s3: Any,
     fake_openai: FakeOpenAIServer,
+    openai_env: FakeOpenAIServer,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
     fake_openai.script_scores([92])
     argv = ["ring", "--out", str(tmp_path), "--quiet", "--upload", f"s3://{BUCKET}/shop/"]
     assert cli.main([*argv, "--upload-report"]) == 0
@@ -225,12 +223,11 @@ def test_upload_flag_adds_urls_to_the_json(
 def test_failed_upload_keeps_the_local_result_and_exits_6(
     s3: Any,
     fake_openai: FakeOpenAIServer,
+    openai_env: FakeOpenAIServer,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
     fake_openai.script_scores([92])
     argv = ["ring", "--out", str(tmp_path), "--quiet", "--upload", "s3://no-such-bucket/x/"]
     assert cli.main(argv) == 6
