@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import re
 import secrets
@@ -87,6 +88,7 @@ def _grain_rgba(image: Image.Image) -> Image.Image:
     return rgb
 
 
+@functools.lru_cache(maxsize=64)
 def draw_image(
     number: int, size: str, output_format: str, background: str, *, textured: bool = False
 ) -> bytes:
