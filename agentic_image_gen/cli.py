@@ -306,6 +306,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
+    except Exception as bug:  # one line for users; the traceback on request
+        if os.environ.get("AIG_DEBUG"):
+            raise
+        return _fail(
+            AigError(f"internal error: {type(bug).__name__}: {bug} (AIG_DEBUG=1 shows where)")
+        )
     output, upload_error = _published(result, args)
     _print_json(output)
     return _fail(upload_error) if upload_error else 0

@@ -130,6 +130,12 @@ class _Run:
             result.stop_reason, result.error = "error", str(error)
             await self.journal("failed", wait=True)
             raise RunFailed(error, result) from error
+        except* Exception as group:  # a bug: still journal it and keep what was finished
+            cause = _first(group)
+            error = AigError(f"internal error: {type(cause).__name__}: {cause}")
+            result.stop_reason, result.error = "error", str(error)
+            await self.journal("failed", wait=True)
+            raise RunFailed(error, result) from cause
         except* (asyncio.CancelledError, KeyboardInterrupt) as group:
             result.stop_reason = "interrupted"
             await self.journal("interrupted", wait=True)

@@ -14,6 +14,7 @@ from fakes import FakeOpenAIServer
 from helpers import run_cli
 from PIL import Image
 
+from agentic_image_gen.errors import RunFailed
 from agentic_image_gen.loop_controller import run_image_generation_loop
 from agentic_image_gen.providers.base import Providers
 from agentic_image_gen.settings import RunConfig
@@ -194,3 +195,27 @@ async def test_budget_uses_the_average_round_cost(tmp_path: Path) -> None:
     assert len(result.iterations) == 3  # 0.9 spent; a fourth round would reach 1.2
     assert ledger.total_cost == pytest.approx(0.9)
     assert [record.round for record in result.usage] == [1, 2, 3]
+
+
+def test_a_bug_in_a_provider_is_journaled_and_keeps_finished_images(tmp_path: Path) -> None:
+    tracker = Tracker()
+
+    class BrokenPrompter(EchoPrompter):
+        async def generate_prompt(self, original_prompt: str, history: Sequence[Iteration]) -> str:
+            raise KeyError("oops")
+
+    providers = Providers(
+        CountingGenerator(tracker),
+        ScriptedEvaluator(tracker, [10, 20]),
+        BrokenPrompter(),
+        UsageLedger(),
+    )
+    config = RunConfig(prompt="ring", out_dir=tmp_path, threshold=99)
+    with pytest.raises(RunFailed) as failed:
+        asyncio.run(run_image_generation_loop(config, providers))
+    assert failed.value.exit_code == 1
+    assert "internal error: KeyError" in str(failed.value)
+    partial = failed.value.partial
+    assert len(partial.iterations) == 1 and Path(partial.iterations[0].image_path).is_file()
+    journal = json.loads((Path(partial.run_dir) / "run.json").read_text())
+    assert journal["status"] == "failed"
