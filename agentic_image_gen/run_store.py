@@ -122,7 +122,7 @@ class RunStore:
             result=RunResult(run_dir=str(run_dir), original_prompt=prompt, iterations=[]),
         )
         store = cls(run_dir, journal)
-        store.write_journal()
+        store.write_snapshot(store.snapshot(store.journal.result))
         return store
 
     @classmethod
@@ -147,9 +147,6 @@ class RunStore:
         atomic_write(path, image.data)
         return path
 
-    def update(self, result: RunResult, status: RunStatus = "running") -> None:
-        self.write_snapshot(self.snapshot(result, status))
-
     def snapshot(self, result: RunResult, status: RunStatus = "running") -> bytes:
         """The journal as bytes. Taken on the event loop, so concurrent candidates never
         change the result while it is being serialised; written later in a thread."""
@@ -160,9 +157,6 @@ class RunStore:
 
     def write_snapshot(self, data: bytes) -> None:
         atomic_write(self.run_dir / JOURNAL_NAME, data)
-
-    def write_journal(self) -> None:
-        self.write_snapshot(self.journal.model_dump_json(indent=2).encode("utf-8"))
 
 
 class JournalWriter:

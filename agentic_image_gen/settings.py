@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from agentic_image_gen.error_output import shown
 from agentic_image_gen.errors import ConfigurationError, InputError
 from agentic_image_gen.types import Background, ImageSettings, OutputFormat, Quality
 
@@ -243,5 +244,5 @@ def public_dump(config: RunConfig) -> dict[str, object]:
     """The config as stored in run.json: no key, and no credentials inside the base URL."""
     dump = config.model_dump(mode="json")
     if config.base_url:
-        dump["base_url"] = re.sub(r"//[^/@]*@", "//", config.base_url)
+        dump["base_url"] = shown(config.base_url)
     return dump

@@ -68,15 +68,13 @@ def hand_written(out: Path, name: str, created_at: str, prompt: str, scores: lis
 
 @pytest.fixture
 def history(
-    fake_openai: FakeOpenAIServer,
     openai_env: FakeOpenAIServer,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> Path:
     """Two real runs, two hand-written ones (older), and three damaged folders."""
     out = tmp_path / "runs"
-    real_run(fake_openai, capsys, out, "silver bracelet")
+    real_run(openai_env, capsys, out, "silver bracelet")
     hand_written(out, "b-old", "2020-01-02T03:04:05+00:00", "oldest\tpearl   earrings", [70])
     hand_written(out, "a-mid", "2021-06-01T00:00:00+00:00", "mid sapphire ring", [20, 60, 40])
     for name, text in (
@@ -133,13 +131,11 @@ def test_runs_on_a_missing_or_empty_folder(
 
 
 def test_show_reprints_the_run_json_and_report_adds_its_key(
-    fake_openai: FakeOpenAIServer,
     openai_env: FakeOpenAIServer,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    printed = real_run(fake_openai, capsys, tmp_path, "rose gold pendant")
+    printed = real_run(openai_env, capsys, tmp_path, "rose gold pendant")
     run_dir = printed["run_dir"]
     code, out, _ = call(capsys, "show", run_dir)
     assert code == 0

@@ -143,14 +143,12 @@ def hung_in_second_generation(
 
 
 def test_sigkill_mid_iteration_then_resume_loses_and_repeats_nothing(
-    fake_openai: FakeOpenAIServer,
     openai_env: FakeOpenAIServer,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    fake_openai.script_scores([40, 60, 80])
-    process = hung_in_second_generation(fake_openai, tmp_path, "--max-iterations", "3")
+    openai_env.script_scores([40, 60, 80])
+    process = hung_in_second_generation(openai_env, tmp_path, "--max-iterations", "3")
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
     (run_dir,) = tmp_path.iterdir()
@@ -161,14 +159,14 @@ def test_sigkill_mid_iteration_then_resume_loses_and_repeats_nothing(
     pending = journal["result"]["pending_prompt"]
     first_image = Path(first["image_path"]).read_bytes()
 
-    fake_openai.script_scores([60, 80])
-    refinements_before = len(fake_openai.refinement_requests())
+    openai_env.script_scores([60, 80])
+    refinements_before = len(openai_env.refinement_requests())
     code, output, _ = run_cli(capsys, "--resume", str(run_dir))
     assert code == 0
     assert output["iterations"] == 3
     assert output["score_history"] == [40, 60, 80]
     assert output["prompt_history"][1] == pending  # the journaled refinement, not a new one
-    assert len(fake_openai.refinement_requests()) == refinements_before + 1
+    assert len(openai_env.refinement_requests()) == refinements_before + 1
     assert Path(output["image_history"][0]).read_bytes() == first_image
     names = sorted(p.name for p in (run_dir / "images").iterdir())
     assert names == ["iter-01.png", "iter-02.png", "iter-03.png"]

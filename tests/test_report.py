@@ -52,9 +52,7 @@ class Page(HTMLParser):
 
 @pytest.fixture
 def make_run(
-    fake_openai: FakeOpenAIServer,
     openai_env: FakeOpenAIServer,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> Any:
@@ -66,7 +64,7 @@ def make_run(
         replies = [
             json.dumps({"score": s, "feedback": c}) for s, c in zip(scores, CRITIQUES, strict=False)
         ]
-        fake_openai.script_evaluator_replies(replies)
+        openai_env.script_evaluator_replies(replies)
         argv = [prompt, "--refs", str(reference), "--out", str(tmp_path / "runs"), *extra]
         argv += ["--evaluator", "rubric"]  # the scripted replies are the rubric's {score, feedback}
         code = cli.main([*argv, "--max-iterations", "3", "--threshold", "90", "--quiet"])

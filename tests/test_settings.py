@@ -100,5 +100,5 @@ def test_secrets_never_dumped() -> None:
     dumped = str(public_dump(config))
     assert "test-secret-value" not in dumped
     assert "pw@" not in dumped
-    assert "https://h.example/v1" in dumped
+    assert "h.example/v1" in dumped
     assert "test-secret-value" not in repr(config)

@@ -183,13 +183,11 @@ def test_without_boto3_the_error_says_how_to_install(
 
 def test_a_real_run_uploads_its_best_image_and_a_standalone_report(
     s3: Any,
-    fake_openai: FakeOpenAIServer,
     openai_env: FakeOpenAIServer,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    fake_openai.script_scores([40, 92])
+    openai_env.script_scores([40, 92])
     argv = ["ring", "--out", str(tmp_path), "--evaluator", "rubric", "--quiet"]
     assert cli.main(argv) == 0
     output = json.loads(capsys.readouterr().out)
@@ -204,13 +202,11 @@ def test_a_real_run_uploads_its_best_image_and_a_standalone_report(
 
 def test_upload_flag_adds_urls_to_the_json(
     s3: Any,
-    fake_openai: FakeOpenAIServer,
     openai_env: FakeOpenAIServer,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    fake_openai.script_scores([92])
+    openai_env.script_scores([92])
     argv = ["ring", "--out", str(tmp_path), "--quiet", "--upload", f"s3://{BUCKET}/shop/"]
     assert cli.main([*argv, "--upload-report"]) == 0
     output = json.loads(capsys.readouterr().out)
@@ -222,13 +218,11 @@ def test_upload_flag_adds_urls_to_the_json(
 
 def test_failed_upload_keeps_the_local_result_and_exits_6(
     s3: Any,
-    fake_openai: FakeOpenAIServer,
     openai_env: FakeOpenAIServer,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    fake_openai.script_scores([92])
+    openai_env.script_scores([92])
     argv = ["ring", "--out", str(tmp_path), "--quiet", "--upload", "s3://no-such-bucket/x/"]
     assert cli.main(argv) == 6
     captured = capsys.readouterr()
