@@ -18,8 +18,8 @@ from typing import Literal
 from agentic_image_gen import references as reference_loader
 from agentic_image_gen.checklist import Requirement
 from agentic_image_gen.errors import AigError, ProviderError, RunFailed, RunInterrupted
-from agentic_image_gen.imaging import NotAnImage, inspect_image
-from agentic_image_gen.providers.base import ChecklistDeriver, Comparer, Providers
+from agentic_image_gen.imaging import NotAnImage, decode_image
+from agentic_image_gen.providers.base import ChecklistDeriver, Comparer, Preparer, Providers
 from agentic_image_gen.run_store import JournalWriter, RunStatus, RunStore
 from agentic_image_gen.settings import RunConfig, public_dump
 from agentic_image_gen.types import (
@@ -99,11 +99,11 @@ class _Run:
         self.result.stop_reason = self.result.error = None
         self.ledger = providers.ledger
         self.ledger.records[:0] = self.result.usage  # a resumed run keeps its earlier calls
-        self.images: dict[int, GeneratedImage] = {}
         self.next_index = max((it.index for it in self.result.iterations), default=0) + 1
         self.slots = asyncio.Semaphore(config.max_concurrency)
         self.writer = JournalWriter(store)
         self.checklist_task: asyncio.Task[None] | None = None
+        self.prepare_task: asyncio.Task[None] | None = None
 
     def emit(self, stage: Stage, iteration: int) -> None:
         if self.on_event is not None:
@@ -120,6 +120,7 @@ class _Run:
         result = self.result
         try:
             self.start_checklist()
+            self.start_preparing()
             while (reason := await self.step()) is None:
                 pass
             await self.settle(result.iterations)
@@ -141,20 +142,11 @@ class _Run:
             await self.journal("interrupted", wait=True)
             raise RunInterrupted(result) from _first(group)
         finally:
-            await self.stop_checklist()
+            await _stop(self.checklist_task)
+            await _stop(self.prepare_task)
         await self.journal("completed", wait=True)
         self.emit("done", len(result.iterations))
         return result
-
-    async def stop_checklist(self) -> None:
-        """A run that ends early must not leave the derivation running or its error unread."""
-        task = self.checklist_task
-        if task is None:
-            return
-        if not task.done():
-            task.cancel()
-        with contextlib.suppress(BaseException):
-            await task
 
     async def step(self) -> StopReason | None:
         rounds = self.result.rounds()
@@ -209,8 +201,16 @@ class _Run:
     async def candidate(
         self, number: int, candidate: int, prompt: str, context: str | None
     ) -> None:
-        iteration = await self.generate(number, candidate, prompt, context)
-        await self.evaluate(iteration)
+        iteration, image = await self.generate(number, candidate, prompt, context)
+        # The file is written while the image is evaluated, so the disk (an fsync) is off
+        # the critical path; the journal names the iteration only once its file is there.
+        keeping = asyncio.create_task(self.keep(iteration, image))
+        try:
+            await self.evaluate(iteration, image, announce=False)
+        finally:
+            # Even if the evaluation fails, the image stays in the run: a resume scores it.
+            await asyncio.shield(keeping)
+        self.emit("scored", iteration.index)
 
     def start_checklist(self) -> None:
         """Derive the checklist once per run, concurrently with the first generation."""
@@ -226,6 +226,24 @@ class _Run:
             await self.journal()
 
         self.checklist_task = asyncio.create_task(derive())
+
+    def start_preparing(self) -> None:
+        """Let the prompter set up (e.g. its conversation) while round 1 runs, if a slot is
+        free for it then: it must never delay the first generation."""
+        prompter = self.providers.prompter
+        busy = self.config.candidates + (self.checklist_task is not None)
+        if (
+            self.config.max_iterations == 1
+            or not isinstance(prompter, Preparer)
+            or busy >= self.config.max_concurrency
+        ):
+            return
+
+        async def prepare() -> None:
+            async with self.slots:
+                await prompter.prepare()
+
+        self.prepare_task = asyncio.create_task(prepare())
 
     async def checklist(self) -> tuple[Requirement, ...]:
         if self.checklist_task is not None:
@@ -275,6 +293,8 @@ class _Run:
     async def refine(self, index: int) -> None:
         self.emit("refining", index)
         prompter = self.providers.prompter
+        if self.prepare_task is not None:
+            await self.prepare_task
         async with self.slots:
             self.result.pending_prompt = await prompter.generate_prompt(
                 self.config.prompt, self.result.lineage()
@@ -284,7 +304,7 @@ class _Run:
 
     async def generate(
         self, number: int, candidate: int, prompt: str, context: str | None
-    ) -> Iteration:
+    ) -> tuple[Iteration, GeneratedImage]:
         # Reserved before any await, so concurrent candidates never share an index.
         index = self.next_index
         self.next_index += 1
@@ -299,14 +319,12 @@ class _Run:
                     context=context,
                 )
             )
-        path = await asyncio.to_thread(self.store.save_image, index, image)
-        self.images[index] = image
         iteration = Iteration(
             index=index,
             round=number,
             candidate=candidate,
             prompt=prompt,
-            image_path=str(path),
+            image_path=str(self.store.image_path(index, image.output_format)),
             width=image.width,
             height=image.height,
             output_format=image.output_format,
@@ -314,20 +332,37 @@ class _Run:
             revised_prompt=image.revised_prompt,
             generation_seconds=round(time.monotonic() - started, 3),
         )
+        return iteration, image
+
+    async def keep(self, iteration: Iteration, image: GeneratedImage) -> None:
+        """Save the image, then add its iteration to the result (and the journal)."""
+        await asyncio.to_thread(self.store.save_image, iteration.index, image)
         bisect.insort(self.result.iterations, iteration, key=lambda it: it.index)
         self.result.pending_prompt = None
         await self.journal()
-        return iteration
 
-    async def evaluate(self, iteration: Iteration) -> None:
+    async def evaluate(
+        self, iteration: Iteration, image: GeneratedImage | None = None, announce: bool = True
+    ) -> None:
         self.emit("evaluating", iteration.index)
-        request = await self.request_for(iteration, self.images.pop(iteration.index, None))
+        request = await self.request_for(iteration, image)
         started = time.monotonic()
         async with self.slots:
             iteration.evaluation = await self.providers.evaluator.evaluate_image(request)
         iteration.evaluation_seconds = round(time.monotonic() - started, 3)
         await self.journal()
-        self.emit("scored", iteration.index)
+        if announce:
+            self.emit("scored", iteration.index)
+
+
+async def _stop(task: asyncio.Task[None] | None) -> None:
+    """A run that ends early must not leave side work running or its error unread."""
+    if task is None:
+        return
+    if not task.done():
+        task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
 
 
 def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -342,7 +377,7 @@ def _reload(iteration: Iteration) -> GeneratedImage:
     """An image saved before a crash, read back to be evaluated."""
     try:
         data = Path(iteration.image_path).read_bytes()
-        inspect_image(data)
+        decoded = decode_image(data)
     except (OSError, NotAnImage) as exc:
         raise ProviderError(f"cannot read back {iteration.image_path}: {exc}") from exc
     return GeneratedImage(
@@ -352,4 +387,5 @@ def _reload(iteration: Iteration) -> GeneratedImage:
         height=iteration.height,
         context=iteration.context,
         revised_prompt=iteration.revised_prompt,
+        pixels=decoded.pixels,
     )

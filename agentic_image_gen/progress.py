@@ -69,7 +69,7 @@ class RichProgress:
         elif stage == "evaluating":
             text = f"image ready in {took:.1f}s · [cyan]evaluating[/] …"
         elif stage == "scored":
-            text = self._scored(event.result, took)
+            text = self._scored(event.result, event.iteration, took)
         elif stage == "refining":
             text = "[cyan]refining the prompt[/] …"
         elif stage == "done":
@@ -80,8 +80,9 @@ class RichProgress:
             text = escape(str(stage))
         self._line(now, f"{where}  {text}")
 
-    def _scored(self, result: RunResult, took: float) -> str:
-        latest = result.iterations[-1]
+    def _scored(self, result: RunResult, index: int, took: float) -> str:
+        # With candidates, the image just scored need not be the newest one.
+        latest = next(it for it in result.iterations if it.index == index)
         best = result.best()
         new_best = latest.score > self._best_seen
         self._best_seen = max(self._best_seen, latest.score)

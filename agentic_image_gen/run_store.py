@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from agentic_image_gen.errors import InputError, StorageError
-from agentic_image_gen.types import GeneratedImage, ReferenceImage, RunResult
+from agentic_image_gen.types import GeneratedImage, OutputFormat, ReferenceImage, RunResult
 
 JOURNAL_NAME = "run.json"
 REPORT_NAME = "report.html"
@@ -142,8 +142,11 @@ class RunStore:
         self.journal.references.append(stored)
         return stored
 
+    def image_path(self, index: int, output_format: OutputFormat) -> Path:
+        return self.run_dir / "images" / f"iter-{index:02d}.{output_format.extension}"
+
     def save_image(self, index: int, image: GeneratedImage) -> Path:
-        path = self.run_dir / "images" / f"iter-{index:02d}.{image.output_format.extension}"
+        path = self.image_path(index, image.output_format)
         atomic_write(path, image.data)
         return path
 

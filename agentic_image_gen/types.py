@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentic_image_gen.checklist import Requirement
 from agentic_image_gen.usage import CallRecord, totals_of
+
+if TYPE_CHECKING:  # Pillow is not imported for --help
+    from PIL.Image import Image as PILImage
 
 
 class Quality(StrEnum):
@@ -94,6 +97,9 @@ class GeneratedImage:
     height: int
     context: str | None = None
     revised_prompt: str | None = None
+    # The pixels, when the provider decoded them to check the bytes: evaluators reuse them
+    # instead of decoding again on the critical path.
+    pixels: PILImage | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ class Seen:
 
     kind: str
     seconds: float
+    ended: float  # perf_counter when the reply was sent (one clock for the whole machine)
     body_bytes: int
     image_bytes: list[int]  # decoded bytes of each input_image, in order
     continued: bool  # carried previous_response_id
@@ -39,6 +40,7 @@ def _summary(record: Any) -> Seen:
     return Seen(
         kind=record.kind,
         seconds=record.seconds,
+        ended=record.started + record.seconds,
         body_bytes=int(record.headers.get("content-length", 0)),
         image_bytes=sizes,
         continued="previous_response_id" in body,

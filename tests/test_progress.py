@@ -121,3 +121,24 @@ async def test_the_real_loop_drives_it(fake_openai: FakeOpenAIServer, tmp_path: 
     text = buffer.getvalue()
     assert "score 30" in text and "score 95 · best 95 (#2) ▲ new best" in text
     assert "reached the threshold" in text and result.run_dir in text
+
+
+def test_a_candidate_scored_before_a_newer_one_shows_its_own_score() -> None:
+    console, buffer = terminal()
+    sink = RichProgress(1, console=console)
+    result = RunResult(run_dir="/runs/r1", original_prompt="a ring", iterations=[])
+    for index, score in ((1, 55), (2, None)):  # candidate 2 landed but is not scored yet
+        result.iterations.append(
+            Iteration(
+                index=index,
+                prompt="a ring",
+                image_path=f"/runs/r1/images/iter-{index:02d}.png",
+                width=64,
+                height=64,
+                output_format=OutputFormat.PNG,
+                evaluation=None if score is None else Evaluation(score=score, feedback="ok"),
+            )
+        )
+    sink(LoopEvent("scored", 1, result))
+    assert "#1/1  scored in" in buffer.getvalue()
+    assert "score 55 · best 55 (#1)" in buffer.getvalue()

@@ -73,6 +73,14 @@ class Prompter(Protocol):
         ...
 
 
+@runtime_checkable
+class Preparer(Protocol):
+    """A prompter with set-up work its first refinement needs, e.g. a server-side
+    conversation (optional role). The loop runs it beside round 1, off the critical path."""
+
+    async def prepare(self) -> None: ...
+
+
 @dataclass
 class ProviderContext:
     """What factories share for one run: the config, a cache (one API client per run) and

@@ -49,7 +49,7 @@ class RecordedRequest:
     client_port: int  # the same port for requests over one keep-alive connection
     status: int = 0  # HTTP status the fake answered with
     response: Any = None  # JSON body the fake answered with
-    seconds: float = 0.0  # the fake's own time on it, body read to reply sent (latency included)
+    seconds: float = 0.0  # the fake's own time on it, request line to reply sent (latency included)
     started: float = 0.0  # time.perf_counter() when its body was read
 
 
@@ -58,6 +58,11 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls between header and body
     server: _Server
     timeout = 30  # an idle keep-alive connection is dropped after this many seconds
+
+    def parse_request(self) -> bool:
+        # The request line has arrived: the fake's time on this request starts here.
+        self.received = time.perf_counter()
+        return super().parse_request()
 
     def do_GET(self) -> None:
         self.server.fake._serve(self)
@@ -158,7 +163,7 @@ class FakeOpenAIServer(ScriptedAPI):
     def _serve(self, handler: _Handler) -> None:
         path = handler.path.split("?", 1)[0]
         raw = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
-        started = time.perf_counter()
+        started = handler.received
         try:
             body: Any = json.loads(raw) if raw else None
         except ValueError:

@@ -115,7 +115,7 @@ class ChecklistEvaluator:
         checklist = list(request.checklist)
         if not checklist:
             raise ProviderError("the checklist evaluator was given no checklist")
-        preview = await evaluator_preview(request.image.data)
+        preview = await evaluator_preview(request.image)
         reply = await ask_structured(
             self._api,
             action="judging an image against the checklist",
@@ -151,7 +151,7 @@ class ChecklistEvaluator:
         self, first: EvaluationRequest, second: EvaluationRequest
     ) -> Comparison:
         previews = await asyncio.gather(
-            evaluator_preview(first.image.data), evaluator_preview(second.image.data)
+            evaluator_preview(first.image), evaluator_preview(second.image)
         )
         reply = await ask_structured(
             self._api,

@@ -46,8 +46,9 @@ class OpenAIApi:
         image: ImagePrice | None = None,
     ) -> T:
         async def attempt(remaining: float) -> T:
-            timeout = min(ATTEMPT_TIMEOUT_SECONDS, remaining)
-            return await request(self.client.with_options(timeout=timeout))
+            if remaining >= ATTEMPT_TIMEOUT_SECONDS:  # the client's own timeout; no copy
+                return await request(self.client)
+            return await request(self.client.with_options(timeout=remaining))
 
         retries_before = self.policy.retries_used
         started = time.monotonic()

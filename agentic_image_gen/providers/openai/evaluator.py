@@ -20,7 +20,7 @@ from agentic_image_gen.providers.openai.instructions import (
     evaluation_request_text,
 )
 from agentic_image_gen.providers.openai.structured import ask_structured, image_part, text_part
-from agentic_image_gen.types import Evaluation, EvaluationRequest
+from agentic_image_gen.types import Evaluation, EvaluationRequest, GeneratedImage
 
 # "detail: high" looks at 768 px on the shorter side. A copy of up to 1024 x 1536 px lets the
 # standard sizes through without a resize (which would cost more CPU time on the critical path
@@ -41,9 +41,10 @@ def _problem(reply: _Reply) -> str:
     return ""
 
 
-async def evaluator_preview(data: bytes) -> bytes:
+async def evaluator_preview(image: GeneratedImage) -> bytes:
     """The copy every OpenAI evaluator sees (JPEG, the size ``detail: high`` looks at)."""
-    return await asyncio.to_thread(vision_copy, data, EVALUATOR_SHORT_SIDE, EVALUATOR_LONG_SIDE)
+    source = image.data if image.pixels is None else image.pixels
+    return await asyncio.to_thread(vision_copy, source, EVALUATOR_SHORT_SIDE, EVALUATOR_LONG_SIDE)
 
 
 class OpenAIEvaluator:
@@ -56,7 +57,7 @@ class OpenAIEvaluator:
         return cls(await shared_api(context), context.config.models.evaluator_model)
 
     async def evaluate_image(self, request: EvaluationRequest) -> Evaluation:
-        preview = await evaluator_preview(request.image.data)
+        preview = await evaluator_preview(request.image)
         reply = await ask_structured(
             self._api,
             action="evaluating an image",

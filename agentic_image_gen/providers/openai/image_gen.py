@@ -15,7 +15,7 @@ from typing import Any
 from openai.types.responses import Response
 
 from agentic_image_gen.errors import ProviderError
-from agentic_image_gen.imaging import NotAnImage, data_url, inspect_image
+from agentic_image_gen.imaging import NotAnImage, data_url, decode_image
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.openai.client import ImagePrice, OpenAIApi, shared_api
 from agentic_image_gen.types import GeneratedImage, GenerationRequest, ImageSettings, OutputFormat
@@ -80,9 +80,10 @@ def _decoded(response: Response, expected: OutputFormat) -> GeneratedImage:
     call = results[-1]
     try:
         data = base64.b64decode(call.result or "", validate=True)
-        info = inspect_image(data)
+        decoded = decode_image(data)
     except (binascii.Error, NotAnImage) as exc:
         raise ProviderError(f"OpenAI returned a broken image (response {response.id})") from exc
+    info = decoded.info
     if info.format != expected.pil_format:
         raise ProviderError(
             f"OpenAI returned a {info.format or 'unknown'} image, "
@@ -95,6 +96,7 @@ def _decoded(response: Response, expected: OutputFormat) -> GeneratedImage:
         height=info.height,
         context=response.id,
         revised_prompt=call.revised_prompt,
+        pixels=decoded.pixels,
     )
 
 

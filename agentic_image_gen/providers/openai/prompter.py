@@ -37,16 +37,20 @@ class OpenAIPrompter:
     def conversation_id(self) -> str | None:
         return self._conversation_id
 
-    async def generate_prompt(self, original_prompt: str, history: Sequence[Iteration]) -> str:
-        latest = history[-1]
-        if latest.evaluation is None:
-            raise ProviderError("cannot refine a prompt before its image was evaluated")
+    async def prepare(self) -> None:
+        """Start the conversation (the loop calls this while round 1 runs)."""
         if self._conversation_id is None:
             conversation = await self._api(
                 "starting the prompter's conversation",
                 lambda client: client.conversations.create(metadata={"app": "agentic-image-gen"}),
             )
             self._conversation_id = conversation.id
+
+    async def generate_prompt(self, original_prompt: str, history: Sequence[Iteration]) -> str:
+        latest = history[-1]
+        if latest.evaluation is None:
+            raise ProviderError("cannot refine a prompt before its image was evaluated")
+        await self.prepare()
         conversation_id = self._conversation_id
         evaluation = latest.evaluation
         failed = [
