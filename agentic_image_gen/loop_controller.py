@@ -202,15 +202,10 @@ class _Run:
         self, number: int, candidate: int, prompt: str, context: str | None
     ) -> None:
         iteration, image = await self.generate(number, candidate, prompt, context)
-        # The file is written while the image is evaluated, so the disk (an fsync) is off
-        # the critical path; the journal names the iteration only once its file is there.
-        keeping = asyncio.create_task(self.keep(iteration, image))
-        try:
-            await self.evaluate(iteration, image, announce=False)
-        finally:
-            # Even if the evaluation fails, the image stays in the run: a resume scores it.
-            await asyncio.shield(keeping)
-        self.emit("scored", iteration.index)
+        # On disk (and in the journal) before anything else: if the evaluation fails, the
+        # image stays in the run and a resume scores it.
+        await self.keep(iteration, image)
+        await self.evaluate(iteration, image)
 
     def start_checklist(self) -> None:
         """Derive the checklist once per run, concurrently with the first generation."""
@@ -341,9 +336,7 @@ class _Run:
         self.result.pending_prompt = None
         await self.journal()
 
-    async def evaluate(
-        self, iteration: Iteration, image: GeneratedImage | None = None, announce: bool = True
-    ) -> None:
+    async def evaluate(self, iteration: Iteration, image: GeneratedImage | None = None) -> None:
         self.emit("evaluating", iteration.index)
         request = await self.request_for(iteration, image)
         started = time.monotonic()
@@ -351,8 +344,7 @@ class _Run:
             iteration.evaluation = await self.providers.evaluator.evaluate_image(request)
         iteration.evaluation_seconds = round(time.monotonic() - started, 3)
         await self.journal()
-        if announce:
-            self.emit("scored", iteration.index)
+        self.emit("scored", iteration.index)
 
 
 async def _stop(task: asyncio.Task[None] | None) -> None:

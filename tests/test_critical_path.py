@@ -1,5 +1,6 @@
-"""What keeps the critical path short: the conversation starts beside round 1, the image is
-saved while it is evaluated, and the evaluator's copy reuses the generator's decode."""
+"""What keeps the critical path short without losing anything: the conversation starts beside
+round 1, the evaluator's copy reuses the generator's decode, and every image is still on disk
+and journaled before it is evaluated."""
 
 from __future__ import annotations
 
@@ -99,7 +100,7 @@ class FailingEvaluator:
 async def test_an_evaluation_that_fails_at_once_still_leaves_the_image_journaled(
     tmp_path: Path,
 ) -> None:
-    """The image is saved while it is evaluated: a failure must not cancel the save."""
+    """The image is on disk and in the journal before its evaluation starts."""
     providers = Providers(
         CountingGenerator(Tracker()), FailingEvaluator(), EchoPrompter(), UsageLedger()
     )
