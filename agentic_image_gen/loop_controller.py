@@ -227,8 +227,9 @@ class _Run:
         free for it then: it must never delay the first generation."""
         prompter = self.providers.prompter
         busy = self.config.candidates + (self.checklist_task is not None)
+        rounds_done = max(self.result.rounds(), default=1)  # a resumed run may have some
         if (
-            self.config.max_iterations == 1
+            rounds_done >= self.config.max_iterations  # no refinement can follow
             or not isinstance(prompter, Preparer)
             or busy >= self.config.max_concurrency
         ):
