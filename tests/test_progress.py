@@ -24,22 +24,25 @@ def terminal() -> tuple[Console, io.StringIO]:
     return Console(file=buffer, force_terminal=True, color_system=None, width=240), buffer
 
 
+def landed(index: int) -> Iteration:
+    """An iteration whose image is on disk, not yet scored."""
+    return Iteration(
+        index=index,
+        prompt="a ring",
+        image_path=f"/runs/r1/images/iter-{index:02d}.png",
+        width=64,
+        height=64,
+        output_format=OutputFormat.PNG,
+        generation_seconds=2.5,
+    )
+
+
 def play(sink: RichProgress, scores: list[int], feedback: str = "Nice ring.") -> RunResult:
     """Feed the events the loop emits for a run with these scores."""
     result = RunResult(run_dir="/runs/r1", original_prompt="a ring", iterations=[])
     for index, score in enumerate(scores, start=1):
         sink(LoopEvent("generating", index, result))
-        result.iterations.append(
-            Iteration(
-                index=index,
-                prompt="a ring",
-                image_path=f"/runs/r1/images/iter-{index:02d}.png",
-                width=64,
-                height=64,
-                output_format=OutputFormat.PNG,
-                generation_seconds=2.5,
-            )
-        )
+        result.iterations.append(landed(index))
         sink(LoopEvent("evaluating", index, result))
         result.iterations[-1].evaluation = Evaluation(score=score, feedback=feedback)
         result.iterations[-1].evaluation_seconds = 1.25
@@ -127,18 +130,8 @@ def test_a_candidate_scored_before_a_newer_one_shows_its_own_score() -> None:
     console, buffer = terminal()
     sink = RichProgress(1, console=console)
     result = RunResult(run_dir="/runs/r1", original_prompt="a ring", iterations=[])
-    for index, score in ((1, 55), (2, None)):  # candidate 2 landed but is not scored yet
-        result.iterations.append(
-            Iteration(
-                index=index,
-                prompt="a ring",
-                image_path=f"/runs/r1/images/iter-{index:02d}.png",
-                width=64,
-                height=64,
-                output_format=OutputFormat.PNG,
-                evaluation=None if score is None else Evaluation(score=score, feedback="ok"),
-            )
-        )
+    result.iterations += [landed(1), landed(2)]  # candidate 2 landed but is not scored yet
+    result.iterations[0].evaluation = Evaluation(score=55, feedback="ok")
     sink(LoopEvent("scored", 1, result))
     assert "#1/1  scored in" in buffer.getvalue()
     assert "score 55 · best 55 (#1)" in buffer.getvalue()
