@@ -4,6 +4,7 @@ and journaled before it is evaluated."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from contextlib import AsyncExitStack
@@ -24,6 +25,7 @@ from agentic_image_gen.loop_controller import run_image_generation_loop
 from agentic_image_gen.providers.base import ProviderContext, Providers
 from agentic_image_gen.providers.openai.evaluator import evaluator_preview
 from agentic_image_gen.providers.openai.image_gen import OpenAIImageGenerator
+from agentic_image_gen.providers.openai.prompter import OpenAIPrompter
 from agentic_image_gen.settings import RunConfig
 from agentic_image_gen.types import Evaluation, EvaluationRequest, GenerationRequest, ImageSettings
 from agentic_image_gen.usage import UsageLedger
@@ -61,6 +63,10 @@ def test_no_conversation_for_a_single_round_and_none_reported_without_refinement
     assert code == 0
     assert output["thread_id"] is None
     assert output["iterations"] == 1
+    # ... and the conversation it started beside round 1 is deleted, leaving nothing behind.
+    (started,) = openai_env.requests_to("/v1/conversations")
+    assert openai_env.deleted_conversations == [started.response["id"]]
+    assert openai_env.conversation_ids == set()
 
 
 def test_without_a_free_slot_the_conversation_waits_for_the_first_refinement(
@@ -156,3 +162,34 @@ def test_transparency_is_drawn_over_the_checkerboard_with_soft_edges_kept() -> N
     assert np.abs(copy - expected).mean() < 1.5
     assert copy[:, 0].min() >= 200  # fully transparent: the light checkerboard
     assert abs(int(copy[32, 255, 0]) - 200) <= 3 and copy[32, 255, 1] <= 8  # opaque red
+
+
+@pytest.mark.parametrize(
+    ("ending", "deleted"),
+    [(None, True), (ProviderError("down"), True), (KeyboardInterrupt(), False)],
+)
+async def test_an_unused_conversation_is_deleted_unless_the_run_was_interrupted(
+    openai_env: FakeOpenAIServer, tmp_path: Path, ending: BaseException | None, deleted: bool
+) -> None:
+    config = RunConfig(prompt="ring", out_dir=tmp_path, api_key=TEST_KEY)  # type: ignore[arg-type]
+    with contextlib.suppress(ProviderError, KeyboardInterrupt):
+        async with AsyncExitStack() as stack:
+            prompter = await OpenAIPrompter.create(ProviderContext(config=config, exit_stack=stack))
+            await prompter.prepare()
+            if ending is not None:
+                raise ending
+    (started,) = openai_env.requests_to("/v1/conversations")
+    assert openai_env.deleted_conversations == ([started.response["id"]] if deleted else [])
+    assert all(r.status == 200 for r in openai_env.requests)
+
+
+async def test_a_resumed_runs_conversation_is_never_deleted(
+    openai_env: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    config = RunConfig(prompt="ring", out_dir=tmp_path, api_key=TEST_KEY)  # type: ignore[arg-type]
+    async with AsyncExitStack() as stack:
+        context = ProviderContext(config=config, exit_stack=stack, conversation_id="conv_kept")
+        prompter = await OpenAIPrompter.create(context)
+        await prompter.prepare()
+    assert prompter.conversation_id == "conv_kept"
+    assert openai_env.requests == []

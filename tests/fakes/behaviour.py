@@ -35,6 +35,7 @@ class ScriptedAPI:
 
     def __init__(self, latency: dict[str, float] | None = None, textured_images: bool = False):
         self.conversation_ids: set[str] = set()
+        self.deleted_conversations: list[str] = []
         self.response_ids: set[str] = set()
         self.rejected_keys: set[str] = set()
         self._lock = threading.Lock()
@@ -94,6 +95,14 @@ class ScriptedAPI:
             "created_at": int(time.time()),
             "metadata": body.get("metadata") or {},
         }
+
+    def _delete_conversation(self, conversation_id: str) -> dict[str, Any]:
+        with self._lock:
+            if conversation_id not in self.conversation_ids:
+                raise FakeAPIError(404, f"Conversation with id '{conversation_id}' not found.")
+            self.conversation_ids.discard(conversation_id)
+            self.deleted_conversations.append(conversation_id)
+        return {"id": conversation_id, "object": "conversation.deleted", "deleted": True}
 
     def _create_response(self, body: dict[str, Any]) -> dict[str, Any]:
         previous = body.get("previous_response_id")

@@ -39,7 +39,8 @@ class FakeAPIError(Exception):
 
 
 def classify(method: str, path: str, body: Any) -> str:
-    """The fake's routing rule: generation | evaluation | refinement | conversation | other.
+    """The fake's routing rule: generation | evaluation | refinement | conversation |
+    conversation_deleted | other.
 
     For ``POST /v1/responses``: an ``image_generation`` tool means generation, else a
     ``json_schema`` text format means evaluation (or, by schema name, the checklist evaluator's
@@ -47,6 +48,8 @@ def classify(method: str, path: str, body: Any) -> str:
     """
     if method == "POST" and path == "/v1/conversations":
         return "conversation"
+    if method == "DELETE" and path.startswith("/v1/conversations/"):
+        return "conversation_deleted"
     if method != "POST" or path != "/v1/responses" or not isinstance(body, dict):
         return "other"
     tools = body.get("tools")

@@ -37,6 +37,7 @@ _ENDPOINTS = {  # path -> (request schema, response schema) in the spec's compon
     "/v1/responses": ("CreateResponse", "Response"),
     "/v1/conversations": ("CreateConversationBody", "ConversationResource"),
 }
+_CONVERSATION = "/v1/conversations/"  # DELETE /v1/conversations/{conversation_id}
 
 
 @dataclass
@@ -219,6 +220,10 @@ class FakeOpenAIServer(ScriptedAPI):
             raise FakeAPIError(
                 401, f"Incorrect API key provided: {auth[7:].strip()}.", code="invalid_api_key"
             )
+        if record.method == "DELETE" and record.path.startswith(_CONVERSATION):
+            reply = self._delete_conversation(record.path.removeprefix(_CONVERSATION))
+            self._check(record, "validate_response", "DeletedConversationResource", reply, 500)
+            return reply
         if record.method != "POST" or record.path not in _ENDPOINTS:
             raise FakeAPIError(404, f"Invalid URL ({record.method} {record.path})")
         request_schema, response_schema = _ENDPOINTS[record.path]

@@ -1,15 +1,21 @@
 """Prompt refinement with the Responses API, in one Conversation per run.
 
 The Assistants API the specification used is shut down; a Conversation keeps the same thread
-of refinements server-side, and its id is reported as ``thread_id``.
+of refinements server-side, and its id is reported as ``thread_id``. The loop has it started
+while round 1 runs (``prepare``); if no refinement follows, it is deleted when the run closes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from collections.abc import Sequence
+from types import TracebackType
 
-from agentic_image_gen.errors import ProviderError
+import openai
+
+from agentic_image_gen.errors import ProviderError, RunInterrupted
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.openai.client import OpenAIApi, shared_api
 from agentic_image_gen.providers.openai.instructions import (
@@ -19,6 +25,8 @@ from agentic_image_gen.providers.openai.instructions import (
 from agentic_image_gen.settings import MAX_PROMPT_CHARS
 from agentic_image_gen.types import Iteration
 
+DELETE_TIMEOUT_SECONDS = 5.0
+_INTERRUPTS = (RunInterrupted, KeyboardInterrupt, asyncio.CancelledError)
 _LABEL = re.compile(r"^(?:(?:new|improved|refined)\s+)?prompt\s*:\s*", re.IGNORECASE)
 
 
@@ -27,11 +35,14 @@ class OpenAIPrompter:
         self._api = api
         self._model = model
         self._conversation_id = conversation_id
+        self._started_unused = False  # a conversation this prompter made, with no refinement yet
 
     @classmethod
     async def create(cls, context: ProviderContext) -> OpenAIPrompter:
         model = context.config.models.prompter_model
-        return cls(await shared_api(context), model, context.conversation_id)
+        prompter = cls(await shared_api(context), model, context.conversation_id)
+        context.exit_stack.push_async_exit(prompter._close)
+        return prompter
 
     @property
     def conversation_id(self) -> str | None:
@@ -45,6 +56,7 @@ class OpenAIPrompter:
                 lambda client: client.conversations.create(metadata={"app": "agentic-image-gen"}),
             )
             self._conversation_id = conversation.id
+            self._started_unused = True
 
     async def generate_prompt(self, original_prompt: str, history: Sequence[Iteration]) -> str:
         latest = history[-1]
@@ -70,10 +82,27 @@ class OpenAIPrompter:
                 input=request_text,
             ),
         )
+        self._started_unused = False
         prompt = clean_prompt(response.output_text)
         if not prompt:
             raise ProviderError("the prompter returned an empty prompt")
         return prompt[:MAX_PROMPT_CHARS]
+
+    async def _close(
+        self,
+        error_type: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        """Delete a conversation started ahead of a refinement that never came, so runs that
+        end in round 1 leave nothing behind. Best effort, one quick try, and never after an
+        interrupt, which must stay quick."""
+        interrupted = error_type is not None and issubclass(error_type, _INTERRUPTS)
+        if self._started_unused and self._conversation_id and not interrupted:
+            client = self._api.client.with_options(timeout=DELETE_TIMEOUT_SECONDS, max_retries=0)
+            with contextlib.suppress(openai.OpenAIError):
+                await client.conversations.delete(self._conversation_id)
+        return False
 
 
 def clean_prompt(text: str) -> str:
