@@ -313,6 +313,7 @@ class _Run:
                     settings=self.config.image,
                     references=self.references,
                     context=context,
+                    variant=candidate - 1,
                 )
             )
         iteration = Iteration(

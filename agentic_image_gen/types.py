@@ -79,12 +79,15 @@ class GenerationRequest:
     ``context`` is the opaque continuation token of the previous turn (OpenAI's response id, a
     local model's settings); the loop passes it back without reading it. ``references`` come
     with every turn: a provider whose context already holds them must not send them again.
+    ``variant`` says which candidate of its round this is (0 for the first): a deterministic
+    provider uses it to try something different; a sampling model varies anyway.
     """
 
     prompt: str
     settings: ImageSettings
     references: tuple[ReferenceImage, ...] = ()
     context: str | None = None
+    variant: int = 0
 
 
 @dataclass(frozen=True)

@@ -88,3 +88,19 @@ def test_the_guard_blocks_the_network_but_not_loopback() -> None:
         server.listen()
         with socket.create_connection(server.getsockname(), timeout=1):
             pass
+
+
+def test_candidates_explore_and_the_best_one_leads(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    argv = [PROMPT, "--refs", str(SAMPLE), "--out", str(tmp_path), "--candidates", "4"]
+    code, output, err = run(capsys, *argv, "--max-iterations", "2", "--threshold", "100")
+    assert code == 0, err
+    first, second = output["rounds"]
+    assert len(first["iterations"]) == 4
+    # The sample is under-exposed: a candidate that tries more beats the one that only obeys.
+    assert max(first["scores"]) > first["scores"][0]
+    assert first["best_iteration"] != first["iterations"][0]
+    assert max(second["scores"]) >= max(first["scores"])
+    images = [Path(path).read_bytes() for path in output["image_history"][:4]]
+    assert len(set(images)) == 4  # four different shots

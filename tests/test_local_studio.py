@@ -105,9 +105,10 @@ async def generate(
     settings: ImageSettings,
     context: str | None = None,
     ref: ReferenceImage = SAMPLE_REF,
+    variant: int = 0,
 ) -> GeneratedImage:
     return await (await generator()).generate_image(
-        GenerationRequest(prompt, settings, (ref,), context)
+        GenerationRequest(prompt, settings, (ref,), context, variant)
     )
 
 
@@ -245,3 +246,34 @@ async def test_a_reference_with_nothing_to_cut_out_is_a_provider_error() -> None
     ref = ReferenceImage("blank.png", blank, "image/png", 512, 512)
     with pytest.raises(ProviderError, match="reference"):
         await generate("ring", ImageSettings(), ref=ref)
+
+
+def test_later_candidates_explore_only_what_the_prompt_left_open() -> None:
+    prompt = "gold ring, soft studio lighting, centered"
+    asked = vocabulary.apply(StudioSettings(), prompt)
+    assert vocabulary.explore(asked, prompt, 0) == asked
+    tried = [vocabulary.explore(asked, prompt, variant) for variant in range(1, 7)]
+    changes = [{k: v for k, v in asdict(t).items() if asdict(asked)[k] != v} for t in tried]
+    # The light and the centring were asked for: no candidate touches them.
+    assert changes[:5] == [
+        {"exposure": "balanced"},
+        {"sharpen": True},
+        {"brilliance": True},
+        {"edges": "clean"},
+        {"exposure": "balanced"},  # past the list, the moves come round again
+    ]
+    everything = "balanced exposure, soft light, centered, sharp focus, sparkle, clean edges"
+    pinned = vocabulary.apply(StudioSettings(), everything)
+    assert vocabulary.explore(pinned, everything, 3) == pinned
+
+
+async def test_candidates_of_a_round_are_different_images() -> None:
+    settings = ImageSettings()
+    made = [await generate("gold ring", settings, variant=v) for v in range(3)]
+    pixels = [np.asarray(decode(image.data), np.int16) for image in made]
+    assert not np.array_equal(pixels[0], pixels[1])
+    assert not np.array_equal(pixels[1], pixels[2])
+    assert "balanced exposure" in (made[1].revised_prompt or "")
+    assert "soft studio lighting" in (made[2].revised_prompt or "")
+    # Each candidate's token carries its own choices, so the round's best continues from them.
+    assert decode_token(made[1].context or "").exposure == "balanced"

@@ -121,6 +121,7 @@ class StudioGenerator:
             raise InputError(NEEDS_REFERENCE)
         previous = decode_token(request.context) if request.context else StudioSettings()
         settings = vocabulary.apply(previous, request.prompt)
+        settings = vocabulary.explore(settings, request.prompt, request.variant)
         cut = await cutout_for(request.references[0], self._shared)
         data, width, height = await asyncio.to_thread(render, cut, settings, request.settings)
         transparent = vocabulary.wants_transparent(request.settings, settings.backdrop)

@@ -262,6 +262,33 @@ def apply(previous: StudioSettings, prompt: str) -> StudioSettings:
     return replace(previous, **mentioned(prompt))
 
 
+# What a round's later candidates try: candidate k (k >= 1) also makes the k-th of these
+# moves that changes a choice the prompt left open, in the order a photographer would reach
+# for them. All are safe for a product shot; the evaluator decides which one helped.
+EXPLORATIONS: tuple[dict[str, Any], ...] = (
+    {"exposure": "balanced"},
+    {"light": "soft"},
+    {"centered": True},
+    {"sharpen": True},
+    {"light": "even"},
+    {"brilliance": True},
+    {"edges": "clean"},
+)
+
+
+def explore(settings: StudioSettings, prompt: str, variant: int) -> StudioSettings:
+    """The settings of candidate ``variant`` of a round (0: exactly what the prompt says)."""
+    if variant == 0:
+        return settings
+    pinned = set(mentioned(prompt))
+    moves = [
+        move
+        for move in EXPLORATIONS
+        if not pinned & set(move) and replace(settings, **move) != settings
+    ]
+    return replace(settings, **moves[(variant - 1) % len(moves)]) if moves else settings
+
+
 def wants_transparent(image: ImageSettings, backdrop: str) -> bool:
     """The --background flag decides; ``auto`` lets the prompt ask for a cut-out."""
     if image.background is Background.TRANSPARENT:
