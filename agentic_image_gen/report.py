@@ -28,7 +28,7 @@ TEMPLATE_NAME = "report.html.j2"
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # Score chart geometry (SVG user units); the SVG scales to its container.
-_W, _H, _LEFT, _RIGHT, _TOP, _BOTTOM, _PAD = 560, 230, 40, 104, 24, 34, 18
+_W, _H, _LEFT, _RIGHT, _TOP, _BOTTOM, _PAD = 560, 230, 40, 122, 24, 34, 18
 _STOP_REASONS = {
     "threshold": "reached the threshold",
     "max_iterations": "used every iteration",
@@ -257,6 +257,8 @@ def build_context(journal: RunJournal, run_dir: Path, *, embed: bool = False) ->
         "providers": config.get("providers") or {},
         "threshold": threshold,
         "max_iterations": config.get("max_iterations"),
+        # With candidates, --max-iterations counts rounds: the stat says rounds, not images.
+        "rounds": len(set(round_of.values())) if several else None,
         "transparent": transparent,
         "cards": cards,
         "best": next((card for card in cards if card["best"]), None),

@@ -192,6 +192,7 @@ def test_candidates_diff_against_the_round_before_and_tie_breaks_show(make_run: 
     assert [c["data-best"] for c in page.all("article")] == ["false", "true", "false"]
     text = " ".join(" ".join(page.text).split())
     assert "round 2 · candidate 2" in text and "Chosen over #3" in text
+    assert "Rounds · images 2 of 3 · 3" in text  # --max-iterations counts rounds
     assert "&lt;b&gt;crisper&lt;/b&gt;" in html
     assert html.count("<ins>gold</ins>") == 2  # both candidates diffed against round 1
 
