@@ -61,10 +61,10 @@ class Timed:
         if name not in self.METHODS:
             return attribute
 
-        async def timed(*args: Any) -> Any:
+        async def timed(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
             try:
-                return await attribute(*args)
+                return await attribute(*args, **kwargs)
             finally:
                 elapsed = time.perf_counter() - started
                 self._seconds[name] = self._seconds.get(name, 0.0) + elapsed

@@ -51,7 +51,7 @@ class RecordedRequest:
     status: int = 0  # HTTP status the fake answered with
     response: Any = None  # JSON body the fake answered with
     seconds: float = 0.0  # the fake's own time on it, request line to reply sent (latency included)
-    started: float = 0.0  # time.perf_counter() when its body was read
+    started: float = 0.0  # time.perf_counter() when its request line arrived
 
 
 class _Handler(BaseHTTPRequestHandler):
