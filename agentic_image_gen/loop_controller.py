@@ -17,9 +17,21 @@ from typing import Literal
 
 from agentic_image_gen import references as reference_loader
 from agentic_image_gen.checklist import Requirement
-from agentic_image_gen.errors import AigError, ProviderError, RunFailed, RunInterrupted
+from agentic_image_gen.errors import (
+    AigError,
+    InputError,
+    ProviderError,
+    RunFailed,
+    RunInterrupted,
+)
 from agentic_image_gen.imaging import NotAnImage, decode_image
-from agentic_image_gen.providers.base import ChecklistDeriver, Comparer, Preparer, Providers
+from agentic_image_gen.providers.base import (
+    ChecklistDeriver,
+    Comparer,
+    CostEstimator,
+    Preparer,
+    Providers,
+)
 from agentic_image_gen.run_store import JournalWriter, RunStatus, RunStore
 from agentic_image_gen.settings import RunConfig, public_dump
 from agentic_image_gen.types import (
@@ -62,6 +74,7 @@ async def run_image_generation_loop(
     can still report everything finished so far.
     """
     if store is None:
+        _check_first_round_fits(config, providers)
         references = tuple(
             await reference_loader.load_all(config.refs, allow_private=config.allow_private_urls)
         )
@@ -347,6 +360,23 @@ class _Run:
         iteration.evaluation_seconds = round(time.monotonic() - started, 3)
         await self.journal()
         self.emit("scored", iteration.index)
+
+
+def _check_first_round_fits(config: RunConfig, providers: Providers) -> None:
+    """Later rounds are checked against the cost of those before; the first can only be
+    priced ahead, and a budget it cannot cover is refused before anything is spent."""
+    generator = providers.generator
+    if config.max_cost is None or not isinstance(generator, CostEstimator):
+        return
+    each = generator.image_cost(config.image)
+    if each is None or each * config.candidates <= config.max_cost:
+        return
+    images = f"{config.candidates} images" if config.candidates > 1 else "one image"
+    raise InputError(
+        f"--max-cost {config.max_cost:g} USD cannot pay for one round: {images} at "
+        f"{config.image.quality.value} quality, {config.image.size}, cost about "
+        f"{each * config.candidates:.3f} USD (lower --quality or --candidates, or see --prices)"
+    )
 
 
 async def _stop(task: asyncio.Task[None] | None) -> None:

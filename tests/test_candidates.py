@@ -90,6 +90,38 @@ def test_budget_stops_before_a_round_that_would_overspend(
     assert usage["calls"] == len(openai_env.requests)
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (("--max-cost", "0.10"), "one image at high quality, 1024x1024, cost about 0.167 USD"),
+        (
+            ("--max-cost", "0.10", "--quality", "medium", "--candidates", "3"),
+            "3 images at medium quality, 1024x1024, cost about 0.126 USD",
+        ),
+    ],
+)
+def test_a_budget_below_one_round_is_refused_before_anything_is_spent(
+    openai_env: FakeOpenAIServer,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    extra: tuple[str, ...],
+    message: str,
+) -> None:
+    code, output, err = run_cli(capsys, "ring", "--out", str(tmp_path), *extra)
+    assert code == 2
+    assert output == {}
+    assert err.count("\n") == 1 and "--max-cost 0.1 USD cannot pay for one round" in err
+    assert message in err
+    assert openai_env.requests == []
+    assert list(tmp_path.iterdir()) == []  # no run folder either
+    # The same budget pays for one round at a cheaper quality.
+    openai_env.script_scores([95])
+    code, output, _ = run_cli(
+        capsys, "ring", "--out", str(tmp_path), "--max-cost", "0.10", "--quality", "low"
+    )
+    assert code == 0 and output["usage"]["cost_usd"] <= 0.10
+
+
 def test_price_file_overrides_the_table(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -23,6 +23,7 @@ from agentic_image_gen.types import (
     EvaluationRequest,
     GeneratedImage,
     GenerationRequest,
+    ImageSettings,
     Iteration,
     ReferenceImage,
 )
@@ -33,6 +34,16 @@ from agentic_image_gen.usage import UsageLedger
 class ImageGenerator(Protocol):
     async def generate_image(self, request: GenerationRequest) -> GeneratedImage:
         """Make one image; ``request.context`` continues the previous turn when set."""
+        ...
+
+
+@runtime_checkable
+class CostEstimator(Protocol):
+    """A generator that can price an image before making it (optional role): with
+    ``--max-cost``, a run whose first round the budget cannot cover spends nothing."""
+
+    def image_cost(self, settings: ImageSettings) -> float | None:
+        """Estimated USD for one image at these settings; None when the price is unknown."""
         ...
 
 

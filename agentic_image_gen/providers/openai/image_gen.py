@@ -32,6 +32,10 @@ class OpenAIImageGenerator:
         models = context.config.models
         return cls(await shared_api(context), models.model, models.image_model)
 
+    def image_cost(self, settings: ImageSettings) -> float | None:
+        prices = self._api.ledger.prices
+        return prices.image_cost(self._image_model, settings.quality.value, settings.size)
+
     def _tool(self, settings: ImageSettings) -> dict[str, Any]:
         return {
             "type": "image_generation",
