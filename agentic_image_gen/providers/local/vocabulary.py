@@ -21,8 +21,8 @@ Phrases (first = the canonical phrase fixes use; then aliases) and what they set
   "dramatic lighting" (dramatic, single light source) stronger S-curve contrast.
 - warmth: "warm gold tones" (warm tones; also yellow/rose gold, gold) warmer white balance;
   "neutral white balance" (white gold, platinum, silver) colours as shot.
-- sharpen: "sharp focus on details" (sharp focus, crisp detail) the cut-out denoised at its own
-  resolution, then a thresholded unsharp mask sized to the enlargement.
+- sharpen: "sharp focus on details" (sharp focus, crisp detail) a thresholded unsharp mask
+  sized to the enlargement (no denoising: it would erase engraving and milgrain too).
 - brilliance: "enhance gemstone brilliance" (sparkle, highlight facets, rim lighting) clarity,
   brighter speculars, richer colour.
 - edges: "clean cut-out edges" (clean edges, no halo) smoother contour, choked matte, rim
