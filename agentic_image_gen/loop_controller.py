@@ -12,27 +12,14 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
+from agentic_image_gen import budget
 from agentic_image_gen import references as reference_loader
 from agentic_image_gen.checklist import Requirement
-from agentic_image_gen.errors import (
-    AigError,
-    InputError,
-    ProviderError,
-    RunFailed,
-    RunInterrupted,
-)
-from agentic_image_gen.imaging import NotAnImage, decode_image
-from agentic_image_gen.providers.base import (
-    ChecklistDeriver,
-    Comparer,
-    CostEstimator,
-    Preparer,
-    Providers,
-)
-from agentic_image_gen.run_store import JournalWriter, RunStatus, RunStore
+from agentic_image_gen.errors import AigError, RunFailed, RunInterrupted
+from agentic_image_gen.providers.base import ChecklistDeriver, Comparer, Preparer, Providers
+from agentic_image_gen.run_store import JournalWriter, RunStatus, RunStore, read_back
 from agentic_image_gen.settings import RunConfig, public_dump
 from agentic_image_gen.types import (
     EvaluationRequest,
@@ -74,7 +61,7 @@ async def run_image_generation_loop(
     can still report everything finished so far.
     """
     if store is None:
-        _check_first_round_fits(config, providers)
+        budget.check_first_round(config, providers.generator)
         references = tuple(
             await reference_loader.load_all(config.refs, allow_private=config.allow_private_urls)
         )
@@ -180,19 +167,12 @@ class _Run:
                 return "threshold"
             if current >= self.config.max_iterations:
                 return "max_iterations"
-            if self.over_budget():
+            if not budget.another_round_fits(self.config.max_cost, self.ledger):
                 return "budget"
             if self.result.pending_prompt is None:
                 await self.refine(best.index)
         await self.play_round(current + 1, [])
         return None
-
-    def over_budget(self) -> bool:
-        """Start another round only if a round at the average cost so far still fits."""
-        limit = self.config.max_cost
-        if limit is None:
-            return False
-        return self.ledger.total_cost + self.ledger.average_round_cost() > limit
 
     async def play_round(self, number: int, members: list[Iteration]) -> None:
         """Finish round ``number``: evaluate what is unscored, make the missing candidates.
@@ -289,7 +269,7 @@ class _Run:
     ) -> EvaluationRequest:
         """What an evaluator sees of ``iteration`` (the image read back when not in memory)."""
         if image is None:
-            image = await asyncio.to_thread(_reload, iteration)
+            image = await asyncio.to_thread(read_back, iteration)
         return EvaluationRequest(
             image,
             iteration.prompt,
@@ -362,23 +342,6 @@ class _Run:
         self.emit("scored", iteration.index)
 
 
-def _check_first_round_fits(config: RunConfig, providers: Providers) -> None:
-    """Later rounds are checked against the cost of those before; the first can only be
-    priced ahead, and a budget it cannot cover is refused before anything is spent."""
-    generator = providers.generator
-    if config.max_cost is None or not isinstance(generator, CostEstimator):
-        return
-    each = generator.image_cost(config.image)
-    if each is None or each * config.candidates <= config.max_cost:
-        return
-    images = f"{config.candidates} images" if config.candidates > 1 else "one image"
-    raise InputError(
-        f"--max-cost {config.max_cost:g} USD cannot pay for one round: {images} at "
-        f"{config.image.quality.value} quality, {config.image.size}, cost about "
-        f"{each * config.candidates:.3f} USD (lower --quality or --candidates, or see --prices)"
-    )
-
-
 async def _stop(task: asyncio.Task[None] | None) -> None:
     """A run that ends early must not leave side work running or its error unread."""
     if task is None:
@@ -395,21 +358,3 @@ def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
     while isinstance(first, BaseExceptionGroup):
         first = first.exceptions[0]
     return first
-
-
-def _reload(iteration: Iteration) -> GeneratedImage:
-    """An image saved before a crash, read back to be evaluated."""
-    try:
-        data = Path(iteration.image_path).read_bytes()
-        decoded = decode_image(data)
-    except (OSError, NotAnImage) as exc:
-        raise ProviderError(f"cannot read back {iteration.image_path}: {exc}") from exc
-    return GeneratedImage(
-        data=data,
-        output_format=iteration.output_format,
-        width=iteration.width,
-        height=iteration.height,
-        context=iteration.context,
-        revised_prompt=iteration.revised_prompt,
-        pixels=decoded.pixels,
-    )

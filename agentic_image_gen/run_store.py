@@ -17,8 +17,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from agentic_image_gen.errors import InputError, StorageError
-from agentic_image_gen.types import GeneratedImage, OutputFormat, ReferenceImage, RunResult
+from agentic_image_gen.errors import InputError, ProviderError, StorageError
+from agentic_image_gen.types import (
+    GeneratedImage,
+    Iteration,
+    OutputFormat,
+    ReferenceImage,
+    RunResult,
+)
 
 JOURNAL_NAME = "run.json"
 REPORT_NAME = "report.html"
@@ -191,3 +197,23 @@ class JournalWriter:
             await asyncio.shield(self._task)
         if self._task is not None:
             self._task.result()
+
+
+def read_back(iteration: Iteration) -> GeneratedImage:
+    """An image saved before a crash (or for a tie-break), read back to be evaluated."""
+    from agentic_image_gen.imaging import NotAnImage, decode_image  # Pillow: not for --help
+
+    try:
+        data = Path(iteration.image_path).read_bytes()
+        decoded = decode_image(data)
+    except (OSError, NotAnImage) as exc:
+        raise ProviderError(f"cannot read back {iteration.image_path}: {exc}") from exc
+    return GeneratedImage(
+        data=data,
+        output_format=iteration.output_format,
+        width=iteration.width,
+        height=iteration.height,
+        context=iteration.context,
+        revised_prompt=iteration.revised_prompt,
+        pixels=decoded.pixels,
+    )
