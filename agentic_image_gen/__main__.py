@@ -1,5 +1,5 @@
 """Entry point for ``python -m agentic_image_gen``."""
 
-from agentic_image_gen.cli import main
+from agentic_image_gen.frontends.cli import main
 
 raise SystemExit(main())

@@ -28,11 +28,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from remote_fake import RemoteFake
 
-from agentic_image_gen.loop_controller import run_image_generation_loop
+from agentic_image_gen.core.config import RunConfig
+from agentic_image_gen.core.types import RunResult
+from agentic_image_gen.core.usage import UsageLedger
+from agentic_image_gen.engine.loop import run_image_generation_loop
 from agentic_image_gen.providers.base import ProviderContext, Providers, build_providers
-from agentic_image_gen.settings import RunConfig
-from agentic_image_gen.types import RunResult
-from agentic_image_gen.usage import UsageLedger
 
 LATENCY = {
     "generation": 0.40,

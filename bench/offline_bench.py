@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-from agentic_image_gen.loop_controller import LoopEvent, run_image_generation_loop
+from agentic_image_gen.core.config import RunConfig, choose_providers, image_settings
+from agentic_image_gen.core.types import RunResult
+from agentic_image_gen.engine.loop import LoopEvent, run_image_generation_loop
 from agentic_image_gen.providers.base import ProviderContext, build_providers
-from agentic_image_gen.settings import RunConfig, choose_providers, image_settings
-from agentic_image_gen.types import RunResult
 
 SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ring.jpg"
 TARGET_SECONDS = 1.5

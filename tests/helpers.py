@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agentic_image_gen import cli
+from agentic_image_gen.frontends import cli
 
 # Looks enough like a key to be redacted wherever an API message echoes it.
 TEST_KEY = "test-key-do-not-leak-123456"

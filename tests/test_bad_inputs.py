@@ -20,10 +20,11 @@ from fakes.file_server import FileServer
 from fakes.network import FakeDNS, NetworkGuard
 from images import ring_photo
 
-from agentic_image_gen import cli, references, safe_http
-from agentic_image_gen.error_output import error_json, error_object
-from agentic_image_gen.errors import InputError, ProviderError, ReferenceImageError, RunFailed
-from agentic_image_gen.types import RunResult
+from agentic_image_gen.core.errors import InputError, ProviderError, ReferenceImageError, RunFailed
+from agentic_image_gen.core.types import RunResult
+from agentic_image_gen.frontends import cli
+from agentic_image_gen.frontends.error_output import error_json, error_object
+from agentic_image_gen.inputs import references, safe_http
 
 PREFIX = "agentic-image-gen: error: "
 PRIVATE_HINT = " (--allow-private-urls permits intranet hosts)"

@@ -14,11 +14,9 @@ from fakes import FakeOpenAIServer
 from helpers import run_cli
 from PIL import Image
 
-from agentic_image_gen.errors import RunFailed
-from agentic_image_gen.loop_controller import run_image_generation_loop
-from agentic_image_gen.providers.base import Providers
-from agentic_image_gen.settings import RunConfig
-from agentic_image_gen.types import (
+from agentic_image_gen.core.config import RunConfig
+from agentic_image_gen.core.errors import RunFailed
+from agentic_image_gen.core.types import (
     Evaluation,
     EvaluationRequest,
     GeneratedImage,
@@ -26,7 +24,9 @@ from agentic_image_gen.types import (
     Iteration,
     OutputFormat,
 )
-from agentic_image_gen.usage import CallRecord, UsageLedger
+from agentic_image_gen.core.usage import CallRecord, UsageLedger
+from agentic_image_gen.engine.loop import run_image_generation_loop
+from agentic_image_gen.providers.base import Providers
 
 
 def test_each_round_makes_n_candidates_from_the_previous_best(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentic_image_gen.checklist import (
+from agentic_image_gen.core.checklist import (
     Answer,
     Requirement,
     blended_score,

@@ -13,7 +13,7 @@ import pytest
 from fakes import FakeOpenAIServer
 from images import decode, ring_photo
 
-from agentic_image_gen import cli
+from agentic_image_gen.frontends import cli
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -19,16 +19,21 @@ from images import ring_photo
 from PIL import Image
 from test_candidates import CountingGenerator, EchoPrompter, Tracker
 
-from agentic_image_gen.errors import ProviderError, RunFailed
-from agentic_image_gen.imaging import checkerboard, vision_copy
-from agentic_image_gen.loop_controller import run_image_generation_loop
+from agentic_image_gen.core.config import RunConfig
+from agentic_image_gen.core.errors import ProviderError, RunFailed
+from agentic_image_gen.core.types import (
+    Evaluation,
+    EvaluationRequest,
+    GenerationRequest,
+    ImageSettings,
+)
+from agentic_image_gen.core.usage import UsageLedger
+from agentic_image_gen.engine.loop import run_image_generation_loop
+from agentic_image_gen.inputs.imaging import checkerboard, vision_copy
 from agentic_image_gen.providers.base import ProviderContext, Providers
 from agentic_image_gen.providers.openai.evaluator import evaluator_preview
 from agentic_image_gen.providers.openai.image_gen import OpenAIImageGenerator
 from agentic_image_gen.providers.openai.prompter import OpenAIPrompter
-from agentic_image_gen.settings import RunConfig
-from agentic_image_gen.types import Evaluation, EvaluationRequest, GenerationRequest, ImageSettings
-from agentic_image_gen.usage import UsageLedger
 
 
 def ended(request: RecordedRequest) -> float:

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from fakes import FakeOpenAIServer
 
-from agentic_image_gen import cli
-from agentic_image_gen.run_store import RunJournal
-from agentic_image_gen.types import Evaluation, Iteration, OutputFormat, RunResult
+from agentic_image_gen.core.types import Evaluation, Iteration, OutputFormat, RunResult
+from agentic_image_gen.frontends import cli
+from agentic_image_gen.store.run_store import RunJournal
 
 
 def call(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from local_images import SAMPLE, NetworkBlocked, block_network, decode  # noqa: F401
 
-from agentic_image_gen import cli
+from agentic_image_gen.frontends import cli
 
 PROMPT = "18k yellow gold ring with a Ceylon sapphire, soft studio light, white seamless background"
 # Measured on examples/ring.jpg (bench/offline_bench.py): iteration 1 scores 62-69 by

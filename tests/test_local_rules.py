@@ -8,10 +8,10 @@ from collections import Counter
 import pytest
 from local_images import block_network  # noqa: F401
 
-from agentic_image_gen.errors import ProviderError
+from agentic_image_gen.core.errors import ProviderError
+from agentic_image_gen.core.types import Evaluation, Iteration, OutputFormat
 from agentic_image_gen.providers.local import vocabulary
 from agentic_image_gen.providers.local.rules import RulesPrompter, fixes_from_feedback, rewrite
-from agentic_image_gen.types import Evaluation, Iteration, OutputFormat
 
 ORIGINAL = "18k yellow gold ring with a Ceylon sapphire, soft studio light, white seamless."
 CANONICAL = sorted(

@@ -12,13 +12,9 @@ import numpy as np
 import pytest
 from local_images import SAMPLE, alpha_box, block_network, decode, product_shot  # noqa: F401
 
-from agentic_image_gen.errors import InputError, ProviderError
-from agentic_image_gen.providers.base import ProviderContext
-from agentic_image_gen.providers.local import cutout, vocabulary
-from agentic_image_gen.providers.local.studio import StudioGenerator, decode_token, encode_token
-from agentic_image_gen.providers.local.vocabulary import StudioSettings
-from agentic_image_gen.settings import RunConfig
-from agentic_image_gen.types import (
+from agentic_image_gen.core.config import RunConfig
+from agentic_image_gen.core.errors import InputError, ProviderError
+from agentic_image_gen.core.types import (
     Background,
     GeneratedImage,
     GenerationRequest,
@@ -26,6 +22,10 @@ from agentic_image_gen.types import (
     OutputFormat,
     ReferenceImage,
 )
+from agentic_image_gen.providers.base import ProviderContext
+from agentic_image_gen.providers.local import cutout, vocabulary
+from agentic_image_gen.providers.local.studio import StudioGenerator, decode_token, encode_token
+from agentic_image_gen.providers.local.vocabulary import StudioSettings
 
 # One cut-out cache for the module: GrabCut on the sample runs once, as within one run.
 SHARED: dict[str, Any] = {}

@@ -9,11 +9,9 @@ import numpy as np
 import pytest
 from local_images import SAMPLE, block_network, decode, encode, product_shot  # noqa: F401
 
-from agentic_image_gen.errors import ProviderError
-from agentic_image_gen.providers.base import ProviderContext
-from agentic_image_gen.providers.local.technical import TechnicalEvaluator
-from agentic_image_gen.settings import RunConfig
-from agentic_image_gen.types import (
+from agentic_image_gen.core.config import RunConfig
+from agentic_image_gen.core.errors import ProviderError
+from agentic_image_gen.core.types import (
     Background,
     Evaluation,
     EvaluationRequest,
@@ -22,6 +20,8 @@ from agentic_image_gen.types import (
     OutputFormat,
     ReferenceImage,
 )
+from agentic_image_gen.providers.base import ProviderContext
+from agentic_image_gen.providers.local.technical import TechnicalEvaluator
 
 SIZE = "512x512"  # product_shot's default: small frames keep the suite fast
 OPAQUE = ImageSettings(background=Background.OPAQUE, size=SIZE)

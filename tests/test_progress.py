@@ -11,12 +11,12 @@ from fakes import FakeOpenAIServer
 from pydantic import SecretStr
 from rich.console import Console
 
-from agentic_image_gen import progress
-from agentic_image_gen.loop_controller import LoopEvent, run_image_generation_loop
-from agentic_image_gen.progress import RichProgress, make_progress
+from agentic_image_gen.core.config import ProviderNames, RunConfig
+from agentic_image_gen.core.types import Evaluation, Iteration, OutputFormat, RunResult
+from agentic_image_gen.engine.loop import LoopEvent, run_image_generation_loop
+from agentic_image_gen.frontends import progress
+from agentic_image_gen.frontends.progress import RichProgress, make_progress
 from agentic_image_gen.providers.base import ProviderContext, build_providers
-from agentic_image_gen.settings import ProviderNames, RunConfig
-from agentic_image_gen.types import Evaluation, Iteration, OutputFormat, RunResult
 
 
 def terminal() -> tuple[Console, io.StringIO]:

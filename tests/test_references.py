@@ -12,8 +12,8 @@ import pytest
 from fakes.file_server import FileServer
 from images import decode, ring_photo
 
-from agentic_image_gen import references, safe_http
-from agentic_image_gen.errors import ReferenceImageError
+from agentic_image_gen.core.errors import ReferenceImageError
+from agentic_image_gen.inputs import references, safe_http
 
 
 @pytest.fixture

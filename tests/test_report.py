@@ -14,10 +14,10 @@ from browser import chromium_page, unavailable_reason
 from fakes import FakeOpenAIServer
 from images import ring_photo
 
-from agentic_image_gen import cli
-from agentic_image_gen.report import prompt_diff, render_report, write_report
-from agentic_image_gen.run_store import JOURNAL_NAME, RunJournal
-from agentic_image_gen.types import Iteration, OutputFormat
+from agentic_image_gen.core.types import Iteration, OutputFormat
+from agentic_image_gen.frontends import cli
+from agentic_image_gen.store.report import prompt_diff, render_report, write_report
+from agentic_image_gen.store.run_store import JOURNAL_NAME, RunJournal
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"

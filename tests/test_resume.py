@@ -11,7 +11,7 @@ from fakes import FakeOpenAIServer
 from helpers import run_cli
 from images import decode
 
-from agentic_image_gen import cli
+from agentic_image_gen.frontends import cli
 
 
 def journal(run_dir: str) -> dict[str, Any]:

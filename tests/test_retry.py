@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from agentic_image_gen.retry import Attempt, RetryPolicy, retry_after_seconds
+from agentic_image_gen.core.retry import Attempt, RetryPolicy, retry_after_seconds
 
 
 class Flaky(Exception):

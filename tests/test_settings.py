@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentic_image_gen.errors import InputError
-from agentic_image_gen.settings import (
+from agentic_image_gen.core.config import (
     DEFAULT_IMAGE_MODEL,
     RunConfig,
     image_settings,
@@ -12,6 +11,7 @@ from agentic_image_gen.settings import (
     secrets_from,
     validate_size,
 )
+from agentic_image_gen.core.errors import InputError
 
 
 @pytest.mark.parametrize(

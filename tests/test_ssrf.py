@@ -20,8 +20,8 @@ import pytest
 from fakes.network import PUBLIC, FakeDNS, NetworkGuard, Recorder
 from images import decode, ring_photo
 
-from agentic_image_gen import references, safe_http
-from agentic_image_gen.errors import ReferenceImageError
+from agentic_image_gen.core.errors import ReferenceImageError
+from agentic_image_gen.inputs import references, safe_http
 
 
 @pytest.fixture(autouse=True)

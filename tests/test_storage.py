@@ -14,10 +14,10 @@ import pytest
 from fakes import FakeOpenAIServer
 from images import ring_photo
 
-from agentic_image_gen import cli
-from agentic_image_gen.errors import StorageError
-from agentic_image_gen.report import render_report
-from agentic_image_gen.storage import (
+from agentic_image_gen.core.errors import StorageError
+from agentic_image_gen.frontends import cli
+from agentic_image_gen.store.report import render_report
+from agentic_image_gen.store.upload import (
     INSTALL_HINT,
     parse_s3_url,
     upload_image_to_cloud,

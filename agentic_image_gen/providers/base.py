@@ -13,11 +13,11 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from agentic_image_gen.checklist import Requirement
-from agentic_image_gen.errors import ConfigurationError
-from agentic_image_gen.retry import RetryPolicy
-from agentic_image_gen.settings import ProviderNames, RunConfig
-from agentic_image_gen.types import (
+from agentic_image_gen.core.checklist import Requirement
+from agentic_image_gen.core.config import ProviderNames, RunConfig
+from agentic_image_gen.core.errors import ConfigurationError
+from agentic_image_gen.core.retry import RetryPolicy
+from agentic_image_gen.core.types import (
     Comparison,
     Evaluation,
     EvaluationRequest,
@@ -27,7 +27,7 @@ from agentic_image_gen.types import (
     Iteration,
     ReferenceImage,
 )
-from agentic_image_gen.usage import UsageLedger
+from agentic_image_gen.core.usage import UsageLedger
 
 
 @runtime_checkable

@@ -31,10 +31,10 @@ from typing import Any
 
 import numpy as np
 
+from agentic_image_gen.core.types import ImageSettings, OutputFormat
 from agentic_image_gen.providers.local import measure as m
 from agentic_image_gen.providers.local.arrays import FloatImage, Mask
 from agentic_image_gen.providers.local.vocabulary import MACRO_FILL, canonical, fill_phrase
-from agentic_image_gen.types import ImageSettings, OutputFormat
 
 Product = tuple[FloatImage, Mask]
 

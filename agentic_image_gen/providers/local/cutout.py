@@ -21,9 +21,9 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageOps
 
-from agentic_image_gen.errors import ProviderError
+from agentic_image_gen.core.errors import ProviderError
+from agentic_image_gen.core.types import ReferenceImage
 from agentic_image_gen.providers.local.arrays import FloatImage, f32, u8
-from agentic_image_gen.types import ReferenceImage
 
 WORK_SIDE = 512
 CACHE_KEY = "local.cutouts"

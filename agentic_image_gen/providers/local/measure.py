@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
-from agentic_image_gen.imaging import NotAnImage
+from agentic_image_gen.inputs.imaging import NotAnImage
 from agentic_image_gen.providers.local.arrays import ByteImage, FloatImage, Mask, f32, u8
 
 ANALYSIS_SIDE = 512  # sparkle and similarity see the product at this size, whatever its own

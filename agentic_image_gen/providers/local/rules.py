@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from agentic_image_gen.errors import ProviderError
+from agentic_image_gen.core.errors import ProviderError
+from agentic_image_gen.core.types import Evaluation, Iteration
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.local import vocabulary
-from agentic_image_gen.types import Evaluation, Iteration
 
 SYMPTOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), phrase)

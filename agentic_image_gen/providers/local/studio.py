@@ -18,19 +18,19 @@ from typing import Any
 
 from PIL import Image
 
-from agentic_image_gen.errors import InputError, ProviderError
-from agentic_image_gen.providers.base import ProviderContext
-from agentic_image_gen.providers.local import vocabulary
-from agentic_image_gen.providers.local.compose import compose
-from agentic_image_gen.providers.local.cutout import Cutout, cutout_for
-from agentic_image_gen.providers.local.vocabulary import StudioSettings
-from agentic_image_gen.types import (
+from agentic_image_gen.core.errors import InputError, ProviderError
+from agentic_image_gen.core.types import (
     GeneratedImage,
     GenerationRequest,
     ImageSettings,
     OutputFormat,
     Quality,
 )
+from agentic_image_gen.providers.base import ProviderContext
+from agentic_image_gen.providers.local import vocabulary
+from agentic_image_gen.providers.local.compose import compose
+from agentic_image_gen.providers.local.cutout import Cutout, cutout_for
+from agentic_image_gen.providers.local.vocabulary import StudioSettings
 
 TOKEN_PREFIX = "studio:v1:"
 AUTO_SIZE = (1024, 1024)

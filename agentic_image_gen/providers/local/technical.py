@@ -13,14 +13,14 @@ import asyncio
 import math
 from typing import Any
 
-from agentic_image_gen.errors import ProviderError
-from agentic_image_gen.imaging import NotAnImage
+from agentic_image_gen.core.errors import ProviderError
+from agentic_image_gen.core.types import Evaluation, EvaluationRequest, ImageSettings
+from agentic_image_gen.inputs.imaging import NotAnImage
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.local import checks, vocabulary
 from agentic_image_gen.providers.local import measure as m
 from agentic_image_gen.providers.local.arrays import FloatImage, Mask
 from agentic_image_gen.providers.local.cutout import Cutout, cutout_for
-from agentic_image_gen.types import Evaluation, EvaluationRequest, ImageSettings
 
 WORST_NAMED = 3  # how many failing checks the feedback spells out with their fixes
 LABELS = {

@@ -38,7 +38,7 @@ import re
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from agentic_image_gen.types import Background, ImageSettings, OutputFormat
+from agentic_image_gen.core.types import Background, ImageSettings, OutputFormat
 
 BACKDROPS = ("white", "gradient", "dark", "transparent")
 EXPOSURES = ("as-shot", "balanced")

@@ -3,7 +3,7 @@
 Three Structured Outputs calls: the checklist, once per run; one vision call per image that
 answers every requirement (with the references beside the candidate) and rates technical
 quality; and, when two images score within a small margin, one pairwise comparison.
-The score is computed by our code from the answers (agentic_image_gen.checklist), so the
+The score is computed by our code from the answers (agentic_image_gen.core.checklist), so the
 same answers always give the same score.
 """
 
@@ -14,10 +14,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from agentic_image_gen import checklist as scoring
-from agentic_image_gen.checklist import Answer, Requirement
-from agentic_image_gen.errors import ProviderError
-from agentic_image_gen.imaging import vision_copy
+from agentic_image_gen.core import checklist as scoring
+from agentic_image_gen.core.checklist import Answer, Requirement
+from agentic_image_gen.core.errors import ProviderError
+from agentic_image_gen.core.types import (
+    Comparison,
+    Evaluation,
+    EvaluationRequest,
+    ReferenceImage,
+)
+from agentic_image_gen.inputs.imaging import vision_copy
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.openai.checklist_instructions import (
     CHECKLIST_INSTRUCTIONS,
@@ -32,12 +38,6 @@ from agentic_image_gen.providers.openai.checklist_instructions import (
 from agentic_image_gen.providers.openai.client import OpenAIApi, shared_api
 from agentic_image_gen.providers.openai.evaluator import evaluator_preview
 from agentic_image_gen.providers.openai.structured import ask_structured, image_part, text_part
-from agentic_image_gen.types import (
-    Comparison,
-    Evaluation,
-    EvaluationRequest,
-    ReferenceImage,
-)
 
 # References are for identity, not pixel peeping: 768 px keeps shape, colour and stone count.
 REFERENCE_MAX_SIDE = 768

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentic_image_gen.checklist import CATEGORIES, QUALITY_ASPECTS, Requirement
+from agentic_image_gen.core.checklist import CATEGORIES, QUALITY_ASPECTS, Requirement
 
 CHECKLIST_INSTRUCTIONS = """\
 You turn a request for a product image into a checklist of atomic, verifiable requirements, \

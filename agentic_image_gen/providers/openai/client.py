@@ -11,10 +11,15 @@ from typing import TypeVar
 
 import openai
 
-from agentic_image_gen.errors import AigError, ConfigurationError, ProviderError
+from agentic_image_gen.core.errors import AigError, ConfigurationError, ProviderError
+from agentic_image_gen.core.retry import (
+    TRANSIENT_STATUSES,
+    Attempt,
+    RetryPolicy,
+    retry_after_seconds,
+)
+from agentic_image_gen.core.usage import CallRecord, UsageLedger
 from agentic_image_gen.providers.base import ProviderContext
-from agentic_image_gen.retry import TRANSIENT_STATUSES, Attempt, RetryPolicy, retry_after_seconds
-from agentic_image_gen.usage import CallRecord, UsageLedger
 
 T = TypeVar("T")
 _API_KEY = "openai.api"

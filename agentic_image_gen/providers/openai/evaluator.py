@@ -11,7 +11,8 @@ import asyncio
 
 from pydantic import BaseModel, StrictInt
 
-from agentic_image_gen.imaging import vision_copy
+from agentic_image_gen.core.types import Evaluation, EvaluationRequest, GeneratedImage
+from agentic_image_gen.inputs.imaging import vision_copy
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.openai.client import OpenAIApi, shared_api
 from agentic_image_gen.providers.openai.instructions import (
@@ -20,7 +21,6 @@ from agentic_image_gen.providers.openai.instructions import (
     evaluation_request_text,
 )
 from agentic_image_gen.providers.openai.structured import ask_structured, image_part, text_part
-from agentic_image_gen.types import Evaluation, EvaluationRequest, GeneratedImage
 
 # "detail: high" looks at 768 px on the shorter side. A copy of up to 1024 x 1536 px lets the
 # standard sizes through without a resize (which would cost more CPU time on the critical path

@@ -14,11 +14,16 @@ from typing import Any
 
 from openai.types.responses import Response
 
-from agentic_image_gen.errors import ProviderError
-from agentic_image_gen.imaging import NotAnImage, data_url, decode_image
+from agentic_image_gen.core.errors import ProviderError
+from agentic_image_gen.core.types import (
+    GeneratedImage,
+    GenerationRequest,
+    ImageSettings,
+    OutputFormat,
+)
+from agentic_image_gen.inputs.imaging import NotAnImage, data_url, decode_image
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.openai.client import ImagePrice, OpenAIApi, shared_api
-from agentic_image_gen.types import GeneratedImage, GenerationRequest, ImageSettings, OutputFormat
 
 
 class OpenAIImageGenerator:

@@ -15,15 +15,15 @@ from types import TracebackType
 
 import openai
 
-from agentic_image_gen.errors import ProviderError, RunInterrupted
+from agentic_image_gen.core.config import MAX_PROMPT_CHARS
+from agentic_image_gen.core.errors import ProviderError, RunInterrupted
+from agentic_image_gen.core.types import Iteration
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.openai.client import OpenAIApi, shared_api
 from agentic_image_gen.providers.openai.instructions import (
     PROMPTER_INSTRUCTIONS,
     refinement_request_text,
 )
-from agentic_image_gen.settings import MAX_PROMPT_CHARS
-from agentic_image_gen.types import Iteration
 
 DELETE_TIMEOUT_SECONDS = 5.0
 _INTERRUPTS = (RunInterrupted, KeyboardInterrupt, asyncio.CancelledError)

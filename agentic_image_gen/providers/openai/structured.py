@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from agentic_image_gen.errors import ProviderError
-from agentic_image_gen.imaging import data_url
+from agentic_image_gen.core.errors import ProviderError
+from agentic_image_gen.inputs.imaging import data_url
 from agentic_image_gen.providers.openai.client import OpenAIApi
 
 M = TypeVar("M", bound=BaseModel)

@@ -21,8 +21,8 @@ from urllib.parse import quote
 import jinja2
 
 from agentic_image_gen import __version__
-from agentic_image_gen.run_store import REPORT_NAME, RunJournal, atomic_write, load_journal
-from agentic_image_gen.types import Iteration
+from agentic_image_gen.core.types import Iteration
+from agentic_image_gen.store.run_store import REPORT_NAME, RunJournal, atomic_write, load_journal
 
 TEMPLATE_NAME = "report.html.j2"
 _TEMPLATES = Path(__file__).resolve().parent / "templates"

@@ -15,10 +15,7 @@ from typing import Any, NoReturn
 from pydantic import ValidationError
 
 from agentic_image_gen import __version__
-from agentic_image_gen.error_output import error_json
-from agentic_image_gen.errors import EXIT_INTERRUPTED, AigError, InputError, RunFailed
-from agentic_image_gen.run_store import RunStore
-from agentic_image_gen.settings import (
+from agentic_image_gen.core.config import (
     MAX_ITERATIONS_LIMIT,
     PROVIDER_CHOICES,
     RunConfig,
@@ -27,7 +24,10 @@ from agentic_image_gen.settings import (
     models_from,
     secrets_from,
 )
-from agentic_image_gen.types import Background, OutputFormat, Quality, RunResult
+from agentic_image_gen.core.errors import EXIT_INTERRUPTED, AigError, InputError, RunFailed
+from agentic_image_gen.core.types import Background, OutputFormat, Quality, RunResult
+from agentic_image_gen.frontends.error_output import error_json
+from agentic_image_gen.store.run_store import RunStore
 
 PROG = "agentic-image-gen"
 EXIT_CODES = """\
@@ -229,11 +229,11 @@ def resumed_config(args: argparse.Namespace, store: RunStore) -> RunConfig:
 async def _run(args: argparse.Namespace) -> RunResult:
     """Build the providers the config names, run the loop, close what they opened."""
     # Imported here so that --help and argument errors never pay for the SDKs.
-    from agentic_image_gen.loop_controller import run_image_generation_loop
-    from agentic_image_gen.progress import make_progress
+    from agentic_image_gen.core.retry import RetryPolicy
+    from agentic_image_gen.core.usage import UsageLedger, load_prices
+    from agentic_image_gen.engine.loop import run_image_generation_loop
+    from agentic_image_gen.frontends.progress import make_progress
     from agentic_image_gen.providers.base import ProviderContext, build_providers
-    from agentic_image_gen.retry import RetryPolicy
-    from agentic_image_gen.usage import UsageLedger, load_prices
 
     store = None
     if args.resume is not None:
@@ -264,7 +264,7 @@ def _print_json(output: dict[str, Any]) -> None:
 def _published(
     result: RunResult, args: argparse.Namespace
 ) -> tuple[dict[str, Any], AigError | None]:
-    from agentic_image_gen.publish import publish
+    from agentic_image_gen.store.publish import publish
 
     upload = args.upload if result.stop_reason not in ("error", "interrupted") else None
     return asyncio.run(
@@ -286,7 +286,7 @@ COMMANDS = ("runs", "show", "report")
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] in COMMANDS:
-        from agentic_image_gen.commands import run_command
+        from agentic_image_gen.frontends.commands import run_command
 
         try:
             return run_command(arguments)

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from agentic_image_gen.errors import StorageError
+from agentic_image_gen.core.errors import StorageError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

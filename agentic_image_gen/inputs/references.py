@@ -10,11 +10,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from agentic_image_gen.error_output import shown, without_secrets
-from agentic_image_gen.errors import ReferenceImageError
-from agentic_image_gen.imaging import NotAnImage, inspect_image
-from agentic_image_gen.safe_http import Fetched, FetchError, SafeFetcher, UnsafeTarget
-from agentic_image_gen.types import ReferenceImage
+from agentic_image_gen.core.errors import ReferenceImageError
+from agentic_image_gen.core.types import ReferenceImage
+from agentic_image_gen.frontends.error_output import shown, without_secrets
+from agentic_image_gen.inputs.imaging import NotAnImage, inspect_image
+from agentic_image_gen.inputs.safe_http import Fetched, FetchError, SafeFetcher, UnsafeTarget
 
 MAX_REFERENCE_BYTES = 20 * 1024 * 1024
 MAX_REDIRECTS = 5
@@ -36,7 +36,7 @@ async def load_all(
 ) -> list[ReferenceImage]:
     """Fetch every reference concurrently; the first bad one fails the whole call.
 
-    URLs go through :class:`~agentic_image_gen.safe_http.SafeFetcher` (no private or metadata
+    URLs go through :class:`~agentic_image_gen.inputs.safe_http.SafeFetcher` (no private or metadata
     hosts, every redirect re-checked, size and time capped); ``allow_private`` lets them reach
     loopback and private networks (``--allow-private-urls``).
     """

@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from agentic_image_gen.loop_controller import LoopEvent
-from agentic_image_gen.types import RunResult
+from agentic_image_gen.core.types import RunResult
+from agentic_image_gen.engine.loop import LoopEvent
 
 _STOP_REASONS = {
     "threshold": "reached the threshold",

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentic_image_gen.checklist import Requirement
-from agentic_image_gen.usage import CallRecord, totals_of
+from agentic_image_gen.core.checklist import Requirement
+from agentic_image_gen.core.usage import CallRecord, totals_of
 
 if TYPE_CHECKING:  # Pillow is not imported for --help
     from PIL.Image import Image as PILImage

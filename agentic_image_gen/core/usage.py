@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agentic_image_gen.errors import InputError
+from agentic_image_gen.core.errors import InputError
 
 
 class TokenPrice(BaseModel):

@@ -14,14 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from agentic_image_gen import budget
-from agentic_image_gen import references as reference_loader
-from agentic_image_gen.checklist import Requirement
-from agentic_image_gen.errors import AigError, RunFailed, RunInterrupted
-from agentic_image_gen.providers.base import ChecklistDeriver, Comparer, Preparer, Providers
-from agentic_image_gen.run_store import JournalWriter, RunStatus, RunStore, read_back
-from agentic_image_gen.settings import RunConfig, public_dump
-from agentic_image_gen.types import (
+from agentic_image_gen.core.checklist import Requirement
+from agentic_image_gen.core.config import RunConfig, public_dump
+from agentic_image_gen.core.errors import AigError, RunFailed, RunInterrupted
+from agentic_image_gen.core.types import (
     EvaluationRequest,
     GeneratedImage,
     GenerationRequest,
@@ -31,6 +27,10 @@ from agentic_image_gen.types import (
     StopReason,
     TieBreak,
 )
+from agentic_image_gen.engine import budget
+from agentic_image_gen.inputs import references as reference_loader
+from agentic_image_gen.providers.base import ChecklistDeriver, Comparer, Preparer, Providers
+from agentic_image_gen.store.run_store import JournalWriter, RunStatus, RunStore, read_back
 
 Stage = Literal["generating", "evaluating", "refining", "scored", "done"]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from agentic_image_gen.error_output import shown
-from agentic_image_gen.errors import ConfigurationError, InputError
-from agentic_image_gen.types import Background, ImageSettings, OutputFormat, Quality
+from agentic_image_gen.core.errors import ConfigurationError, InputError
+from agentic_image_gen.core.types import Background, ImageSettings, OutputFormat, Quality
+from agentic_image_gen.frontends.error_output import shown
 
 # Defaults chosen from the models the openai SDK (3.5x) lists as current, none with an announced
 # shutdown: gpt-5.5 drives generation and judges images (vision, Structured Outputs), the cheaper

@@ -3,10 +3,10 @@ judged by the cost of those before."""
 
 from __future__ import annotations
 
-from agentic_image_gen.errors import InputError
+from agentic_image_gen.core.config import RunConfig
+from agentic_image_gen.core.errors import InputError
+from agentic_image_gen.core.usage import UsageLedger
 from agentic_image_gen.providers.base import CostEstimator, ImageGenerator
-from agentic_image_gen.settings import RunConfig
-from agentic_image_gen.usage import UsageLedger
 
 
 def check_first_round(config: RunConfig, generator: ImageGenerator) -> None:

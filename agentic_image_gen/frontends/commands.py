@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from agentic_image_gen.errors import InputError
-from agentic_image_gen.run_store import JOURNAL_NAME, REPORT_NAME, RunJournal, load_journal
+from agentic_image_gen.core.errors import InputError
+from agentic_image_gen.store.run_store import JOURNAL_NAME, REPORT_NAME, RunJournal, load_journal
 
 
 class _Parser(argparse.ArgumentParser):
@@ -72,7 +72,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from agentic_image_gen.report import write_report  # jinja2 only when a report is made
+    from agentic_image_gen.store.report import write_report  # jinja2 only when a report is made
 
     print(write_report(args.run_dir))
     return 0

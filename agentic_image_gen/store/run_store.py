@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from agentic_image_gen.errors import InputError, ProviderError, StorageError
-from agentic_image_gen.types import (
+from agentic_image_gen.core.errors import InputError, ProviderError, StorageError
+from agentic_image_gen.core.types import (
     GeneratedImage,
     Iteration,
     OutputFormat,
@@ -201,7 +201,7 @@ class JournalWriter:
 
 def read_back(iteration: Iteration) -> GeneratedImage:
     """An image saved before a crash (or for a tie-break), read back to be evaluated."""
-    from agentic_image_gen.imaging import NotAnImage, decode_image  # Pillow: not for --help
+    from agentic_image_gen.inputs.imaging import NotAnImage, decode_image  # Pillow: not for --help
 
     try:
         data = Path(iteration.image_path).read_bytes()

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agentic_image_gen.errors import AigError, StorageError
-from agentic_image_gen.types import RunResult
+from agentic_image_gen.core.errors import AigError, StorageError
+from agentic_image_gen.core.types import RunResult
 
 
 async def publish(
@@ -23,7 +23,7 @@ async def publish(
     upload_report: bool = False,
 ) -> tuple[dict[str, Any], AigError | None]:
     """The run's JSON with ``report`` (and upload URLs); plus the upload's error, if any."""
-    from agentic_image_gen.report import render_report, write_report
+    from agentic_image_gen.store.report import render_report, write_report
 
     output = result.to_output()
     run_dir = Path(result.run_dir)
@@ -34,7 +34,7 @@ async def publish(
     best = result.best()
     if upload is None or best is None:
         return output, None
-    from agentic_image_gen.storage import upload_run
+    from agentic_image_gen.store.upload import upload_run
 
     try:
         html = render_report(run_dir, embed_images=True) if upload_report else None
