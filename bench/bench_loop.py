@@ -21,18 +21,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import AsyncExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from remote_fake import RemoteFake
 
-from agentic_image_gen.core.config import RunConfig
+from agentic_image_gen.core.config import ProviderNames, RunConfig
 from agentic_image_gen.core.types import RunResult
-from agentic_image_gen.core.usage import UsageLedger
-from agentic_image_gen.engine.loop import run_image_generation_loop
-from agentic_image_gen.providers.base import ProviderContext, Providers, build_providers
+from agentic_image_gen.engine.session import Session
+from agentic_image_gen.providers.base import Component, ProviderContext, Registry
 
 LATENCY = {
     "generation": 0.40,
@@ -84,23 +83,30 @@ async def timed_run(
         prompt=PROMPT,
         refs=refs,
         out_dir=out,
-        api_key="bench-key",  # type: ignore[arg-type]
-        base_url=base_url,
+        providers=ProviderNames(provider="openai"),
         **settings,
     )
     seconds = {} if in_providers is None else in_providers
-    async with AsyncExitStack() as stack:
-        context = ProviderContext(config=config, exit_stack=stack, ledger=UsageLedger())
-        built = await build_providers(context, config.providers)
-        providers = Providers(
-            generator=Timed(built.generator, seconds),  # type: ignore[arg-type]
-            evaluator=Timed(built.evaluator, seconds),  # type: ignore[arg-type]
-            prompter=Timed(built.prompter, seconds),  # type: ignore[arg-type]
-            ledger=built.ledger,
-        )
+    env = {"OPENAI_API_KEY": "bench-key", "OPENAI_BASE_URL": base_url}
+    async with Session(registry=timed_registry(seconds), env=env) as session:
         started = time.perf_counter()
-        result = await run_image_generation_loop(config, providers)
+        result = await session.run(config)
         return time.perf_counter() - started, result
+
+
+def timed_registry(seconds: dict[str, float]) -> Registry:
+    """The installed OpenAI provider, each component seen through a stopwatch."""
+    installed = Registry.installed()
+    spec = installed.spec("openai")
+
+    def timed(component: Component) -> Component:
+        async def factory(context: ProviderContext) -> Timed:
+            made = await installed.create(component.role, component.name, context)
+            return Timed(made, seconds)
+
+        return replace(component, factory=factory)
+
+    return Registry([replace(spec, components=tuple(timed(c) for c in spec.components))])
 
 
 def help_seconds(runs: int = 5) -> float:

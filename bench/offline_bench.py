@@ -19,13 +19,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from contextlib import AsyncExitStack
 from pathlib import Path
 
-from agentic_image_gen.core.config import RunConfig, choose_providers, image_settings
-from agentic_image_gen.core.types import RunResult
-from agentic_image_gen.engine.loop import LoopEvent, run_image_generation_loop
-from agentic_image_gen.providers.base import ProviderContext, build_providers
+from agentic_image_gen.core.config import ProviderNames, RunConfig
+from agentic_image_gen.core.events import Event, StageStarted
+from agentic_image_gen.core.types import ImageSettings, RunResult
+from agentic_image_gen.engine.session import Session
 
 SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ring.jpg"
 TARGET_SECONDS = 1.5
@@ -43,21 +42,20 @@ async def run_once(background: str, prompt: str, out: Path) -> tuple[RunResult, 
     config = RunConfig(
         prompt=prompt,
         refs=(str(SAMPLE),),
-        image=image_settings("high", "1024x1024", background, "png"),
+        image=ImageSettings.model_validate({"background": background}),
         max_iterations=4,
         threshold=100,
         out_dir=out,
-        providers=choose_providers("local", has_api_key=False),
+        providers=ProviderNames(provider="local"),
     )
     marks: list[float] = []
 
-    def on_event(event: LoopEvent) -> None:
-        if event.stage == "generating":
+    def on_event(event: Event) -> None:
+        if isinstance(event, StageStarted) and event.stage == "generating":
             marks.append(time.perf_counter())
 
-    async with AsyncExitStack() as stack:
-        providers = await build_providers(ProviderContext(config, stack), config.providers)
-        result = await run_image_generation_loop(config, providers, on_event)
+    async with Session() as session:
+        result = await session.run(config, on_event)
     marks.append(time.perf_counter())
     # The last iteration has no refinement after it; the others include theirs.
     return result, [later - earlier for earlier, later in itertools.pairwise(marks)]

@@ -6,13 +6,13 @@ import asyncio
 import io
 import json
 from collections.abc import Sequence
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
 from fakes import FakeOpenAIServer
 from helpers import run_cli
 from PIL import Image
+from scripted_providers import FromContext, run_scripted
 
 from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.errors import RunFailed
@@ -24,9 +24,8 @@ from agentic_image_gen.core.types import (
     Iteration,
     OutputFormat,
 )
-from agentic_image_gen.core.usage import CallRecord, UsageLedger
-from agentic_image_gen.engine.loop import run_image_generation_loop
-from agentic_image_gen.providers.base import Providers
+from agentic_image_gen.core.usage import CallRecord
+from agentic_image_gen.providers.base import ProviderContext
 
 
 def test_each_round_makes_n_candidates_from_the_previous_best(
@@ -187,9 +186,6 @@ async def test_concurrency_limit_holds_across_candidates(tmp_path: Path, limit: 
     tracker = Tracker()
     generator = CountingGenerator(tracker)
     scores = [30, 50, 40, 45, 20, 35, 70, 10, 65, 15]
-    providers = Providers(
-        generator, ScriptedEvaluator(tracker, scores), EchoPrompter(), UsageLedger()
-    )
     config = RunConfig(
         prompt="ring",
         out_dir=tmp_path,
@@ -198,8 +194,9 @@ async def test_concurrency_limit_holds_across_candidates(tmp_path: Path, limit: 
         max_iterations=2,
         threshold=99,
     )
-    async with AsyncExitStack():
-        result = await run_image_generation_loop(config, providers)
+    result = await run_scripted(
+        config, generator, ScriptedEvaluator(tracker, scores), EchoPrompter()
+    )
     assert tracker.peak == limit
     assert len(result.iterations) == 10
     assert [it.index for it in result.iterations] == list(range(1, 11))
@@ -211,21 +208,23 @@ async def test_concurrency_limit_holds_across_candidates(tmp_path: Path, limit: 
 
 async def test_budget_uses_the_average_round_cost(tmp_path: Path) -> None:
     tracker = Tracker()
-    ledger = UsageLedger()
 
     class PricedGenerator(CountingGenerator):
+        def __init__(self, context: ProviderContext) -> None:
+            super().__init__(tracker)
+            self.ledger = context.ledger  # the run's own ledger
+
         async def generate_image(self, request: GenerationRequest) -> GeneratedImage:
-            ledger.record(CallRecord(action="generate", cost_usd=0.3))
+            self.ledger.record(CallRecord(action="generate", cost_usd=0.3))
             return await super().generate_image(request)
 
-    providers = Providers(
-        PricedGenerator(tracker), ScriptedEvaluator(tracker, [1] * 9), EchoPrompter(), ledger
-    )
     config = RunConfig(prompt="ring", out_dir=tmp_path, max_iterations=9, max_cost=1.0)
-    result = await run_image_generation_loop(config, providers)
+    result = await run_scripted(
+        config, FromContext(PricedGenerator), ScriptedEvaluator(tracker, [1] * 9), EchoPrompter()
+    )
     assert result.stop_reason == "budget"
     assert len(result.iterations) == 3  # 0.9 spent; a fourth round would reach 1.2
-    assert ledger.total_cost == pytest.approx(0.9)
+    assert sum(record.cost_usd for record in result.usage) == pytest.approx(0.9)
     assert [record.round for record in result.usage] == [1, 2, 3]
 
 
@@ -236,15 +235,14 @@ def test_a_bug_in_a_provider_is_journaled_and_keeps_finished_images(tmp_path: Pa
         async def generate_prompt(self, original_prompt: str, history: Sequence[Iteration]) -> str:
             raise KeyError("oops")
 
-    providers = Providers(
-        CountingGenerator(tracker),
-        ScriptedEvaluator(tracker, [10, 20]),
-        BrokenPrompter(),
-        UsageLedger(),
-    )
     config = RunConfig(prompt="ring", out_dir=tmp_path, threshold=99)
     with pytest.raises(RunFailed) as failed:
-        asyncio.run(run_image_generation_loop(config, providers))
+        asyncio.run(
+            run_scripted(
+                config, CountingGenerator(tracker), ScriptedEvaluator(tracker, [10, 20]),
+                BrokenPrompter(),
+            )
+        )
     assert failed.value.exit_code == 1
     assert "internal error: KeyError" in str(failed.value)
     partial = failed.value.partial

@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fakes import FakeOpenAIServer, RecordedRequest
-from helpers import TEST_KEY, run_cli
+from helpers import run_cli
 from images import ring_photo
 from PIL import Image
+from scripted_providers import run_scripted
 from test_candidates import CountingGenerator, EchoPrompter, Tracker
 
 from agentic_image_gen.core.config import RunConfig
@@ -27,13 +28,9 @@ from agentic_image_gen.core.types import (
     GenerationRequest,
     ImageSettings,
 )
-from agentic_image_gen.core.usage import UsageLedger
-from agentic_image_gen.engine.loop import run_image_generation_loop
 from agentic_image_gen.inputs.imaging import checkerboard, vision_copy
-from agentic_image_gen.providers.base import ProviderContext, Providers
+from agentic_image_gen.providers.base import ProviderContext, Registry
 from agentic_image_gen.providers.openai.evaluator import evaluator_preview
-from agentic_image_gen.providers.openai.image_gen import OpenAIImageGenerator
-from agentic_image_gen.providers.openai.prompter import OpenAIPrompter
 
 
 def ended(request: RecordedRequest) -> float:
@@ -112,12 +109,9 @@ async def test_an_evaluation_that_fails_at_once_still_leaves_the_image_journaled
     tmp_path: Path,
 ) -> None:
     """The image is on disk and in the journal before its evaluation starts."""
-    providers = Providers(
-        CountingGenerator(Tracker()), FailingEvaluator(), EchoPrompter(), UsageLedger()
-    )
     config = RunConfig(prompt="ring", out_dir=tmp_path)
     with pytest.raises(RunFailed, match="the evaluator is down") as failed:
-        await run_image_generation_loop(config, providers)
+        await run_scripted(config, CountingGenerator(Tracker()), FailingEvaluator(), EchoPrompter())
     (iteration,) = failed.value.partial.iterations
     assert iteration.evaluation is None
     assert Image.open(iteration.image_path).size == (32, 32)
@@ -128,10 +122,10 @@ async def test_an_evaluation_that_fails_at_once_still_leaves_the_image_journaled
 async def test_the_evaluator_copy_reuses_the_generators_decode(
     openai_env: FakeOpenAIServer, tmp_path: Path
 ) -> None:
-    config = RunConfig(prompt="ring", out_dir=tmp_path, api_key=TEST_KEY)  # type: ignore[arg-type]
+    config = RunConfig(prompt="ring", out_dir=tmp_path)
     async with AsyncExitStack() as stack:
         context = ProviderContext(config=config, exit_stack=stack)
-        generator = await OpenAIImageGenerator.create(context)
+        generator = await Registry.installed().create("generator", "openai", context)
         image = await generator.generate_image(GenerationRequest("ring", ImageSettings()))
     assert image.pixels is not None
     assert image.pixels.size == (image.width, image.height) == (1024, 1024)
@@ -176,10 +170,11 @@ def test_transparency_is_drawn_over_the_checkerboard_with_soft_edges_kept() -> N
 async def test_an_unused_conversation_is_deleted_unless_the_run_was_interrupted(
     openai_env: FakeOpenAIServer, tmp_path: Path, ending: BaseException | None, deleted: bool
 ) -> None:
-    config = RunConfig(prompt="ring", out_dir=tmp_path, api_key=TEST_KEY)  # type: ignore[arg-type]
+    config = RunConfig(prompt="ring", out_dir=tmp_path)
     with contextlib.suppress(ProviderError, KeyboardInterrupt):
         async with AsyncExitStack() as stack:
-            prompter = await OpenAIPrompter.create(ProviderContext(config=config, exit_stack=stack))
+            context = ProviderContext(config=config, exit_stack=stack)
+            prompter = await Registry.installed().create("prompter", "openai", context)
             await prompter.prepare()
             if ending is not None:
                 raise ending
@@ -191,10 +186,10 @@ async def test_an_unused_conversation_is_deleted_unless_the_run_was_interrupted(
 async def test_a_resumed_runs_conversation_is_never_deleted(
     openai_env: FakeOpenAIServer, tmp_path: Path
 ) -> None:
-    config = RunConfig(prompt="ring", out_dir=tmp_path, api_key=TEST_KEY)  # type: ignore[arg-type]
+    config = RunConfig(prompt="ring", out_dir=tmp_path)
     async with AsyncExitStack() as stack:
         context = ProviderContext(config=config, exit_stack=stack, conversation_id="conv_kept")
-        prompter = await OpenAIPrompter.create(context)
+        prompter = await Registry.installed().create("prompter", "openai", context)
         await prompter.prepare()
     assert prompter.conversation_id == "conv_kept"
     assert openai_env.requests == []

@@ -32,7 +32,7 @@ def iteration(prompt: str, evaluation: Evaluation | None, index: int = 1) -> Ite
 
 
 def technical(fixes: list[str], score: int = 50) -> Evaluation:
-    return Evaluation(score=score, feedback="Score 50/100.", details={"fixes": fixes})
+    return Evaluation(score=score, feedback="Score 50/100.", fixes=fixes)
 
 
 async def refine(previous: str, evaluation: Evaluation, original: str = ORIGINAL) -> str:
@@ -104,7 +104,7 @@ def test_free_text_feedback_from_other_evaluators_maps_to_phrases(
 
 
 def test_structured_fixes_win_over_text() -> None:
-    evaluation = Evaluation(score=60, feedback="too dark", details={"fixes": ["centered"]})
+    evaluation = Evaluation(score=60, feedback="too dark", fixes=["centered"])
     assert fixes_from_feedback(evaluation) == ["centered"]
 
 

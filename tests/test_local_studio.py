@@ -96,7 +96,7 @@ def test_token_round_trips_and_rejects_anything_else() -> None:
 
 async def generator(refs: tuple[str, ...] = (str(SAMPLE),)) -> StudioGenerator:
     async with AsyncExitStack() as stack:
-        context = ProviderContext(RunConfig(prompt="ring", refs=refs), stack, shared=SHARED)
+        context = ProviderContext(RunConfig(prompt="ring", refs=refs), stack, run_cache=SHARED)
         return await StudioGenerator.create(context)
 
 

@@ -59,7 +59,7 @@ async def test_a_clean_shot_passes_every_check_and_scores_100() -> None:
     assert failed == set()
     assert evaluation.score == 100
     assert "every technical check passes" in evaluation.feedback
-    assert evaluation.details["fixes"] == []
+    assert evaluation.fixes == []
 
 
 GREY, COOL = (-0.15, -0.15, -0.15), (0.0, 0.0, -0.06)
@@ -95,7 +95,7 @@ async def test_each_check_passes_clean_and_fails_on_its_fault_naming_the_fix(
     assert check(passing, name)["passed"], check(passing, name)
     assert not check(failing, name)["passed"], check(failing, name)
     assert check(failing, name)["score"] < check(passing, name)["score"]
-    assert fix in failing.details["fixes"]
+    assert fix in failing.fixes
     assert failing.score < passing.score
     assert fix in failing.feedback
 
@@ -108,7 +108,7 @@ async def test_transparency_is_checked_where_it_was_asked() -> None:
     opaque = await evaluate(product_shot(), "gold ring", TRANSPARENT)
     assert not check(opaque, "background")["passed"]
     assert not check(opaque, "size_format")["passed"]
-    assert "transparent background" in opaque.details["fixes"]
+    assert "transparent background" in opaque.fixes
 
 
 async def test_stray_alpha_outside_the_product_fails_the_background() -> None:
@@ -157,7 +157,7 @@ async def test_similarity_to_the_reference() -> None:
     assert check(same, "similarity")["measured"]["colour"] > 0.8
     silver = await evaluate(product_shot(metal=(0.7, 0.7, 0.72)), refs=(reference(gold),))
     assert not check(silver, "similarity")["passed"]
-    assert "faithful to the reference product" in silver.details["fixes"]
+    assert "faithful to the reference product" in silver.fixes
     alone = await evaluate(gold)
     assert check(alone, "similarity")["skipped"]
 
@@ -166,7 +166,7 @@ async def test_the_sample_photo_itself_has_the_faults_it_was_made_with() -> None
     data = SAMPLE.read_bytes()
     evaluation = await evaluate(data, "gold ring", OPAQUE, (reference(data, str(SAMPLE)),))
     assert not check(evaluation, "background")["passed"]  # a mottled table is no studio backdrop
-    assert "white seamless background" in evaluation.details["fixes"]
+    assert "white seamless background" in evaluation.fixes
     assert not check(evaluation, "exposure")["passed"]  # the sample is a stop under
 
 
@@ -180,8 +180,8 @@ async def test_score_is_the_weighted_sum_and_feedback_names_the_worst() -> None:
     assert set(evaluation.details["worst"]) == {"exposure", "centering", "fill"}
     assert evaluation.feedback.startswith(f"Score {evaluation.score}/100. Fix first: exposure")
     assert "'centered'" in evaluation.feedback
-    assert evaluation.details["fixes"][0] == "balanced exposure"
-    assert set(evaluation.details["fixes"][1:3]) == {"centered", "product fills 70% of the frame"}
+    assert evaluation.fixes[0] == "balanced exposure"
+    assert set(evaluation.fixes[1:3]) == {"centered", "product fills 70% of the frame"}
 
 
 async def test_unreadable_bytes_are_a_provider_error() -> None:

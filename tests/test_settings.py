@@ -1,17 +1,17 @@
+"""RunConfig validates itself (every problem at once, by field); providers validate their
+own options; the CLI names problems by flag; nothing secret is ever dumped."""
+
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
-from agentic_image_gen.core.config import (
-    DEFAULT_IMAGE_MODEL,
-    RunConfig,
-    image_settings,
-    models_from,
-    public_dump,
-    secrets_from,
-    validate_size,
-)
+from agentic_image_gen.core.config import RunConfig, problems, public_dump
 from agentic_image_gen.core.errors import InputError
+from agentic_image_gen.core.types import ImageSettings, validate_size
+from agentic_image_gen.frontends.arguments import build_parser, config_from
+from agentic_image_gen.providers.base import Registry
+from agentic_image_gen.providers.openai.plugin import DEFAULT_IMAGE_MODEL, PROVIDER
 
 
 @pytest.mark.parametrize(
@@ -44,61 +44,90 @@ def test_sizes_accepted(size: str, expected: str) -> None:
     ],
 )
 def test_sizes_refused(size: str, reason: str) -> None:
-    with pytest.raises(InputError, match=reason):
+    with pytest.raises(ValueError, match=reason):
         validate_size(size)
 
 
-def test_transparent_jpeg_is_an_input_error() -> None:
-    with pytest.raises(InputError, match="transparent needs --format png or webp"):
-        RunConfig(prompt="ring", image=image_settings("high", "auto", "transparent", "jpeg"))
+def test_transparent_jpeg_is_refused() -> None:
+    with pytest.raises(ValidationError, match="transparent needs --format png or webp"):
+        ImageSettings(background="transparent", output_format="jpeg")  # type: ignore[arg-type]
 
 
 def test_opaque_jpeg_is_fine() -> None:
-    config = RunConfig(prompt="ring", image=image_settings("high", "auto", "opaque", "jpeg"))
-    assert config.image.output_format.extension == "jpg"
+    image = ImageSettings(size="auto", background="opaque", output_format="jpeg")  # type: ignore[arg-type]
+    assert RunConfig(prompt="ring", image=image).image.output_format.extension == "jpg"
 
 
 @pytest.mark.parametrize("prompt", ["", "   \n"])
 def test_empty_prompt_refused(prompt: str) -> None:
-    with pytest.raises(InputError, match="prompt is empty"):
+    with pytest.raises(ValidationError, match="prompt is empty"):
         RunConfig(prompt=prompt)
 
 
 def test_overlong_prompt_refused() -> None:
-    with pytest.raises(InputError, match="the limit is 32000"):
+    with pytest.raises(ValidationError, match="the limit is 32000"):
         RunConfig(prompt="x" * 32_001)
 
 
-@pytest.mark.parametrize(
-    ("field", "value", "message"),
-    [
-        ("max_iterations", 0, "--max-iterations"),
-        ("max_iterations", 51, "--max-iterations"),
-        ("threshold", -1, "--threshold"),
-        ("threshold", 101, "--threshold"),
-    ],
-)
-def test_numbers_out_of_range(field: str, value: int, message: str) -> None:
-    with pytest.raises(InputError, match=message):
-        RunConfig.model_validate({"prompt": "ring", field: value})
+def test_every_problem_is_reported_at_once_by_field() -> None:
+    with pytest.raises(ValidationError) as raised:
+        RunConfig.model_validate(
+            {"prompt": "ring", "max_iterations": 0, "threshold": 101, "candidates": 9}
+        )
+    found = dict(problems(raised.value))
+    assert found == {
+        "max_iterations": "must be between 1 and 50",
+        "threshold": "must be between 0 and 100",
+        "candidates": "must be between 1 and 8",
+    }
+
+
+def test_the_cli_names_every_problem_by_its_flag() -> None:
+    args = build_parser().parse_args(
+        ["ring", "--max-iterations", "0", "--threshold", "101", "--size", "100x100"]
+    )
+    with pytest.raises(InputError) as raised:
+        config_from(args)
+    assert str(raised.value) == (
+        "--size 100x100: width and height must both be divisible by 16; "
+        "--max-iterations must be between 1 and 50; --threshold must be between 0 and 100"
+    )
 
 
 def test_model_flags_beat_environment_beats_defaults() -> None:
     env = {"AIG_MODEL": "env-main", "AIG_PROMPTER_MODEL": "env-prompter"}
-    models = models_from(env, model=None, prompter_model="flag-prompter")
-    assert models.model == "env-main"
-    assert models.prompter_model == "flag-prompter"
-    assert models.image_model == DEFAULT_IMAGE_MODEL
-    assert models.image_model != "gpt-image-1"
+    options = PROVIDER.resolve_options({"prompter_model": "flag-prompter"}, env)
+    assert options.model == "env-main"  # type: ignore[attr-defined]
+    assert options.prompter_model == "flag-prompter"  # type: ignore[attr-defined]
+    assert options.image_model == DEFAULT_IMAGE_MODEL  # type: ignore[attr-defined]
+    assert DEFAULT_IMAGE_MODEL != "gpt-image-1"
+
+
+def test_a_providers_options_are_validated_by_the_provider() -> None:
+    with pytest.raises(InputError, match="provider 'openai' options: image_model: must not"):
+        PROVIDER.resolve_options({"image_model": "  "}, {})
+    with pytest.raises(InputError, match="colour: Extra inputs are not permitted"):
+        PROVIDER.resolve_options({"colour": "red"}, {})
+
+
+def test_auto_picks_openai_only_with_a_key() -> None:
+    registry = Registry.installed()
+    config = RunConfig(prompt="ring")
+    assert registry.choose(config, {}).generator == "studio"
+    keyed = registry.choose(config, {"OPENAI_API_KEY": "k"})
+    assert (keyed.provider, keyed.generator, keyed.evaluator) == ("openai", "openai", "checklist")
 
 
 def test_secrets_never_dumped() -> None:
-    key, base_url = secrets_from(
-        {"OPENAI_API_KEY": "test-secret-value", "OPENAI_BASE_URL": "https://u:pw@h.example/v1"}
+    env = {"OPENAI_API_KEY": "test-secret-value", "OPENAI_BASE_URL": "https://u:pw@h.example/v1"}
+    options = PROVIDER.resolve_options({}, env)
+    config = RunConfig(
+        prompt="ring",
+        refs=("https://user:pw@cdn.example/ring.jpg",),
+        provider_options={"openai": options.model_dump(), "other": {"url": "https://a:b@x/y"}},
     )
-    config = RunConfig(prompt="ring", api_key=key, base_url=base_url)
     dumped = str(public_dump(config))
-    assert "test-secret-value" not in dumped
-    assert "pw@" not in dumped
-    assert "h.example/v1" in dumped
+    assert "test-secret-value" not in dumped and "pw@" not in dumped and "a:b@" not in dumped
+    assert "cdn.example/ring.jpg" in dumped
+    assert "h.example" not in dumped  # the endpoint is read anew from the environment
     assert "test-secret-value" not in repr(config)

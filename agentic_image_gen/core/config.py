@@ -1,248 +1,163 @@
-"""RunConfig: every choice a run depends on, from flags and environment, validated once."""
+"""RunConfig: every choice a run depends on, as validated data.
+
+Validation belongs here (field constraints, every problem at once, named by field); a front
+end translates field names into its own words (the CLI into flag names). Vendor settings are
+not fields of their own: ``provider_options`` carries them as data, and each provider
+validates its part with its own options model.
+"""
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Mapping
+import math
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
-from agentic_image_gen.core.errors import ConfigurationError, InputError
-from agentic_image_gen.core.types import Background, ImageSettings, OutputFormat, Quality
-from agentic_image_gen.frontends.error_output import shown
-
-# Defaults chosen from the models the openai SDK (3.5x) lists as current, none with an announced
-# shutdown: gpt-5.5 drives generation and judges images (vision, Structured Outputs), the cheaper
-# gpt-5.4-mini rewrites prompts, and gpt-image-2.5-sunburst is the image model OpenAI names as the
-# replacement for the shut-down gpt-image-1 (transparent backgrounds and custom sizes supported).
-DEFAULT_MODEL = "gpt-5.5"
-DEFAULT_IMAGE_MODEL = "gpt-image-2.5-sunburst"
-DEFAULT_EVALUATOR_MODEL = "gpt-5.5"
-DEFAULT_PROMPTER_MODEL = "gpt-5.4-mini"
+from agentic_image_gen.core.redact import shown
+from agentic_image_gen.core.types import ImageSettings
 
 MAX_PROMPT_CHARS = 32_000
 MAX_ITERATIONS_LIMIT = 50
 MAX_CANDIDATES = 8
-STANDARD_SIZES = ("auto", "1024x1024", "1024x1536", "1536x1024")
-_SIZE_PATTERN = re.compile(r"^(\d{2,5})x(\d{2,5})$")
-
-ENV_MODEL = "AIG_MODEL"
-ENV_IMAGE_MODEL = "AIG_IMAGE_MODEL"
-ENV_EVALUATOR_MODEL = "AIG_EVALUATOR_MODEL"
-ENV_PROMPTER_MODEL = "AIG_PROMPTER_MODEL"
-
-
-def validate_size(size: str) -> str:
-    """Accept the standard sizes and any WIDTHxHEIGHT the newer image models take."""
-    size = size.strip().lower()
-    if size in STANDARD_SIZES:
-        return size
-    match = _SIZE_PATTERN.match(size)
-    if not match:
-        raise InputError(
-            f"--size {size!r} is not 'auto' or WIDTHxHEIGHT (e.g. {', '.join(STANDARD_SIZES[1:])})"
-        )
-    width, height = int(match.group(1)), int(match.group(2))
-    if width % 16 or height % 16:
-        raise InputError(f"--size {size}: width and height must both be divisible by 16")
-    if max(width, height) > 3 * min(width, height):
-        raise InputError(f"--size {size}: the aspect ratio must be between 1:3 and 3:1")
-    if max(width, height) > 3840 or min(width, height) > 2160:
-        raise InputError(f"--size {size}: the largest supported size is 3840x2160 (or 2160x3840)")
-    return f"{width}x{height}"
-
-
-class ModelSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    model: str = DEFAULT_MODEL
-    image_model: str = DEFAULT_IMAGE_MODEL
-    evaluator_model: str = DEFAULT_EVALUATOR_MODEL
-    prompter_model: str = DEFAULT_PROMPTER_MODEL
-
-
-# What --provider picks for each role; --generator/--evaluator/--prompter override one role.
-PROVIDER_SETS: dict[str, tuple[str, str, str]] = {
-    "openai": ("openai", "checklist", "openai"),
-    "local": ("studio", "technical", "rules"),
-}
-PROVIDER_CHOICES = ("auto", *PROVIDER_SETS)
+# A reference is a path, a URL, or the image's bytes themselves (a web upload needs no file).
+Reference = str | bytes
 
 
 class ProviderNames(BaseModel):
-    """The provider chosen for each role, by registry name (see providers/base.py)."""
+    """The provider set of a run and, per role, a component that overrides it (by name)."""
 
     model_config = ConfigDict(frozen=True)
 
-    generator: str = "openai"
-    evaluator: str = "checklist"
-    prompter: str = "openai"
+    provider: str = "auto"
+    generator: str | None = None
+    evaluator: str | None = None
+    prompter: str | None = None
 
 
-def choose_providers(
-    provider: str,
-    has_api_key: bool,
-    generator: str | None = None,
-    evaluator: str | None = None,
-    prompter: str | None = None,
-) -> ProviderNames:
-    """``auto`` is OpenAI when a key is set, else the offline local providers."""
-    if provider == "auto":
-        provider = "openai" if has_api_key else "local"
-    if provider not in PROVIDER_SETS:
-        raise ConfigurationError(
-            f"unknown provider {provider!r} (known: {', '.join(PROVIDER_CHOICES)})"
-        )
-    default_generator, default_evaluator, default_prompter = PROVIDER_SETS[provider]
-    return ProviderNames(
-        generator=generator or default_generator,
-        evaluator=evaluator or default_evaluator,
-        prompter=prompter or default_prompter,
-    )
+def _between(low: float, high: float, value: float, unit: str = "") -> None:
+    if not low <= value <= high:
+        raise ValueError(f"must be between {low:g} and {high:g}{unit}")
 
 
 class RunConfig(BaseModel):
-    """A validated run. ``api_key`` is a SecretStr and is excluded from every dump."""
+    """A validated run. It holds no secret: keys are read from the environment by the
+    provider that needs them, when the run starts."""
 
     model_config = ConfigDict(frozen=True)
 
     prompt: str
-    refs: tuple[str, ...] = ()
+    refs: tuple[Reference, ...] = ()
     image: ImageSettings = ImageSettings()
-    max_iterations: int = Field(default=3)
-    threshold: int = Field(default=85)
+    max_iterations: int = 3
+    threshold: int = 85
     out_dir: Path = Path("runs")
-    models: ModelSettings = ModelSettings()
     providers: ProviderNames = ProviderNames()
+    # Per provider name, its options (model names, endpoints...), validated by that provider.
+    provider_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     allow_private_urls: bool = False
     candidates: int = 1
     max_concurrency: int = 4
     max_cost: float | None = None
     prices_file: Path | None = None
-    # Transient provider faults are retried within these limits (see retry.py).
+    # Transient provider faults are retried within these limits (see core/retry.py).
     call_timeout: float = 600.0
     retry_budget: int = 8
     # Scores this close are a tie that a pairwise comparison settles (when the evaluator can).
     tie_margin: int = Field(default=3, ge=0, le=20)
-    api_key: SecretStr | None = Field(default=None, exclude=True)
-    base_url: str | None = None
 
     @field_validator("prompt")
     @classmethod
     def _prompt_is_usable(cls, prompt: str) -> str:
         prompt = prompt.strip()
         if not prompt:
-            raise InputError("the prompt is empty: describe the image you want")
+            raise ValueError("the prompt is empty: describe the image you want")
         if len(prompt) > MAX_PROMPT_CHARS:
-            raise InputError(
+            raise ValueError(
                 f"the prompt has {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}"
             )
         return prompt
 
+    @field_validator("refs", mode="before")
+    @classmethod
+    def _paths_are_text(cls, refs: Any) -> Any:
+        if isinstance(refs, list | tuple):
+            return tuple(str(ref) if isinstance(ref, Path) else ref for ref in refs)
+        return refs
+
     @field_validator("max_iterations")
     @classmethod
     def _iterations_in_range(cls, value: int) -> int:
-        if not 1 <= value <= MAX_ITERATIONS_LIMIT:
-            raise InputError(f"--max-iterations must be between 1 and {MAX_ITERATIONS_LIMIT}")
+        _between(1, MAX_ITERATIONS_LIMIT, value)
         return value
 
     @field_validator("threshold")
     @classmethod
     def _threshold_in_range(cls, value: int) -> int:
-        if not 0 <= value <= 100:
-            raise InputError("--threshold must be between 0 and 100")
+        _between(0, 100, value)
         return value
 
     @field_validator("candidates")
     @classmethod
     def _candidates_in_range(cls, value: int) -> int:
-        if not 1 <= value <= MAX_CANDIDATES:
-            raise InputError(f"--candidates must be between 1 and {MAX_CANDIDATES}")
+        _between(1, MAX_CANDIDATES, value)
         return value
 
     @field_validator("max_concurrency")
     @classmethod
     def _concurrency_in_range(cls, value: int) -> int:
-        if not 1 <= value <= 32:
-            raise InputError("--max-concurrency must be between 1 and 32")
+        _between(1, 32, value)
         return value
 
     @field_validator("call_timeout")
     @classmethod
-    def _timeout_is_positive(cls, value: float) -> float:
-        if not 1 <= value <= 3600:
-            raise InputError("--timeout must be between 1 and 3600 seconds")
+    def _timeout_in_range(cls, value: float) -> float:
+        _between(1, 3600, value, " seconds")
         return value
 
     @field_validator("retry_budget")
     @classmethod
-    def _budget_in_range(cls, value: int) -> int:
-        if not 0 <= value <= 100:
-            raise InputError("--retries must be between 0 and 100")
+    def _retries_in_range(cls, value: int) -> int:
+        _between(0, 100, value)
         return value
 
     @field_validator("max_cost")
     @classmethod
     def _cost_is_positive(cls, value: float | None) -> float | None:
-        if value is not None and not value > 0:
-            raise InputError("--max-cost must be a positive amount of US dollars")
+        if value is not None and not (value > 0 and math.isfinite(value)):
+            raise ValueError("must be a positive amount of US dollars")
         return value
 
-    @model_validator(mode="after")
-    def _format_supports_background(self) -> RunConfig:
-        image = self.image
-        if image.background is Background.TRANSPARENT and image.output_format is OutputFormat.JPEG:
-            raise InputError(
-                "--background transparent needs --format png or webp (JPEG has no transparency)"
-            )
-        return self
+    @field_serializer("refs")
+    def _refs_as_text(self, refs: tuple[Reference, ...]) -> list[str]:
+        """Stored and shown without credentials; in-memory images by size only."""
+        return [
+            f"<{len(ref)} bytes>" if isinstance(ref, bytes) else shown(ref) for ref in refs
+        ]
 
 
-def models_from(
-    env: Mapping[str, str],
-    model: str | None = None,
-    image_model: str | None = None,
-    evaluator_model: str | None = None,
-    prompter_model: str | None = None,
-) -> ModelSettings:
-    """Flags win over AIG_* environment variables, which win over the defaults."""
-
-    def pick(flag: str | None, name: str, default: str) -> str:
-        value = flag or env.get(name) or default
-        if not value.strip():
-            raise InputError(f"the model name from {name} is empty")
-        return value.strip()
-
-    return ModelSettings(
-        model=pick(model, ENV_MODEL, DEFAULT_MODEL),
-        image_model=pick(image_model, ENV_IMAGE_MODEL, DEFAULT_IMAGE_MODEL),
-        evaluator_model=pick(evaluator_model, ENV_EVALUATOR_MODEL, DEFAULT_EVALUATOR_MODEL),
-        prompter_model=pick(prompter_model, ENV_PROMPTER_MODEL, DEFAULT_PROMPTER_MODEL),
-    )
-
-
-def image_settings(quality: str, size: str, background: str, output_format: str) -> ImageSettings:
-    return ImageSettings(
-        quality=Quality(quality),
-        size=validate_size(size),
-        background=Background(background),
-        output_format=OutputFormat(output_format),
-    )
-
-
-def secrets_from(env: Mapping[str, str] | None = None) -> tuple[SecretStr | None, str | None]:
-    """OPENAI_API_KEY and OPENAI_BASE_URL, as the SDK itself would read them."""
-    env = os.environ if env is None else env
-    key = env.get("OPENAI_API_KEY", "").strip()
-    base_url = env.get("OPENAI_BASE_URL", "").strip()
-    return (SecretStr(key) if key else None), (base_url or None)
-
-
-def public_dump(config: RunConfig) -> dict[str, object]:
-    """The config as stored in run.json: no key, and no credentials inside the base URL."""
+def public_dump(config: RunConfig) -> dict[str, Any]:
+    """The config as stored in run.json: no credentials inside any URL it carries."""
     dump = config.model_dump(mode="json")
-    if config.base_url:
-        dump["base_url"] = shown(config.base_url)
+    for options in dump["provider_options"].values():
+        for key, value in options.items():
+            if isinstance(value, str) and "://" in value:
+                options[key] = shown(value)
     return dump
+
+
+def problems(error: ValidationError) -> list[tuple[str, str]]:
+    """Every problem of a ValidationError as (dotted field name, message), in model order."""
+    found = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"])
+        message = str(item["msg"]).removeprefix("Value error, ")
+        found.append((field, message))
+    return found

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agentic_image_gen.core.checklist import Requirement
+from agentic_image_gen.core.checklist import Requirement, RequirementResult
 from agentic_image_gen.core.usage import CallRecord, totals_of
 
 if TYPE_CHECKING:  # Pillow is not imported for --help
@@ -42,6 +43,30 @@ class OutputFormat(StrEnum):
         return self.value.upper()
 
 
+STANDARD_SIZES = ("auto", "1024x1024", "1024x1536", "1536x1024")
+_SIZE_PATTERN = re.compile(r"^(\d{2,5})x(\d{2,5})$")
+
+
+def validate_size(size: str) -> str:
+    """Accept the standard sizes and any WIDTHxHEIGHT the newer image models take."""
+    size = size.strip().lower()
+    if size in STANDARD_SIZES:
+        return size
+    match = _SIZE_PATTERN.match(size)
+    if not match:
+        raise ValueError(
+            f"{size!r} is not 'auto' or WIDTHxHEIGHT (e.g. {', '.join(STANDARD_SIZES[1:])})"
+        )
+    width, height = int(match.group(1)), int(match.group(2))
+    if width % 16 or height % 16:
+        raise ValueError(f"{size}: width and height must both be divisible by 16")
+    if max(width, height) > 3 * min(width, height):
+        raise ValueError(f"{size}: the aspect ratio must be between 1:3 and 3:1")
+    if max(width, height) > 3840 or min(width, height) > 2160:
+        raise ValueError(f"{size}: the largest supported size is 3840x2160 (or 2160x3840)")
+    return f"{width}x{height}"
+
+
 class ImageSettings(BaseModel):
     """What the user asked of every image: passed unchanged to the generator each turn."""
 
@@ -51,6 +76,19 @@ class ImageSettings(BaseModel):
     size: str = "1024x1024"
     background: Background = Background.TRANSPARENT
     output_format: OutputFormat = OutputFormat.PNG
+
+    @field_validator("size")
+    @classmethod
+    def _size_is_supported(cls, size: str) -> str:
+        return validate_size(size)
+
+    @model_validator(mode="after")
+    def _format_supports_background(self) -> ImageSettings:
+        if self.background is Background.TRANSPARENT and self.output_format is OutputFormat.JPEG:
+            raise ValueError(
+                "--background transparent needs --format png or webp (JPEG has no transparency)"
+            )
+        return self
 
     @property
     def dimensions(self) -> tuple[int, int] | None:
@@ -135,11 +173,29 @@ class TieBreak(BaseModel):
 
 
 class Evaluation(BaseModel):
-    """A score and a critique. ``details`` carries structured findings a provider may add."""
+    """A score and a critique, plus what other roles may act on, typed: the checklist's
+    per-requirement judgements and concrete fixes (phrases a prompter can add, worst problem
+    first). ``details`` holds an evaluator's own numbers, shown in the report, read by no role."""
 
     score: int = Field(ge=0, le=100)
     feedback: str
+    requirements: list[RequirementResult] | None = None
+    fixes: list[str] | None = None  # None: this evaluator gives none (read the feedback)
     details: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_journal_v1(cls, data: Any) -> Any:
+        """Journals before typed fields kept requirements and fixes inside ``details``."""
+        if isinstance(data, dict) and isinstance(data.get("details"), dict):
+            details = dict(data["details"])
+            data = dict(data)
+            if "requirements" not in data and isinstance(details.get("requirements"), list):
+                data["requirements"] = details.pop("requirements")
+            if "fixes" not in data and isinstance(details.get("fixes"), list):
+                data["fixes"] = details.pop("fixes")
+            data["details"] = details
+        return data
 
 
 class Iteration(BaseModel):
@@ -238,7 +294,9 @@ class RunResult(BaseModel):
             "usage": totals_of(self.usage),
             "checklist": [r.model_dump() for r in self.checklist] if self.checklist else None,
             "requirements": [
-                it.evaluation.details.get("requirements") if it.evaluation else None
+                [r.model_dump() for r in it.evaluation.requirements]
+                if it.evaluation and it.evaluation.requirements is not None
+                else None
                 for it in self.iterations
             ],
             "tie_breaks": [tie_break.model_dump() for tie_break in self.tie_breaks],

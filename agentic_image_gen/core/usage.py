@@ -1,19 +1,15 @@
-"""Cost and time accounting: one record per provider call, priced from a small table.
+"""Cost and time accounting: one record per provider call, priced from a table.
 
 Prices are estimates in US dollars (per million tokens, and per image at 1024x1024, scaled by
-pixel area); OpenAI's price list wins where they differ. Override them with ``--prices FILE``:
-a JSON object of the same shape as DEFAULT_PRICES, merged over it. Local providers cost 0.
+pixel area). Each provider ships its own table (its ProviderSpec); the engine merges them and
+a user's ``--prices FILE`` (a JSON object of the same shape) over them. Local providers cost 0.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
-
-from agentic_image_gen.core.errors import InputError
+from pydantic import BaseModel, Field
 
 
 class TokenPrice(BaseModel):
@@ -32,6 +28,12 @@ class PriceTable(BaseModel):
             return None
         return (input_tokens * price.input + output_tokens * price.output) / 1_000_000
 
+    def merged(self, other: PriceTable) -> PriceTable:
+        """This table with ``other``'s entries winning."""
+        return PriceTable(
+            tokens={**self.tokens, **other.tokens}, images={**self.images, **other.images}
+        )
+
     def image_cost(self, model: str, quality: str, size: str) -> float | None:
         per_quality = self.images.get(model)
         if per_quality is None:
@@ -43,37 +45,6 @@ class PriceTable(BaseModel):
             return price
         width, height = (int(side) for side in size.split("x"))
         return price * (width * height) / (1024 * 1024)
-
-
-DEFAULT_PRICES = PriceTable(
-    tokens={
-        "gpt-5.5": TokenPrice(input=2.5, output=15.0),
-        "gpt-5.4": TokenPrice(input=2.0, output=12.0),
-        "gpt-5.4-mini": TokenPrice(input=0.4, output=2.4),
-        "gpt-5.2": TokenPrice(input=1.75, output=14.0),
-    },
-    images={
-        "gpt-image-2.5-sunburst": {"low": 0.011, "medium": 0.042, "high": 0.167, "auto": 0.167},
-        "gpt-image-2": {"low": 0.011, "medium": 0.042, "high": 0.167, "auto": 0.167},
-        "gpt-image-1.5": {"low": 0.009, "medium": 0.034, "high": 0.133, "auto": 0.133},
-    },
-)
-
-
-def load_prices(path: Path | None) -> PriceTable:
-    """The default table, with a user's JSON file merged over it."""
-    if path is None:
-        return DEFAULT_PRICES
-    try:
-        override = PriceTable.model_validate(json.loads(path.read_text()))
-    except (OSError, ValueError, ValidationError) as exc:
-        raise InputError(
-            f"--prices {path}: not a readable price table ({type(exc).__name__})"
-        ) from exc
-    return PriceTable(
-        tokens={**DEFAULT_PRICES.tokens, **override.tokens},
-        images={**DEFAULT_PRICES.images, **override.images},
-    )
 
 
 class CallRecord(BaseModel):
@@ -93,10 +64,8 @@ class CallRecord(BaseModel):
 class UsageLedger:
     """Every call of one run. The loop sets ``round``; providers ``record``."""
 
-    def __init__(
-        self, prices: PriceTable = DEFAULT_PRICES, records: list[CallRecord] | None = None
-    ):
-        self.prices = prices
+    def __init__(self, prices: PriceTable | None = None, records: list[CallRecord] | None = None):
+        self.prices = prices if prices is not None else PriceTable()
         self.records: list[CallRecord] = list(records or [])
         self.round = 0
 

@@ -12,11 +12,20 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
 from agentic_image_gen.core.checklist import Requirement
-from agentic_image_gen.core.config import RunConfig, public_dump
+from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.errors import AigError, RunFailed, RunInterrupted
+from agentic_image_gen.core.events import (
+    Event,
+    EventSink,
+    ImageScored,
+    RunFinished,
+    RunStarted,
+    Snapshot,
+    Stage,
+    StageStarted,
+)
 from agentic_image_gen.core.types import (
     EvaluationRequest,
     GeneratedImage,
@@ -27,29 +36,17 @@ from agentic_image_gen.core.types import (
     StopReason,
     TieBreak,
 )
+from agentic_image_gen.core.usage import UsageLedger
 from agentic_image_gen.engine import budget
 from agentic_image_gen.inputs import references as reference_loader
 from agentic_image_gen.providers.base import ChecklistDeriver, Comparer, Preparer, Providers
 from agentic_image_gen.store.run_store import JournalWriter, RunStatus, RunStore, read_back
 
-Stage = Literal["generating", "evaluating", "refining", "scored", "done"]
 
-
-@dataclass(frozen=True)
-class LoopEvent:
-    """Progress for whoever watches (the CLI prints these to stderr)."""
-
-    stage: Stage
-    iteration: int
-    result: RunResult
-
-
-EventSink = Callable[[LoopEvent], None]
-
-
-async def run_image_generation_loop(
+async def run_loop(
     config: RunConfig,
     providers: Providers,
+    ledger: UsageLedger,
     on_event: EventSink | None = None,
     *,
     store: RunStore | None = None,
@@ -65,17 +62,15 @@ async def run_image_generation_loop(
         references = tuple(
             await reference_loader.load_all(config.refs, allow_private=config.allow_private_urls)
         )
-        store = await asyncio.to_thread(
-            RunStore.create, config.out_dir, config.prompt, public_dump(config)
-        )
+        store = await asyncio.to_thread(RunStore.create, config.out_dir, config.prompt, config)
         for number, reference in enumerate(references, start=1):
             await asyncio.to_thread(store.save_reference, number, reference)
     else:
-        store.journal.config = public_dump(config)  # e.g. a raised --max-iterations
+        store.journal.config = config  # e.g. a raised --max-iterations
         # The copies in the run folder, exactly as they were sent the first time.
         stored = [reference.path for reference in store.journal.references]
         references = tuple(await reference_loader.load_all(stored))
-    run = _Run(config, providers, store, references, on_event)
+    run = _Run(config, providers, ledger, store, references, on_event)
     return await run.drive()
 
 
@@ -86,6 +81,7 @@ class _Run:
         self,
         config: RunConfig,
         providers: Providers,
+        ledger: UsageLedger,
         store: RunStore,
         references: tuple[ReferenceImage, ...],
         on_event: EventSink | None,
@@ -97,7 +93,7 @@ class _Run:
         self.on_event = on_event
         self.result = store.journal.result
         self.result.stop_reason = self.result.error = None
-        self.ledger = providers.ledger
+        self.ledger = ledger
         self.ledger.records[:0] = self.result.usage  # a resumed run keeps its earlier calls
         self.next_index = max((it.index for it in self.result.iterations), default=0) + 1
         self.slots = asyncio.Semaphore(config.max_concurrency)
@@ -105,9 +101,18 @@ class _Run:
         self.checklist_task: asyncio.Task[None] | None = None
         self.prepare_task: asyncio.Task[None] | None = None
 
-    def emit(self, stage: Stage, iteration: int) -> None:
+    def emit(self, make: Callable[[Snapshot], Event]) -> None:
+        """Tell the watcher, with a frozen snapshot (taken only when someone watches)."""
         if self.on_event is not None:
-            self.on_event(LoopEvent(stage, iteration, self.result))
+            self.result.usage = list(self.ledger.records)
+            self.on_event(make(Snapshot.of(self.result)))
+
+    def stage(self, stage: Stage, iteration: Iteration | _Slot) -> None:
+        self.emit(
+            lambda snap: StageStarted(
+                stage, iteration.round, iteration.candidate, iteration.index, snap
+            )
+        )
 
     async def journal(self, status: RunStatus = "running", wait: bool = False) -> None:
         """Snapshot now, write in the background (``wait`` for the run's last word)."""
@@ -118,6 +123,11 @@ class _Run:
 
     async def drive(self) -> RunResult:
         result = self.result
+        config = self.config
+        self.emit(
+            lambda snap: RunStarted(result.run_dir, config.max_iterations, config.candidates, snap)
+        )
+        reason: StopReason | None = None
         try:
             self.start_checklist()
             self.start_preparing()
@@ -145,7 +155,7 @@ class _Run:
             await _stop(self.checklist_task)
             await _stop(self.prepare_task)
         await self.journal("completed", wait=True)
-        self.emit("done", len(result.iterations))
+        self.emit(lambda snap: RunFinished(result.stop_reason or "", snap))
         return result
 
     async def step(self) -> StopReason | None:
@@ -170,7 +180,7 @@ class _Run:
             if not budget.another_round_fits(self.config.max_cost, self.ledger):
                 return "budget"
             if self.result.pending_prompt is None:
-                await self.refine(best.index)
+                await self.refine(best)
         await self.play_round(current + 1, [])
         return None
 
@@ -279,8 +289,8 @@ class _Run:
             await self.checklist(),
         )
 
-    async def refine(self, index: int) -> None:
-        self.emit("refining", index)
+    async def refine(self, best: Iteration) -> None:
+        self.stage("refining", best)
         prompter = self.providers.prompter
         if self.prepare_task is not None:
             await self.prepare_task
@@ -297,7 +307,7 @@ class _Run:
         # Reserved before any await, so concurrent candidates never share an index.
         index = self.next_index
         self.next_index += 1
-        self.emit("generating", index)
+        self.stage("generating", _Slot(index, number, candidate))
         started = time.monotonic()
         async with self.slots:
             image = await self.providers.generator.generate_image(
@@ -332,14 +342,28 @@ class _Run:
         await self.journal()
 
     async def evaluate(self, iteration: Iteration, image: GeneratedImage | None = None) -> None:
-        self.emit("evaluating", iteration.index)
+        self.stage("evaluating", iteration)
         request = await self.request_for(iteration, image)
         started = time.monotonic()
         async with self.slots:
             iteration.evaluation = await self.providers.evaluator.evaluate_image(request)
         iteration.evaluation_seconds = round(time.monotonic() - started, 3)
         await self.journal()
-        self.emit("scored", iteration.index)
+        score = iteration.score
+        self.emit(
+            lambda snap: ImageScored(
+                iteration.round, iteration.candidate, iteration.index, score, snap
+            )
+        )
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """An image being made: its place before it has an Iteration."""
+
+    index: int
+    round: int
+    candidate: int
 
 
 async def _stop(task: asyncio.Task[None] | None) -> None:

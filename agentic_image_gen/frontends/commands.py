@@ -9,10 +9,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from agentic_image_gen.core.errors import InputError
-from agentic_image_gen.store.run_store import JOURNAL_NAME, REPORT_NAME, RunJournal, load_journal
+from agentic_image_gen.engine.runs import JOURNAL_NAME, load_journal, run_output, write_report
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,15 +56,6 @@ def _runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_output(run_dir: Path, journal: RunJournal) -> dict[str, Any]:
-    """The run's JSON as the run printed it, plus ``report`` when report.html exists."""
-    output = journal.result.to_output()
-    report = run_dir.resolve() / REPORT_NAME
-    if report.is_file():
-        output["report"] = str(report)
-    return output
-
-
 def _show(args: argparse.Namespace) -> int:
     journal = load_journal(args.run_dir)
     print(json.dumps(run_output(args.run_dir, journal), indent=2, ensure_ascii=False))
@@ -72,8 +63,6 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from agentic_image_gen.store.report import write_report  # jinja2 only when a report is made
-
     print(write_report(args.run_dir))
     return 0
 

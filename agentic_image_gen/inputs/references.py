@@ -6,13 +6,14 @@ import asyncio
 import io
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image
 
 from agentic_image_gen.core.errors import ReferenceImageError
+from agentic_image_gen.core.redact import shown, without_secrets
 from agentic_image_gen.core.types import ReferenceImage
-from agentic_image_gen.frontends.error_output import shown, without_secrets
 from agentic_image_gen.inputs.imaging import NotAnImage, inspect_image
 from agentic_image_gen.inputs.safe_http import Fetched, FetchError, SafeFetcher, UnsafeTarget
 
@@ -32,7 +33,7 @@ def is_url(source: str) -> bool:
 
 
 async def load_all(
-    sources: list[str] | tuple[str, ...], *, allow_private: bool = False
+    sources: Sequence[str | bytes], *, allow_private: bool = False
 ) -> list[ReferenceImage]:
     """Fetch every reference concurrently; the first bad one fails the whole call.
 
@@ -40,12 +41,26 @@ async def load_all(
     hosts, every redirect re-checked, size and time capped); ``allow_private`` lets them reach
     loopback and private networks (``--allow-private-urls``).
     """
-    if not any(is_url(source) for source in sources):  # no HTTP client (nor TLS setup) needed
-        return list(await asyncio.gather(*(load_one(source, None) for source in sources)))
+    urls = [source for source in sources if isinstance(source, str) and is_url(source)]
+    if not urls:  # no HTTP client (nor TLS setup) needed
+        return list(await asyncio.gather(*(_load(n, s, None) for n, s in enumerate(sources))))
     async with SafeFetcher(
         allow_private=allow_private, max_bytes=MAX_REFERENCE_BYTES, max_redirects=MAX_REDIRECTS
     ) as fetcher:
-        return list(await asyncio.gather(*(load_one(source, fetcher) for source in sources)))
+        return list(await asyncio.gather(*(_load(n, s, fetcher) for n, s in enumerate(sources))))
+
+
+async def _load(number: int, source: str | bytes, fetcher: SafeFetcher | None) -> ReferenceImage:
+    """A path, a URL, or an image already in memory (e.g. a web upload: no temporary file)."""
+    if isinstance(source, bytes):
+        if len(source) > MAX_REFERENCE_BYTES:
+            raise ReferenceImageError(
+                f"reference #{number + 1} (in memory) is {len(source) / 2**20:.1f} MB; the "
+                f"limit is {MAX_REFERENCE_BYTES / 2**20:g} MB"
+            )
+        name = f"in-memory reference #{number + 1}"
+        return await asyncio.to_thread(_checked, name, source, "")
+    return await load_one(source, fetcher)
 
 
 async def load_one(source: str, fetcher: SafeFetcher | None) -> ReferenceImage:

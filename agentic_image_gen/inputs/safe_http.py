@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from agentic_image_gen.frontends.error_output import shown
+from agentic_image_gen.core.redact import shown
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -1,21 +1,32 @@
-"""The three roles the loop drives, and the registry that builds them by name.
+"""What a provider is: the role Protocols, the optional capabilities, and the plugin registry.
 
-The loop imports only this module. A provider is a class with an async ``create(context)``
-factory; the registry names it by ``"module:Class"`` so nothing is imported until chosen
-(which keeps ``--help`` fast and lets a new vendor be one new module).
+A provider is a package that exposes one :class:`ProviderSpec` under the entry-point group
+``agentic_image_gen.providers`` (the built-ins register the same way, in pyproject.toml). The
+spec names the provider, its components per role, a typed options model and how to tell
+whether it is usable; components are built by ``"module:attribute"`` factories imported only
+when chosen, so ``--help`` and ``providers`` never pay for an SDK.
+
+Providers import only ``agentic_image_gen.core``, this module and their own package (plus the
+pixel helpers of ``agentic_image_gen.inputs.imaging``); the engine imports only this module.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
-from collections.abc import Sequence
+import os
+import sys
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from dataclasses import dataclass, field, replace
+from importlib.metadata import entry_points
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agentic_image_gen.core.checklist import Requirement
-from agentic_image_gen.core.config import ProviderNames, RunConfig
-from agentic_image_gen.core.errors import ConfigurationError
+from agentic_image_gen.core.config import ProviderNames, RunConfig, problems
+from agentic_image_gen.core.errors import ConfigurationError, InputError
 from agentic_image_gen.core.retry import RetryPolicy
 from agentic_image_gen.core.types import (
     Comparison,
@@ -27,7 +38,13 @@ from agentic_image_gen.core.types import (
     Iteration,
     ReferenceImage,
 )
-from agentic_image_gen.core.usage import UsageLedger
+from agentic_image_gen.core.usage import PriceTable, UsageLedger
+
+ENTRY_POINT_GROUP = "agentic_image_gen.providers"
+Role = Literal["generator", "evaluator", "prompter"]
+ROLES: tuple[Role, ...] = ("generator", "evaluator", "prompter")
+T = TypeVar("T")
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
 
 @runtime_checkable
@@ -92,17 +109,207 @@ class Preparer(Protocol):
     async def prepare(self) -> None: ...
 
 
+class Resources:
+    """What a session shares across its runs: expensive, long-lived things (HTTP clients, a
+    loaded model), each made once per key and closed when the session closes."""
+
+    def __init__(self, env: Mapping[str, str], exit_stack: AsyncExitStack) -> None:
+        self.env = env
+        self._exit_stack = exit_stack
+        self._made: dict[Hashable, Any] = {}
+        self._locks: dict[Hashable, asyncio.Lock] = {}
+
+    async def shared(
+        self,
+        key: Hashable,
+        make: Callable[[], Awaitable[T]],
+        close: Callable[[T], Awaitable[None]] | None = None,
+    ) -> T:
+        """The resource under ``key``, made on first use (once, even when runs race for it)."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if key not in self._made:
+                made = await make()
+                if close is not None:
+                    self._exit_stack.push_async_callback(close, made)
+                self._made[key] = made
+        resource: T = self._made[key]
+        return resource
+
+
 @dataclass
 class ProviderContext:
-    """What factories share for one run: the config, a cache (one API client per run) and
-    an exit stack that closes whatever they opened."""
+    """What a component's factory receives: the run's config, this provider's options, the
+    session's shared resources, and the run's own state (ledger, retry budget, caches)."""
 
     config: RunConfig
-    exit_stack: AsyncExitStack
+    exit_stack: AsyncExitStack  # closes, at the end of the run, what the run opened
+    options: BaseModel | None = None
+    shared_resources: Resources | None = None  # the session's; None: the run's own
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     ledger: UsageLedger = field(default_factory=UsageLedger)
     conversation_id: str | None = None  # a resumed run's prompter conversation
-    shared: dict[str, Any] = field(default_factory=dict)
+    run_cache: dict[str, Any] = field(default_factory=dict)  # per run: cut-outs, previews
+
+    @property
+    def resources(self) -> Resources:
+        if self.shared_resources is None:  # no session: what it opens lives with the run
+            self.shared_resources = Resources(os.environ, self.exit_stack)
+        return self.shared_resources
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return self.resources.env
+
+    def options_as(self, kind: type[OptionsT]) -> OptionsT:
+        """This provider's options, typed (the defaults when a test builds a bare context)."""
+        return self.options if isinstance(self.options, kind) else kind()
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+@dataclass(frozen=True)
+class Component:
+    """One role a provider fills, under a name the user chooses it by (``--generator NAME``)."""
+
+    role: Role
+    name: str
+    # "module:attribute" of a class with an async ``create(context)`` (or of such a function),
+    # imported only when chosen; or the async function itself (a provider made in a script).
+    factory: str | Callable[[ProviderContext], Awaitable[Any]]
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """A provider as the registry knows it. ``defaults`` are the components ``--provider
+    NAME`` picks per role; ``env`` maps option fields to environment variables; ``check``
+    says what is missing to use it now (None: usable); ``auto_rank`` orders the providers
+    ``--provider auto`` considers (highest usable first; None: never chosen by auto)."""
+
+    name: str
+    summary: str
+    components: tuple[Component, ...]
+    defaults: Mapping[Role, str]
+    options: type[BaseModel] = NoOptions
+    env: Mapping[str, str] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()  # what a user must provide, for ``providers`` (e.g. a key)
+    check: Callable[[BaseModel, Mapping[str, str]], str | None] | None = None
+    prices: PriceTable = field(default_factory=PriceTable)
+    auto_rank: int | None = None
+
+    def resolve_options(self, given: Mapping[str, Any], env: Mapping[str, str]) -> BaseModel:
+        """Defaults, then the environment, then what the run config says; validated."""
+        values = {name: env[var] for name, var in self.env.items() if env.get(var, "").strip()}
+        values.update(given)
+        try:
+            return self.options.model_validate(values)
+        except ValidationError as exc:
+            found = "; ".join(
+                f"{field or 'options'}: {message}" for field, message in problems(exc)
+            )
+            raise InputError(f"provider {self.name!r} options: {found}") from exc
+
+    def problem(self, options: BaseModel, env: Mapping[str, str]) -> str | None:
+        return None if self.check is None else self.check(options, env)
+
+
+class Registry:
+    """Every installed provider, from entry points; a broken plugin is reported, not fatal."""
+
+    def __init__(self, specs: Iterable[ProviderSpec] = ()) -> None:
+        self._specs: dict[str, ProviderSpec] = {}
+        self.broken: dict[str, str] = {}  # entry-point name -> why it could not be loaded
+        for spec in specs:
+            self.register(spec)
+
+    @classmethod
+    def installed(cls) -> Registry:
+        registry = cls()
+        for point in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                loaded = point.load()
+                spec = loaded() if callable(loaded) else loaded
+                if not isinstance(spec, ProviderSpec):
+                    raise TypeError(f"{point.value} is not a ProviderSpec")
+                registry.register(spec)
+            except Exception as exc:  # a third party's bug must not break every run
+                registry.broken[point.name] = f"{type(exc).__name__}: {exc}"
+        return registry
+
+    def register(self, spec: ProviderSpec) -> None:
+        self._specs[spec.name] = spec
+
+    @property
+    def specs(self) -> list[ProviderSpec]:
+        return sorted(self._specs.values(), key=lambda spec: spec.name)
+
+    def spec(self, name: str) -> ProviderSpec:
+        if name not in self._specs:
+            raise InputError(
+                f"argument --provider: invalid choice: {name!r} "
+                f"(choose from {', '.join(['auto', *sorted(self._specs)])})"
+            )
+        return self._specs[name]
+
+    def component(self, role: Role, name: str) -> tuple[ProviderSpec, Component]:
+        for spec in self.specs:
+            for component in spec.components:
+                if component.role == role and component.name == name:
+                    return spec, component
+        known = sorted(c.name for s in self.specs for c in s.components if c.role == role)
+        raise ConfigurationError(f"unknown {role} {name!r} (known: {', '.join(known)})")
+
+    def choose(self, config: RunConfig, env: Mapping[str, str]) -> ProviderNames:
+        """The component for each role: the run's provider set (``auto``: the best usable
+        one), with any role the config names overriding it."""
+        chosen = config.providers
+        provider = chosen.provider
+        if provider == "auto":
+            provider = self._auto(config, env)
+        spec = self.spec(provider)
+        return ProviderNames(
+            provider=provider,
+            generator=chosen.generator or spec.defaults["generator"],
+            evaluator=chosen.evaluator or spec.defaults["evaluator"],
+            prompter=chosen.prompter or spec.defaults["prompter"],
+        )
+
+    def _auto(self, config: RunConfig, env: Mapping[str, str]) -> str:
+        ranked = sorted(
+            (spec for spec in self.specs if spec.auto_rank is not None),
+            key=lambda spec: -(spec.auto_rank or 0),
+        )
+        for spec in ranked:
+            options = spec.resolve_options(config.provider_options.get(spec.name, {}), env)
+            if spec.problem(options, env) is None:
+                return spec.name
+        raise ConfigurationError("no provider is usable here (see: agentic-image-gen providers)")
+
+    async def create(self, role: Role, name: str, context: ProviderContext) -> Any:
+        """Build one component; its provider's options are resolved and checked first."""
+        spec, component = self.component(role, name)
+        options = spec.resolve_options(
+            context.config.provider_options.get(spec.name, {}), context.env
+        )
+        if (problem := spec.problem(options, context.env)) is not None:
+            raise ConfigurationError(problem)
+        context = replace(context, options=options)  # the run's state stays shared
+        factory = component.factory
+        if isinstance(factory, str):
+            module_name, _, attribute = factory.partition(":")
+            target = getattr(importlib.import_module(module_name), attribute)
+            factory = getattr(target, "create", target)
+        return await factory(context)
+
+    def prices(self) -> PriceTable:
+        """Every provider's own price table, merged."""
+        table = PriceTable()
+        for spec in self.specs:
+            table = table.merged(spec.prices)
+        return table
 
 
 @dataclass(frozen=True)
@@ -110,40 +317,9 @@ class Providers:
     generator: ImageGenerator
     evaluator: Evaluator
     prompter: Prompter
-    ledger: UsageLedger = field(default_factory=UsageLedger)
+    names: ProviderNames = field(default_factory=lambda: ProviderNames(provider="custom"))
 
 
-_OPENAI = "agentic_image_gen.providers.openai"
-_LOCAL = "agentic_image_gen.providers.local"
-GENERATORS: dict[str, str] = {
-    "openai": f"{_OPENAI}.image_gen:OpenAIImageGenerator",
-    "studio": f"{_LOCAL}.studio:StudioGenerator",
-}
-EVALUATORS: dict[str, str] = {
-    "checklist": f"{_OPENAI}.checklist:ChecklistEvaluator",
-    "rubric": f"{_OPENAI}.evaluator:OpenAIEvaluator",
-    "technical": f"{_LOCAL}.technical:TechnicalEvaluator",
-}
-PROMPTERS: dict[str, str] = {
-    "openai": f"{_OPENAI}.prompter:OpenAIPrompter",
-    "rules": f"{_LOCAL}.rules:RulesPrompter",
-}
-
-
-async def _create(registry: dict[str, str], role: str, name: str, context: ProviderContext) -> Any:
-    target = registry.get(name)
-    if target is None:
-        known = ", ".join(sorted(registry))
-        raise ConfigurationError(f"unknown {role} {name!r} (known: {known})")
-    module_name, _, class_name = target.partition(":")
-    provider_class = getattr(importlib.import_module(module_name), class_name)
-    return await provider_class.create(context)
-
-
-async def build_providers(context: ProviderContext, names: ProviderNames) -> Providers:
-    return Providers(
-        generator=await _create(GENERATORS, "generator", names.generator, context),
-        evaluator=await _create(EVALUATORS, "evaluator", names.evaluator, context),
-        prompter=await _create(PROMPTERS, "prompter", names.prompter, context),
-        ledger=context.ledger,
-    )
+def warn(message: str) -> None:
+    """A one-line notice on stderr (a fall-back, a skipped plugin); stdout stays the JSON's."""
+    print(f"agentic-image-gen: warning: {message}", file=sys.stderr, flush=True)

@@ -20,8 +20,10 @@ from urllib.parse import quote
 
 import jinja2
 
-from agentic_image_gen import __version__
-from agentic_image_gen.core.types import Iteration
+from agentic_image_gen.core.config import public_dump
+from agentic_image_gen.core.events import stop_label
+from agentic_image_gen.core.types import Evaluation, Iteration
+from agentic_image_gen.core.version import __version__
 from agentic_image_gen.store.run_store import REPORT_NAME, RunJournal, atomic_write, load_journal
 
 TEMPLATE_NAME = "report.html.j2"
@@ -29,13 +31,6 @@ _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # Score chart geometry (SVG user units); the SVG scales to its container.
 _W, _H, _LEFT, _RIGHT, _TOP, _BOTTOM, _PAD = 560, 230, 40, 122, 24, 34, 18
-_STOP_REASONS = {
-    "threshold": "reached the threshold",
-    "max_iterations": "used every iteration",
-    "budget": "stopped at the budget",
-    "error": "stopped on an error",
-    "interrupted": "interrupted",
-}
 
 
 @dataclass(frozen=True)
@@ -134,6 +129,16 @@ def _image_src(path: str, journal: RunJournal, run_dir: Path, embed: bool) -> tu
     return quote(relative.as_posix()), True
 
 
+def _findings(evaluation: Evaluation) -> dict[str, Any]:
+    """What an evaluation found, typed fields first, then the evaluator's own numbers."""
+    findings: dict[str, Any] = {}
+    if evaluation.requirements is not None:
+        findings["requirements"] = [r.model_dump() for r in evaluation.requirements]
+    if evaluation.fixes:
+        findings["fixes"] = evaluation.fixes
+    return {**findings, **evaluation.details}
+
+
 def _details(details: dict[str, Any]) -> list[dict[str, Any]]:
     """Structured findings, whatever shape a provider chose: checklist answers become a
     pass/fail list, anything else one readable line."""
@@ -186,7 +191,7 @@ def _seconds_between(start: str, end: str) -> float | None:
 
 def build_context(journal: RunJournal, run_dir: Path, *, embed: bool = False) -> dict[str, Any]:
     """Everything the template shows, computed from the journal (the source of truth)."""
-    result, config = journal.result, journal.config
+    result, config = journal.result, public_dump(journal.config)
     image = config.get("image") or {}
     threshold = int(config.get("threshold", 85))
     best = result.best()
@@ -219,7 +224,7 @@ def build_context(journal: RunJournal, run_dir: Path, *, embed: bool = False) ->
                 "score": evaluation.score if evaluation else None,
                 "tone": _score_tone(evaluation.score if evaluation else None, threshold),
                 "feedback": evaluation.feedback if evaluation else None,
-                "details": _details(evaluation.details) if evaluation else [],
+                "details": _details(_findings(evaluation)) if evaluation else [],
                 "prompt": it.prompt,
                 "diff": diff,
                 "added": sum(len(t.split()) for k, t in diff if k == "ins"),
@@ -248,12 +253,12 @@ def build_context(journal: RunJournal, run_dir: Path, *, embed: bool = False) ->
         "status": journal.status,
         "created": _pretty_time(journal.created_at),
         "updated": _pretty_time(journal.updated_at),
-        "stop_reason": _STOP_REASONS.get(result.stop_reason or "", result.stop_reason),
+        "stop_reason": stop_label(result.stop_reason) if result.stop_reason else None,
         "improvement": (max(scored) - scored[0]) if scored else None,
         "usage": usage if usage.get("calls") else None,
         "tie_breaks": tie_breaks,
         "image": image,
-        "models": config.get("models") or {},
+        "provider_options": config.get("provider_options") or {},
         "providers": config.get("providers") or {},
         "threshold": threshold,
         "max_iterations": config.get("max_iterations"),

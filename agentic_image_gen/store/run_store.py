@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, field_serializer, field_validator
 
+from agentic_image_gen.core.config import RunConfig, public_dump
 from agentic_image_gen.core.errors import InputError, ProviderError, StorageError
 from agentic_image_gen.core.types import (
     GeneratedImage,
@@ -47,9 +48,23 @@ class RunJournal(BaseModel):
     status: RunStatus = "running"
     created_at: str
     updated_at: str
-    config: dict[str, Any]
+    config: RunConfig
     references: list[StoredReference] = []
     result: RunResult
+
+    @field_validator("config", mode="before")
+    @classmethod
+    def _config_v1(cls, config: Any) -> Any:
+        """Before providers were plugins, the OpenAI model names were a field of their own."""
+        if isinstance(config, dict) and isinstance(config.get("models"), dict):
+            config = dict(config)
+            models = config.pop("models")
+            config.setdefault("provider_options", {}).setdefault("openai", models)
+        return config
+
+    @field_serializer("config")
+    def _config_without_secrets(self, config: RunConfig) -> dict[str, Any]:
+        return public_dump(config)
 
 
 def slugify(text: str, max_length: int = 40) -> str:
@@ -104,7 +119,7 @@ class RunStore:
         self.journal = journal
 
     @classmethod
-    def create(cls, out_dir: Path, prompt: str, config: dict[str, Any]) -> RunStore:
+    def create(cls, out_dir: Path, prompt: str, config: RunConfig) -> RunStore:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         base = f"{stamp}-{slugify(prompt)}"
         try:

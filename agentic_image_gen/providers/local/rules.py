@@ -6,7 +6,7 @@ exposure, ...): a new fix for a slot replaces the earlier one, a slot the user's
 already set is left to the user, and a phrase is never written twice. The prompt is therefore
 bounded by the number of slots however many rounds run.
 
-Fixes come from the technical evaluator's ``details["fixes"]``; with any other evaluator the
+Fixes come from the technical evaluator's ``Evaluation.fixes``; with any other evaluator the
 prompter reads the feedback text: quoted vocabulary phrases first, then common symptoms
 ("too dark", "off-centre", "blurry", "halo", ...) mapped to the phrase that fixes them.
 """
@@ -51,9 +51,8 @@ _QUOTED = re.compile("['\"\u2018\u201c]([^'\"\u2019\u201d]{3,60})['\"\u2019\u201
 
 def fixes_from_feedback(evaluation: Evaluation) -> list[str]:
     """The fix phrases of an evaluation: structured when it has them, else read from text."""
-    structured = evaluation.details.get("fixes")
-    if isinstance(structured, list) and all(isinstance(p, str) for p in structured):
-        return list(structured)
+    if evaluation.fixes is not None:
+        return list(evaluation.fixes)
     text = evaluation.feedback
     found: list[str] = []
     for quoted in _QUOTED.findall(text):

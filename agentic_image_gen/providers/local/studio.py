@@ -114,7 +114,7 @@ class StudioGenerator:
     async def create(cls, context: ProviderContext) -> StudioGenerator:
         if not context.config.refs:
             raise InputError(NEEDS_REFERENCE)
-        return cls(context.shared)
+        return cls(context.run_cache)
 
     async def generate_image(self, request: GenerationRequest) -> GeneratedImage:
         if not request.references:

@@ -4,7 +4,8 @@ It judges against the user's original request (the backdrop, framing and mood it
 with the same checks every turn, so scores compare across iterations. The score is the
 weighted sum of the check scores (checks.py documents weights and bands); the feedback names
 the checks that lost the most points and the vocabulary phrases that fix them, and every
-number lands in ``Evaluation.details`` for the prompter and for anyone reading run.json.
+number lands in ``Evaluation.details`` for anyone reading run.json; the fixes of the failing
+checks in ``Evaluation.fixes`` for the prompter.
 """
 
 from __future__ import annotations
@@ -119,12 +120,17 @@ def feedback(score: int, results: list[checks.Result]) -> str:
     return text
 
 
-def details(results: list[checks.Result], asked: dict[str, Any]) -> dict[str, Any]:
-    """Every check's numbers, and the fixes of every failing check, worst first."""
-    failing = worst_first(results)
+def fixes_of(results: list[checks.Result]) -> list[str]:
+    """The fixes of every failing check, worst first, each phrase once."""
     fixes: list[str] = []
-    for result in failing:
+    for result in worst_first(results):
         fixes += [phrase for phrase in result.fixes if phrase not in fixes]
+    return fixes
+
+
+def details(results: list[checks.Result], asked: dict[str, Any]) -> dict[str, Any]:
+    """Every check's numbers (the report shows them)."""
+    failing = worst_first(results)
     return {
         "evaluator": "technical",
         "requested": asked,
@@ -141,7 +147,6 @@ def details(results: list[checks.Result], asked: dict[str, Any]) -> dict[str, An
             for r in results
         },
         "worst": [r.name for r in failing[:WORST_NAMED]],
-        "fixes": fixes,
     }
 
 
@@ -153,7 +158,7 @@ class TechnicalEvaluator:
 
     @classmethod
     async def create(cls, context: ProviderContext) -> TechnicalEvaluator:
-        return cls(context.shared)
+        return cls(context.run_cache)
 
     async def evaluate_image(self, request: EvaluationRequest) -> Evaluation:
         cut = await cutout_for(request.references[0], self._shared) if request.references else None
@@ -168,5 +173,6 @@ class TechnicalEvaluator:
         return Evaluation(
             score=min(max(score, 0), 100),
             feedback=feedback(score, results),
+            fixes=fixes_of(results),
             details=details(results, asked),
         )

@@ -37,6 +37,7 @@ from agentic_image_gen.providers.openai.checklist_instructions import (
 )
 from agentic_image_gen.providers.openai.client import OpenAIApi, shared_api
 from agentic_image_gen.providers.openai.evaluator import evaluator_preview
+from agentic_image_gen.providers.openai.plugin import OpenAIOptions
 from agentic_image_gen.providers.openai.structured import ask_structured, image_part, text_part
 
 # References are for identity, not pixel peeping: 768 px keeps shape, colour and stone count.
@@ -79,7 +80,8 @@ class ChecklistEvaluator:
 
     @classmethod
     async def create(cls, context: ProviderContext) -> ChecklistEvaluator:
-        return cls(await shared_api(context), context.config.models.evaluator_model)
+        model = context.options_as(OpenAIOptions).evaluator_model
+        return cls(await shared_api(context), model)
 
     async def _references(self, references: tuple[ReferenceImage, ...]) -> list[dict[str, Any]]:
         """Reference images as input parts, downscaled once per run."""
@@ -140,8 +142,8 @@ class ChecklistEvaluator:
         return Evaluation(
             score=scoring.blended_score(results, reply.quality),
             feedback=feedback,
+            requirements=results,
             details={
-                "requirements": [result.model_dump() for result in results],
                 "failed_requirements": [result.id for result in results if not result.passed],
                 "quality": reply.quality,
             },

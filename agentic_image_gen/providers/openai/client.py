@@ -3,6 +3,7 @@ translated into ours (one line, key redacted)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -20,8 +21,10 @@ from agentic_image_gen.core.retry import (
 )
 from agentic_image_gen.core.usage import CallRecord, UsageLedger
 from agentic_image_gen.providers.base import ProviderContext
+from agentic_image_gen.providers.openai.plugin import OpenAIOptions, api_key
 
 T = TypeVar("T")
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _API_KEY = "openai.api"
 # Image generation regularly takes a minute or more; one attempt may take this long.
 ATTEMPT_TIMEOUT_SECONDS = 300.0
@@ -103,22 +106,34 @@ class OpenAIApi:
 
 
 async def shared_api(context: ProviderContext) -> OpenAIApi:
-    """The run's API handle, created on first use and closed with the run."""
-    api = context.shared.get(_API_KEY)
+    """The run's API handle: the session's client (one per endpoint and key, so connections
+    are reused across runs) with this run's retry budget and ledger."""
+    api = context.run_cache.get(_API_KEY)
     if isinstance(api, OpenAIApi):
         return api
-    config = context.config
-    if config.api_key is None:
-        raise ConfigurationError("OPENAI_API_KEY is not set: export it to use the OpenAI providers")
-    client = openai.AsyncOpenAI(
-        api_key=config.api_key.get_secret_value(),
-        base_url=config.base_url,
-        timeout=ATTEMPT_TIMEOUT_SECONDS,
-        max_retries=0,  # the run's RetryPolicy retries, with a budget
-    )
-    context.exit_stack.push_async_callback(client.close)
+    options = context.options_as(OpenAIOptions)
+    key = api_key(options, context.env)
+    if key is None:
+        raise ConfigurationError(
+            f"{options.api_key_env} is not set: export it to use the OpenAI providers"
+        )
+    base_url = options.base_url or DEFAULT_BASE_URL
+
+    async def make() -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(
+            api_key=key,
+            base_url=base_url,
+            timeout=ATTEMPT_TIMEOUT_SECONDS,
+            max_retries=0,  # the run's RetryPolicy retries, with a budget
+        )
+
+    async def close(client: openai.AsyncOpenAI) -> None:
+        await client.close()
+
+    fingerprint = hashlib.sha256(key.encode()).hexdigest()
+    client = await context.resources.shared(("openai", base_url, fingerprint), make, close)
     api = OpenAIApi(client, context.retry_policy, context.ledger)
-    context.shared[_API_KEY] = api
+    context.run_cache[_API_KEY] = api
     return api
 
 

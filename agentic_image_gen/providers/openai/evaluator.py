@@ -20,6 +20,7 @@ from agentic_image_gen.providers.openai.instructions import (
     EVALUATOR_INSTRUCTIONS,
     evaluation_request_text,
 )
+from agentic_image_gen.providers.openai.plugin import OpenAIOptions
 from agentic_image_gen.providers.openai.structured import ask_structured, image_part, text_part
 
 # "detail: high" looks at 768 px on the shorter side. A copy of up to 1024 x 1536 px lets the
@@ -54,7 +55,8 @@ class OpenAIEvaluator:
 
     @classmethod
     async def create(cls, context: ProviderContext) -> OpenAIEvaluator:
-        return cls(await shared_api(context), context.config.models.evaluator_model)
+        model = context.options_as(OpenAIOptions).evaluator_model
+        return cls(await shared_api(context), model)
 
     async def evaluate_image(self, request: EvaluationRequest) -> Evaluation:
         preview = await evaluator_preview(request.image)

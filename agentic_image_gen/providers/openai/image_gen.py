@@ -24,6 +24,7 @@ from agentic_image_gen.core.types import (
 from agentic_image_gen.inputs.imaging import NotAnImage, data_url, decode_image
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.openai.client import ImagePrice, OpenAIApi, shared_api
+from agentic_image_gen.providers.openai.plugin import OpenAIOptions
 
 
 class OpenAIImageGenerator:
@@ -34,8 +35,8 @@ class OpenAIImageGenerator:
 
     @classmethod
     async def create(cls, context: ProviderContext) -> OpenAIImageGenerator:
-        models = context.config.models
-        return cls(await shared_api(context), models.model, models.image_model)
+        options = context.options_as(OpenAIOptions)
+        return cls(await shared_api(context), options.model, options.image_model)
 
     def image_cost(self, settings: ImageSettings) -> float | None:
         prices = self._api.ledger.prices

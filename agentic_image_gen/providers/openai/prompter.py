@@ -24,6 +24,7 @@ from agentic_image_gen.providers.openai.instructions import (
     PROMPTER_INSTRUCTIONS,
     refinement_request_text,
 )
+from agentic_image_gen.providers.openai.plugin import OpenAIOptions
 
 DELETE_TIMEOUT_SECONDS = 5.0
 _INTERRUPTS = (RunInterrupted, KeyboardInterrupt, asyncio.CancelledError)
@@ -39,7 +40,7 @@ class OpenAIPrompter:
 
     @classmethod
     async def create(cls, context: ProviderContext) -> OpenAIPrompter:
-        model = context.config.models.prompter_model
+        model = context.options_as(OpenAIOptions).prompter_model
         prompter = cls(await shared_api(context), model, context.conversation_id)
         context.exit_stack.push_async_exit(prompter._close)
         return prompter
@@ -66,9 +67,9 @@ class OpenAIPrompter:
         conversation_id = self._conversation_id
         evaluation = latest.evaluation
         failed = [
-            item
-            for item in evaluation.details.get("requirements", [])
-            if not item.get("passed") and not item.get("blocked_by")
+            item.model_dump()
+            for item in evaluation.requirements or []
+            if not item.passed and not item.blocked_by
         ]
         request_text = refinement_request_text(
             original_prompt, latest.prompt, evaluation.score, evaluation.feedback, failed

@@ -1,0 +1,120 @@
+"""Typed events: what the engine tells whoever watches a run (a terminal, a page, an agent).
+
+Each event names its round and candidate and carries a frozen snapshot taken when it
+happened, never the live result, so a watcher that keeps events (a web page, a log) sees
+the run as it was then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from agentic_image_gen.core.types import RunResult
+
+Stage = Literal["generating", "evaluating", "refining"]
+
+# One table of stop-reason labels, for every front end and the report.
+STOP_REASON_LABELS: dict[str, str] = {
+    "threshold": "reached the threshold",
+    "max_iterations": "used every round",
+    "budget": "stopped at the cost budget",
+    "plateau": "stopped improving",
+    "error": "stopped on an error",
+    "interrupted": "interrupted",
+}
+
+
+def stop_label(reason: str | None) -> str:
+    return STOP_REASON_LABELS.get(reason or "", reason or "unfinished")
+
+
+@dataclass(frozen=True)
+class IterationView:
+    """One image as it stood: enough for a progress line or a live card."""
+
+    index: int
+    round: int
+    candidate: int
+    score: int | None
+    feedback: str | None
+    image_path: str
+    generation_seconds: float
+    evaluation_seconds: float
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The run at the moment of an event."""
+
+    run_dir: str
+    iterations: tuple[IterationView, ...]
+    best_iteration: int | None
+    best_score: int | None
+    cost_usd: float
+    stop_reason: str | None
+
+    @classmethod
+    def of(cls, result: RunResult) -> Snapshot:
+        best = result.best()
+        return cls(
+            run_dir=result.run_dir,
+            iterations=tuple(
+                IterationView(
+                    index=it.index,
+                    round=it.round,
+                    candidate=it.candidate,
+                    score=it.evaluation.score if it.evaluation else None,
+                    feedback=it.evaluation.feedback if it.evaluation else None,
+                    image_path=it.image_path,
+                    generation_seconds=it.generation_seconds,
+                    evaluation_seconds=it.evaluation_seconds,
+                )
+                for it in result.iterations
+            ),
+            best_iteration=best.index if best else None,
+            best_score=best.score if best else None,
+            cost_usd=round(sum(record.cost_usd for record in result.usage), 6),
+            stop_reason=result.stop_reason,
+        )
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    run_dir: str
+    max_rounds: int
+    candidates: int
+    snapshot: Snapshot  # a resumed run starts with what it already has
+
+
+@dataclass(frozen=True)
+class StageStarted:
+    """A provider call began: ``iteration`` is the image's index (for ``refining``, the
+    index of the image the refinement starts from)."""
+
+    stage: Stage
+    round: int
+    candidate: int
+    iteration: int
+    snapshot: Snapshot
+
+
+@dataclass(frozen=True)
+class ImageScored:
+    round: int
+    candidate: int
+    iteration: int
+    score: int
+    snapshot: Snapshot
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    stop_reason: str
+    snapshot: Snapshot
+
+
+Event = RunStarted | StageStarted | ImageScored | RunFinished
+EventSink = Callable[[Event], None]
