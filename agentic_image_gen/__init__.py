@@ -1,3 +1,77 @@
-"""agentic-image-gen: generate, evaluate and refine product images until they are good enough."""
+"""agentic-image-gen: generate, evaluate and refine product images until they are good enough.
 
-__version__ = "0.1.0"
+The public API, for scripts, notebooks, servers and other front ends::
+
+    from agentic_image_gen import RunConfig, Session
+
+    async with Session() as session:
+        result = await session.run(RunConfig(prompt="...", refs=["ring.jpg"]), on_event=print)
+
+Names load on first use, so ``import agentic_image_gen`` (and ``--help``) stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from agentic_image_gen.core.version import __version__
+
+_EXPORTS = {
+    "Session": "agentic_image_gen.engine.session",
+    "run_sync": "agentic_image_gen.engine.session",
+    "RESUMABLE": "agentic_image_gen.engine.session",
+    "RunConfig": "agentic_image_gen.core.config",
+    "ProviderNames": "agentic_image_gen.core.config",
+    "ImageSettings": "agentic_image_gen.core.types",
+    "RunResult": "agentic_image_gen.core.types",
+    "Event": "agentic_image_gen.core.events",
+    "RunStarted": "agentic_image_gen.core.events",
+    "StageStarted": "agentic_image_gen.core.events",
+    "ImageScored": "agentic_image_gen.core.events",
+    "RunFinished": "agentic_image_gen.core.events",
+    "Snapshot": "agentic_image_gen.core.events",
+    "AigError": "agentic_image_gen.core.errors",
+    "RunFailed": "agentic_image_gen.core.errors",
+    "RunInterrupted": "agentic_image_gen.core.errors",
+}
+__all__ = [  # noqa: RUF022 (grouped as _EXPORTS is)
+    "__version__",
+    "Session",
+    "run_sync",
+    "RESUMABLE",
+    "RunConfig",
+    "ProviderNames",
+    "ImageSettings",
+    "RunResult",
+    "Event",
+    "RunStarted",
+    "StageStarted",
+    "ImageScored",
+    "RunFinished",
+    "Snapshot",
+    "AigError",
+    "RunFailed",
+    "RunInterrupted",
+]
+
+if TYPE_CHECKING:
+    from agentic_image_gen.core.config import ProviderNames, RunConfig
+    from agentic_image_gen.core.errors import AigError, RunFailed, RunInterrupted
+    from agentic_image_gen.core.events import (
+        Event,
+        ImageScored,
+        RunFinished,
+        RunStarted,
+        Snapshot,
+        StageStarted,
+    )
+    from agentic_image_gen.core.types import ImageSettings, RunResult
+    from agentic_image_gen.engine.session import RESUMABLE, Session, run_sync
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentic_image_gen' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

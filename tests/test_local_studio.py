@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 from contextlib import AsyncExitStack
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -87,7 +86,7 @@ def test_token_round_trips_and_rejects_anything_else() -> None:
     token = encode_token(settings)
     assert token.startswith("studio:v1:")
     assert decode_token(token) == settings
-    payload = asdict(settings) | {"backdrop": "purple"}
+    payload = settings.model_dump() | {"backdrop": "purple"}
     bad_value = "studio:v1:" + base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
     for broken in ("resp_123", "studio:v1:!!!", "studio:v1:" + "e30", bad_value, token[:-6]):
         with pytest.raises(ProviderError):
@@ -253,7 +252,8 @@ def test_later_candidates_explore_only_what_the_prompt_left_open() -> None:
     asked = vocabulary.apply(StudioSettings(), prompt)
     assert vocabulary.explore(asked, prompt, 0) == asked
     tried = [vocabulary.explore(asked, prompt, variant) for variant in range(1, 7)]
-    changes = [{k: v for k, v in asdict(t).items() if asdict(asked)[k] != v} for t in tried]
+    before = asked.model_dump()
+    changes = [{k: v for k, v in t.model_dump().items() if before[k] != v} for t in tried]
     # The light and the centring were asked for: no candidate touches them.
     assert changes[:5] == [
         {"exposure": "balanced"},

@@ -80,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_command(arguments)
         except AigError as error:
             return _fail(error)
+        except BrokenPipeError:  # e.g. `| head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
     if arguments and arguments[0] == "run":
         arguments = arguments[1:]
     try:

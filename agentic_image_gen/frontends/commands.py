@@ -67,6 +67,12 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _providers(args: argparse.Namespace) -> int:
+    from agentic_image_gen.frontends.providers_command import list_providers
+
+    return list_providers(args.json)
+
+
 def run_command(argv: list[str]) -> int:
     parser = _Parser(prog="agentic-image-gen")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -80,6 +86,11 @@ def run_command(argv: list[str]) -> int:
     report = commands.add_parser("report", help="rebuild a run's report.html; print its path")
     report.add_argument("run_dir", type=Path)
     report.set_defaults(handler=_report)
+    providers = commands.add_parser(
+        "providers", help="installed providers: roles, needs, options, usable now or not"
+    )
+    providers.add_argument("--json", action="store_true", help="a JSON list instead of text")
+    providers.set_defaults(handler=_providers)
     args = parser.parse_args(argv)
     code: int = args.handler(args)
     return code

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from PIL import Image, UnidentifiedImageError
 
 # Pillow's decompression-bomb guard is on by default (a warning past ~89 Mpx, an error past
-# twice that). We turn the warning into a refusal too: no reference or output needs that much.
-Image.MAX_IMAGE_PIXELS = 64_000_000
+# twice that). We refuse from 64 Mpx, checked per image from its header: no reference or
+# output needs more, and Pillow's process-wide limit stays what the host program set.
+MAX_PIXELS = 64_000_000
 
 MIME_BY_FORMAT = {
     "PNG": "image/png",
@@ -56,6 +57,11 @@ def decode_image(data: bytes) -> Decoded:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             image_format = image.format or ""
+            if image.width * image.height > MAX_PIXELS:
+                raise Image.DecompressionBombError(
+                    f"{image.width}x{image.height} is {image.width * image.height} pixels; "
+                    f"the limit is {MAX_PIXELS}"
+                )
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise NotAnImage(f"image is too large to decode safely ({exc})") from exc

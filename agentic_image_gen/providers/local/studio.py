@@ -13,7 +13,6 @@ import base64
 import binascii
 import io
 import json
-from dataclasses import asdict
 from typing import Any
 
 from PIL import Image
@@ -44,7 +43,7 @@ NEEDS_REFERENCE = (
 
 def encode_token(settings: StudioSettings) -> str:
     """``studio:v1:`` + URL-safe base64 of compact JSON: self-contained, no server state."""
-    payload = json.dumps(asdict(settings), separators=(",", ":"), sort_keys=True)
+    payload = json.dumps(settings.model_dump(), separators=(",", ":"), sort_keys=True)
     return TOKEN_PREFIX + base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 

@@ -35,8 +35,10 @@ Phrases (first = the canonical phrase fixes use; then aliases) and what they set
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agentic_image_gen.core.types import Background, ImageSettings, OutputFormat
 
@@ -49,49 +51,48 @@ FILL_RANGE = (0.3, 0.95)
 MACRO_FILL = 0.85
 
 
-@dataclass(frozen=True)
-class StudioSettings:
-    """Every studio choice. Defaults are 'as shot': turn 1 changes only what the prompt asks."""
+Backdrop = Literal["white", "gradient", "dark", "transparent"]
+Exposure = Literal["as-shot", "balanced"]
+Light = Literal["natural", "soft", "even", "dramatic"]
+Warmth = Literal["as-shot", "warm", "neutral"]
+Edges = Literal["as-cut", "clean"]
 
-    backdrop: str = "white"
-    fill: float | None = None
+
+class StudioSettings(BaseModel):
+    """Every studio choice. Defaults are 'as shot': turn 1 changes only what the prompt asks.
+
+    Strict and closed: a continuation token that does not hold exactly these (a damaged or
+    foreign token) is refused rather than half-applied."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    backdrop: Backdrop = "white"
+    fill: float | None = Field(default=None, ge=FILL_RANGE[0], le=FILL_RANGE[1])
     centered: bool = False
-    exposure: str = "as-shot"
-    light: str = "natural"
-    warmth: str = "as-shot"
+    exposure: Exposure = "as-shot"
+    light: Light = "natural"
+    warmth: Warmth = "as-shot"
     sharpen: bool = False
     brilliance: bool = False
-    edges: str = "as-cut"
+    edges: Edges = "as-cut"
     shadow: bool = True
 
 
-_CHOICES: dict[str, tuple[str, ...]] = {
-    "backdrop": BACKDROPS,
-    "exposure": EXPOSURES,
-    "light": LIGHTS,
-    "warmth": WARMTHS,
-    "edges": EDGES,
-}
-
-
 def settings_from_dict(data: Any) -> StudioSettings:
-    """Validate a decoded dict field by field; raises ValueError on anything unexpected."""
-    if not isinstance(data, dict) or set(data) != {f.name for f in fields(StudioSettings)}:
+    """Every field present and valid; raises ValueError on anything unexpected."""
+    if not isinstance(data, dict) or set(data) != set(StudioSettings.model_fields):
         raise ValueError("not a studio settings object")
-    for name, choices in _CHOICES.items():
-        if data[name] not in choices:
-            raise ValueError(f"{name} must be one of {choices}")
-    for name in ("centered", "sharpen", "brilliance", "shadow"):
-        if not isinstance(data[name], bool):
-            raise ValueError(f"{name} must be true or false")
-    fill = data["fill"]
-    if fill is not None and (
-        isinstance(fill, bool)
-        or not isinstance(fill, int | float)
-        or not FILL_RANGE[0] <= fill <= FILL_RANGE[1]
-    ):
-        raise ValueError(f"fill must be null or between {FILL_RANGE[0]} and {FILL_RANGE[1]}")
-    return StudioSettings(**data)
+    if isinstance(data["fill"], int) and not isinstance(data["fill"], bool):
+        data = {**data, "fill": float(data["fill"])}  # JSON has no float for 1.0 vs 1
+    try:
+        return StudioSettings.model_validate(data)
+    except ValidationError as exc:
+        raise ValueError(str(exc).splitlines()[0]) from exc
+
+
+def replace(settings: StudioSettings, **changes: Any) -> StudioSettings:
+    """A copy with ``changes``, validated like any other settings."""
+    return StudioSettings.model_validate({**settings.model_dump(), **changes})
 
 
 @dataclass(frozen=True)
