@@ -70,6 +70,8 @@ class RunConfig(BaseModel):
     # Transient provider faults are retried within these limits (see core/retry.py).
     call_timeout: float = 600.0
     retry_budget: int = 8
+    # Stop after this many rounds in a row without a gain (0: never; see engine/plateau.py).
+    patience: int = 3
     # Scores this close are a tie that a pairwise comparison settles (when the evaluator can).
     tie_margin: int = Field(default=3, ge=0, le=20)
 
@@ -126,6 +128,12 @@ class RunConfig(BaseModel):
     @classmethod
     def _retries_in_range(cls, value: int) -> int:
         _between(0, 100, value)
+        return value
+
+    @field_validator("patience")
+    @classmethod
+    def _patience_in_range(cls, value: int) -> int:
+        _between(0, MAX_ITERATIONS_LIMIT, value)
         return value
 
     @field_validator("max_cost")

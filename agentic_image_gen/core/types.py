@@ -220,7 +220,7 @@ class Iteration(BaseModel):
         return self.evaluation.score if self.evaluation else -1
 
 
-StopReason = Literal["threshold", "max_iterations", "budget", "error", "interrupted"]
+StopReason = Literal["threshold", "max_iterations", "budget", "plateau", "error", "interrupted"]
 
 
 class RunResult(BaseModel):

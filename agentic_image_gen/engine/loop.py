@@ -37,7 +37,7 @@ from agentic_image_gen.core.types import (
     TieBreak,
 )
 from agentic_image_gen.core.usage import UsageLedger
-from agentic_image_gen.engine import budget
+from agentic_image_gen.engine import budget, plateau
 from agentic_image_gen.inputs import references as reference_loader
 from agentic_image_gen.providers.base import ChecklistDeriver, Comparer, Preparer, Providers
 from agentic_image_gen.store.run_store import JournalWriter, RunStatus, RunStore, read_back
@@ -65,6 +65,9 @@ async def run_loop(
         store = await asyncio.to_thread(RunStore.create, config.out_dir, config.prompt, config)
         for number, reference in enumerate(references, start=1):
             await asyncio.to_thread(store.save_reference, number, reference)
+        # Complete before any provider call: a run killed now still resumes with its photos.
+        snapshot = store.snapshot(store.journal.result)
+        await asyncio.to_thread(store.write_snapshot, snapshot)
     else:
         store.journal.config = config  # e.g. a raised --max-iterations
         # The copies in the run folder, exactly as they were sent the first time.
@@ -121,6 +124,12 @@ class _Run:
         if wait:
             await self.writer.flush()
 
+    async def last_word(self, status: RunStatus) -> None:
+        """Journal how the run ended, if the folder still takes it: the caller holds the
+        result in memory and prints it either way (a deleted run folder loses no JSON)."""
+        with contextlib.suppress(AigError):
+            await self.journal(status, wait=True)
+
     async def drive(self) -> RunResult:
         result = self.result
         config = self.config
@@ -139,17 +148,17 @@ class _Run:
             error = _first(group)
             assert isinstance(error, AigError)
             result.stop_reason, result.error = "error", str(error)
-            await self.journal("failed", wait=True)
+            await self.last_word("failed")
             raise RunFailed(error, result) from error
         except* Exception as group:  # a bug: still journal it and keep what was finished
             cause = _first(group)
             error = AigError(f"internal error: {type(cause).__name__}: {cause}")
             result.stop_reason, result.error = "error", str(error)
-            await self.journal("failed", wait=True)
+            await self.last_word("failed")
             raise RunFailed(error, result) from cause
         except* (asyncio.CancelledError, KeyboardInterrupt) as group:
             result.stop_reason = "interrupted"
-            await self.journal("interrupted", wait=True)
+            await self.last_word("interrupted")
             raise RunInterrupted(result) from _first(group)
         finally:
             await _stop(self.checklist_task)
@@ -179,8 +188,12 @@ class _Run:
                 return "max_iterations"
             if not budget.another_round_fits(self.config.max_cost, self.ledger):
                 return "budget"
+            if plateau.stalled(self.result, self.config.patience):
+                return "plateau"
             if self.result.pending_prompt is None:
                 await self.refine(best)
+            if plateau.repeats_a_round(self.result, self.result.pending_prompt):
+                return "plateau"
         await self.play_round(current + 1, [])
         return None
 

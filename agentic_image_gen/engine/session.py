@@ -38,7 +38,15 @@ from agentic_image_gen.store.run_store import RunStore
 
 # What a resume may change: limits, not what the images are made of.
 RESUMABLE = frozenset(
-    {"max_iterations", "threshold", "max_cost", "call_timeout", "retry_budget", "prices_file"}
+    {
+        "max_iterations",
+        "threshold",
+        "max_cost",
+        "call_timeout",
+        "retry_budget",
+        "prices_file",
+        "patience",
+    }
 )
 
 

@@ -49,6 +49,7 @@ FLAGS = {
     "image": "",
     "max_iterations": "--max-iterations",
     "threshold": "--threshold",
+    "patience": "--patience",
     "out_dir": "--out",
     "candidates": "--candidates",
     "max_concurrency": "--max-concurrency",
@@ -73,6 +74,7 @@ DEFAULTS: dict[str, Any] = {
     "output_format": "png",
     "max_iterations": 3,
     "threshold": 85,
+    "patience": 3,
     "candidates": 1,
     "max_concurrency": 4,
     "timeout": 600.0,
@@ -108,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--max-iterations", type=int,
         help=f"rounds, 1-{MAX_ITERATIONS_LIMIT} (default 3; may be raised on --resume)")
     add("--threshold", type=int, help="stop at this score, 0-100 (default 85)")
+    add("--patience", type=int, help="stop after this many rounds in a row without a better "
+        "score (default 3; 0: never); a round that would repeat an earlier prompt stops too")
     add("--resume", type=Path, metavar="RUN_DIR",
         help="continue a stopped run from its folder, with its settings (only limits may "
         "change: --max-iterations, --threshold, --max-cost, --timeout, --retries, --prices)")
@@ -201,6 +205,7 @@ def config_from(args: argparse.Namespace) -> RunConfig:
                 "retry_budget": _given(args, "retries"),
                 "max_iterations": _given(args, "max_iterations"),
                 "threshold": _given(args, "threshold"),
+                "patience": _given(args, "patience"),
                 "out_dir": args.out or Path("runs"),
                 "providers": ProviderNames(
                     provider=args.provider,
@@ -222,6 +227,7 @@ RESUMABLE_FLAGS = {
     "timeout": "call_timeout",
     "retries": "retry_budget",
     "prices": "prices_file",
+    "patience": "patience",
 }
 # Flags that only steer this process (not the run's settings): fine on a resume.
 _PROCESS_FLAGS = {"resume", "quiet", "json_errors", "upload", "public", "upload_report"}
@@ -238,8 +244,8 @@ def resume_overrides(args: argparse.Namespace) -> dict[str, Any]:
             flag = "--" + {"output_format": "format"}.get(name, name).replace("_", "-")
             raise InputError(
                 f"{flag} cannot change on --resume: the run keeps its own settings (only "
-                "--max-iterations, --threshold, --max-cost, --timeout, --retries and --prices "
-                "may be given)"
+                "--max-iterations, --threshold, --patience, --max-cost, --timeout, --retries "
+                "and --prices may be given)"
             )
     overrides = {
         field: getattr(args, name)

@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
-from agentic_image_gen.core.errors import EXIT_INTERRUPTED, AigError, InputError, RunFailed
+from agentic_image_gen.core.errors import (
+    EXIT_INTERRUPTED,
+    AigError,
+    InputError,
+    RunFailed,
+    RunInterrupted,
+)
 from agentic_image_gen.core.types import RunResult
 from agentic_image_gen.frontends.arguments import (
     PROG,
@@ -33,16 +41,50 @@ async def _run(args: argparse.Namespace) -> RunResult:
     from agentic_image_gen.frontends.progress import make_progress
 
     progress = make_progress(args.quiet)
-    async with Session() as session:
-        if args.resume is not None:
-            if args.prompt is not None:
-                raise InputError("give either a prompt or --resume RUN_DIR, not both")
-            load_journal(args.resume)  # "not a run folder" comes before any flag's complaint
-            try:
-                return await session.resume(args.resume, progress, **resume_overrides(args))
-            except ValidationError as exc:
-                raise InputError(flag_message(exc)) from exc
-        return await session.run(config_from(args), progress)
+    received = _stop_on_signals()
+    try:
+        async with Session() as session:
+            if args.resume is not None:
+                if args.prompt is not None:
+                    raise InputError("give either a prompt or --resume RUN_DIR, not both")
+                load_journal(args.resume)  # "not a run folder" before any flag's complaint
+                try:
+                    return await session.resume(args.resume, progress, **resume_overrides(args))
+                except ValidationError as exc:
+                    raise InputError(flag_message(exc)) from exc
+            return await session.run(config_from(args), progress)
+    except RunInterrupted as stopped:
+        if received:  # killed politely: 128 + the signal, as shells report it
+            stopped.exit_code = 128 + received[0]
+        raise
+    except asyncio.CancelledError:  # stopped before a run began: nothing to keep
+        raise Stopped(received[0] if received else signal.SIGINT) from None
+
+
+class Stopped(Exception):
+    """A signal ended the process before any run started."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.exit_code = 128 + signum
+
+
+def _stop_on_signals() -> list[int]:
+    """SIGTERM and SIGHUP (what timeout, systemd, Docker and CI send) end a run the way
+    Ctrl-C does: the run is cancelled, journals itself, and the partial JSON is printed."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    received: list[int] = []
+
+    def stop(signum: int) -> None:
+        received.append(signum)
+        if task is not None:
+            task.cancel()
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop, signum)
+    return received
 
 
 def _print_json(output: dict[str, Any]) -> None:
@@ -97,6 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
+    except Stopped as stopped:
+        print(f"{PROG}: interrupted ({stopped})", file=sys.stderr, flush=True)
+        return stopped.exit_code
     except Exception as bug:  # one line for users; the traceback on request
         if os.environ.get("AIG_DEBUG"):
             raise
