@@ -34,7 +34,7 @@ exit codes:
   4    configuration: missing or rejected API key, unknown provider
   5    provider failure: API error, refusal, unusable reply
   6    the run folder cannot be written
-  130  interrupted (Ctrl-C)
+  130  interrupted (Ctrl-C); 143 on SIGTERM, 129 on SIGHUP (partial JSON printed)
 
 subcommands: runs, show RUN_DIR, report RUN_DIR, providers (see: agentic-image-gen providers)
 """
