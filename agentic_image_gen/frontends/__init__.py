@@ -1,1 +1,1 @@
-"""frontends"""
+"""Front ends on the engine's API: the command line (more to come: web, MCP, batch)."""

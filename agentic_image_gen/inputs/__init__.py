@@ -1,1 +1,1 @@
-"""inputs"""
+"""What users give: reference images (paths, URLs, bytes), fetched safely, decoded once."""

@@ -1,1 +1,1 @@
-"""Providers: one module per vendor and role, chosen by name (see base.py)."""
+"""Providers: plugins registered by entry point (see base.py); each package is one vendor."""

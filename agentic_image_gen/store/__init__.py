@@ -1,1 +1,1 @@
-"""store"""
+"""Run folders: the journal, images, references, the HTML report, uploads."""
