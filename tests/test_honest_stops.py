@@ -89,7 +89,8 @@ class FolderRemover(CountingGenerator):
         self.calls += 1
         if self.calls == 2:
             for folder in self.out.iterdir():
-                shutil.rmtree(folder)
+                while folder.exists():  # the journal writer may be renaming a file in it
+                    shutil.rmtree(folder, ignore_errors=True)
         return await super().generate_image(request)
 
 

@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
 )
 
+from agentic_image_gen.core.profiles import PROFILES
 from agentic_image_gen.core.redact import shown
 from agentic_image_gen.core.types import ImageSettings
 
@@ -70,6 +71,8 @@ class RunConfig(BaseModel):
     # Transient provider faults are retried within these limits (see core/retry.py).
     call_timeout: float = 600.0
     retry_budget: int = 8
+    # A marketplace profile (core/profiles.py): its rules join the brief and the delivery.
+    profile: str | None = None
     # Stop after this many rounds in a row without a gain (0: never; see engine/plateau.py).
     patience: int = 3
     # Scores this close are a tie that a pairwise comparison settles (when the evaluator can).
@@ -128,6 +131,13 @@ class RunConfig(BaseModel):
     @classmethod
     def _retries_in_range(cls, value: int) -> int:
         _between(0, 100, value)
+        return value
+
+    @field_validator("profile")
+    @classmethod
+    def _profile_is_known(cls, value: str | None) -> str | None:
+        if value is not None and value not in PROFILES:
+            raise ValueError(f"{value!r} is not a profile (known: {', '.join(PROFILES)})")
         return value
 
     @field_validator("patience")

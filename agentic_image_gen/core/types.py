@@ -220,6 +220,34 @@ class Iteration(BaseModel):
         return self.evaluation.score if self.evaluation else -1
 
 
+class RuleResult(BaseModel):
+    """One marketplace rule, checked on the delivered file."""
+
+    rule: str
+    passed: bool
+    measured: str
+    expected: str
+
+
+class Delivery(BaseModel):
+    """The file made for a marketplace profile from the best image, and its rule checks.
+    ``model_rules`` are the profile's rules only a model can judge (text, logos, ...): they
+    were part of the brief every evaluator scored against."""
+
+    profile: str
+    path: str
+    width: int
+    height: int
+    format: str
+    changes: list[str] = Field(default_factory=list)
+    rules: list[RuleResult] = Field(default_factory=list)
+    model_rules: list[str] = Field(default_factory=list)
+
+    @property
+    def compliant(self) -> bool:
+        return all(rule.passed for rule in self.rules)
+
+
 StopReason = Literal["threshold", "max_iterations", "budget", "plateau", "error", "interrupted"]
 
 
@@ -238,6 +266,9 @@ class RunResult(BaseModel):
     usage: list[CallRecord] = Field(default_factory=list)
     checklist: list[Requirement] | None = None
     tie_breaks: list[TieBreak] = Field(default_factory=list)
+    # The user's prompt with a marketplace profile's requirements: what evaluators judge.
+    brief: str | None = None
+    delivery: Delivery | None = None
 
     def best(self, iterations: list[Iteration] | None = None) -> Iteration | None:
         """Highest score wins; on a tie the later iteration (it had more refinement), unless
@@ -301,6 +332,10 @@ class RunResult(BaseModel):
             ],
             "tie_breaks": [tie_break.model_dump() for tie_break in self.tie_breaks],
         }
+        if self.delivery is not None:
+            output["delivery"] = self.delivery.model_dump() | {
+                "compliant": self.delivery.compliant
+            }
         if self.error:
             output["error"] = self.error
         return output

@@ -26,6 +26,7 @@ from agentic_image_gen.core.events import (
     Stage,
     StageStarted,
 )
+from agentic_image_gen.core.profiles import PROFILES, with_brief
 from agentic_image_gen.core.types import (
     EvaluationRequest,
     GeneratedImage,
@@ -37,7 +38,8 @@ from agentic_image_gen.core.types import (
     TieBreak,
 )
 from agentic_image_gen.core.usage import UsageLedger
-from agentic_image_gen.engine import budget, plateau
+from agentic_image_gen.engine import budget, plateau, tasks
+from agentic_image_gen.engine.deliver import deliver_best
 from agentic_image_gen.inputs import references as reference_loader
 from agentic_image_gen.providers.base import ChecklistDeriver, Comparer, Preparer, Providers
 from agentic_image_gen.store.run_store import JournalWriter, RunStatus, RunStore, read_back
@@ -95,6 +97,10 @@ class _Run:
         self.references = references
         self.on_event = on_event
         self.result = store.journal.result
+        self.profile = PROFILES.get(config.profile) if config.profile else None
+        # What every role works from: the user's prompt with the profile's requirements.
+        self.brief = with_brief(config.prompt, self.profile)
+        self.result.brief = self.brief if self.profile else None
         self.result.stop_reason = self.result.error = None
         self.ledger = ledger
         self.ledger.records[:0] = self.result.usage  # a resumed run keeps its earlier calls
@@ -144,14 +150,17 @@ class _Run:
                 pass
             await self.settle(result.iterations)
             result.stop_reason = reason
+            if self.profile is not None:
+                fmt = self.config.image.output_format.value
+                result.delivery = await deliver_best(result, self.store, self.profile, fmt)
         except* AigError as group:
-            error = _first(group)
+            error = tasks.first_leaf(group)
             assert isinstance(error, AigError)
             result.stop_reason, result.error = "error", str(error)
             await self.last_word("failed")
             raise RunFailed(error, result) from error
         except* Exception as group:  # a bug: still journal it and keep what was finished
-            cause = _first(group)
+            cause = tasks.first_leaf(group)
             error = AigError(f"internal error: {type(cause).__name__}: {cause}")
             result.stop_reason, result.error = "error", str(error)
             await self.last_word("failed")
@@ -159,10 +168,10 @@ class _Run:
         except* (asyncio.CancelledError, KeyboardInterrupt) as group:
             result.stop_reason = "interrupted"
             await self.last_word("interrupted")
-            raise RunInterrupted(result) from _first(group)
+            raise RunInterrupted(result) from tasks.first_leaf(group)
         finally:
-            await _stop(self.checklist_task)
-            await _stop(self.prepare_task)
+            await tasks.stop(self.checklist_task)
+            await tasks.stop(self.prepare_task)
         await self.journal("completed", wait=True)
         self.emit(lambda snap: RunFinished(result.stop_reason or "", snap))
         return result
@@ -204,7 +213,7 @@ class _Run:
         is evaluated as soon as it lands, and all continue from the previous round's best.
         """
         self.ledger.round = number
-        prompt = members[0].prompt if members else self.result.pending_prompt or self.config.prompt
+        prompt = members[0].prompt if members else self.result.pending_prompt or self.brief
         previous = self.result.best(self.result.rounds().get(number - 1, []))
         context = previous.context if previous else None
         async with asyncio.TaskGroup() as group:
@@ -232,7 +241,7 @@ class _Run:
         async def derive() -> None:
             async with self.slots:
                 self.result.checklist = await evaluator.derive_checklist(
-                    self.config.prompt, self.references
+                    self.brief, self.references
                 )
             await self.journal()
 
@@ -296,7 +305,7 @@ class _Run:
         return EvaluationRequest(
             image,
             iteration.prompt,
-            self.config.prompt,
+            self.brief,
             self.config.image,
             self.references,
             await self.checklist(),
@@ -309,7 +318,7 @@ class _Run:
             await self.prepare_task
         async with self.slots:
             self.result.pending_prompt = await prompter.generate_prompt(
-                self.config.prompt, self.result.lineage()
+                self.brief, self.result.lineage()
             )
         self.result.thread_id = prompter.conversation_id
         await self.journal()
@@ -377,21 +386,3 @@ class _Slot:
     index: int
     round: int
     candidate: int
-
-
-async def _stop(task: asyncio.Task[None] | None) -> None:
-    """A run that ends early must not leave side work running or its error unread."""
-    if task is None:
-        return
-    if not task.done():
-        task.cancel()
-    with contextlib.suppress(BaseException):
-        await task
-
-
-def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The first leaf of an exception group (TaskGroup wraps what candidates raise)."""
-    first: BaseException = group
-    while isinstance(first, BaseExceptionGroup):
-        first = first.exceptions[0]
-    return first

@@ -36,7 +36,7 @@ exit codes:
   6    the run folder cannot be written
   130  interrupted (Ctrl-C); 143 on SIGTERM, 129 on SIGHUP (partial JSON printed)
 
-subcommands: runs, show RUN_DIR, report RUN_DIR, providers (see: agentic-image-gen providers)
+subcommands: runs, show RUN_DIR, report RUN_DIR, providers, profiles
 """
 # Field of RunConfig -> the flag a user typed.
 FLAGS = {
@@ -50,6 +50,7 @@ FLAGS = {
     "max_iterations": "--max-iterations",
     "threshold": "--threshold",
     "patience": "--patience",
+    "profile": "--profile",
     "out_dir": "--out",
     "candidates": "--candidates",
     "max_concurrency": "--max-concurrency",
@@ -107,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="default transparent (shop-ready cut-outs)")
     add("--format", dest="output_format", choices=[f.value for f in OutputFormat],
         help="default png")
+    add("--profile", metavar="NAME", help="a marketplace's rules: they join the brief, and the "
+        "best image is delivered as a file that passes them (agentic-image-gen profiles)")
     add("--max-iterations", type=int,
         help=f"rounds, 1-{MAX_ITERATIONS_LIMIT} (default 3; may be raised on --resume)")
     add("--threshold", type=int, help="stop at this score, 0-100 (default 85)")
@@ -206,6 +209,7 @@ def config_from(args: argparse.Namespace) -> RunConfig:
                 "max_iterations": _given(args, "max_iterations"),
                 "threshold": _given(args, "threshold"),
                 "patience": _given(args, "patience"),
+                "profile": args.profile,
                 "out_dir": args.out or Path("runs"),
                 "providers": ProviderNames(
                     provider=args.provider,

@@ -67,6 +67,12 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _profiles(args: argparse.Namespace) -> int:
+    from agentic_image_gen.frontends.profiles_command import list_profiles
+
+    return list_profiles(args.json)
+
+
 def _providers(args: argparse.Namespace) -> int:
     from agentic_image_gen.frontends.providers_command import list_providers
 
@@ -86,6 +92,9 @@ def run_command(argv: list[str]) -> int:
     report = commands.add_parser("report", help="rebuild a run's report.html; print its path")
     report.add_argument("run_dir", type=Path)
     report.set_defaults(handler=_report)
+    profiles = commands.add_parser("profiles", help="the marketplace profiles and their rules")
+    profiles.add_argument("--json", action="store_true", help="a JSON list instead of text")
+    profiles.set_defaults(handler=_profiles)
     providers = commands.add_parser(
         "providers", help="installed providers: roles, needs, options, usable now or not"
     )

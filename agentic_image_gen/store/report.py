@@ -22,7 +22,7 @@ import jinja2
 
 from agentic_image_gen.core.config import public_dump
 from agentic_image_gen.core.events import stop_label
-from agentic_image_gen.core.types import Evaluation, Iteration
+from agentic_image_gen.core.types import Evaluation, Iteration, RunResult
 from agentic_image_gen.core.version import __version__
 from agentic_image_gen.store.run_store import REPORT_NAME, RunJournal, atomic_write, load_journal
 
@@ -127,6 +127,15 @@ def _image_src(path: str, journal: RunJournal, run_dir: Path, embed: bool) -> tu
         encoded = base64.b64encode(local.read_bytes()).decode("ascii")
         return f"data:{mime};base64,{encoded}", True
     return quote(relative.as_posix()), True
+
+
+def _delivery(
+    result: RunResult, journal: RunJournal, run_dir: Path, embed: bool
+) -> dict[str, Any] | None:
+    if result.delivery is None:
+        return None
+    src, exists = _image_src(result.delivery.path, journal, run_dir, embed)
+    return {"src": src, "exists": exists, **result.delivery.model_dump()}
 
 
 def _findings(evaluation: Evaluation) -> dict[str, Any]:
@@ -268,6 +277,7 @@ def build_context(journal: RunJournal, run_dir: Path, *, embed: bool = False) ->
         "cards": cards,
         "best": next((card for card in cards if card["best"]), None),
         "references": references,
+        "delivery": _delivery(result, journal, run_dir, embed),
         "chart": score_chart(result.iterations, threshold, best_index),
         "timings": {
             "generation": generation,

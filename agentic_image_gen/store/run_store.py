@@ -171,6 +171,17 @@ class RunStore:
         atomic_write(path, image.data)
         return path
 
+    def save_delivery(self, profile: str, file_format: str, data: bytes) -> Path:
+        """The file made for a marketplace profile: ``delivery/<profile>.<ext>``."""
+        folder = self.run_dir / "delivery"
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create {folder}: {exc.strerror}") from exc
+        path = folder / f"{profile}.{'jpg' if file_format == 'jpeg' else file_format}"
+        atomic_write(path, data)
+        return path
+
     def snapshot(self, result: RunResult, status: RunStatus = "running") -> bytes:
         """The journal as bytes. Taken on the event loop, so concurrent candidates never
         change the result while it is being serialised; written later in a thread."""

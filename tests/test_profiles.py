@@ -1,0 +1,163 @@
+"""Marketplace profiles: every rule passes and fails on images made here, the final pass
+makes a failing image compliant, and an offline run delivers a file that passes."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import run_cli
+from PIL import Image, ImageDraw
+
+from agentic_image_gen.core.profiles import PROFILES, with_brief
+from agentic_image_gen.engine.deliver import check_rules, conform
+
+SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ring.jpg"
+
+
+def shot(
+    size: tuple[int, int] = (2000, 2000),
+    fill: float = 0.9,
+    backdrop: tuple[int, ...] = (255, 255, 255),
+    fmt: str = "PNG",
+    mode: str = "RGB",
+) -> bytes:
+    """A dark-gold disc (the product) centred on a plain backdrop, ``fill`` of the frame."""
+    image = Image.new(mode, size, backdrop)
+    side = fill * min(size)
+    left, top = (size[0] - side) / 2, (size[1] - side) / 2
+    ImageDraw.Draw(image).ellipse(
+        (left, top, left + side - 1, top + side - 1), fill=(150, 110, 40, 255)[: len(mode)]
+    )
+    out = io.BytesIO()
+    image.save(out, fmt)
+    return out.getvalue()
+
+
+def failing(data: bytes, profile: str) -> set[str]:
+    return {rule.rule for rule in check_rules(data, PROFILES[profile]) if not rule.passed}
+
+
+def test_a_compliant_amazon_image_passes_every_rule() -> None:
+    rules = check_rules(shot(), PROFILES["amazon-main"])
+    assert {r.rule for r in rules} == {
+        "format",
+        "colour space",
+        "size",
+        "no transparency",
+        "fill",
+        "background",
+    }
+    assert all(r.passed for r in rules), rules
+
+
+@pytest.mark.parametrize(
+    ("profile", "image", "rule"),
+    [
+        ("amazon-main", lambda: shot(fmt="WEBP"), "format"),
+        (
+            "amazon-main",
+            lambda: shot(fmt="JPEG", mode="CMYK", backdrop=(0, 0, 0, 0)),
+            "colour space",
+        ),
+        ("amazon-main", lambda: shot(size=(800, 800)), "size"),
+        ("etsy", lambda: shot(size=(2000, 4000), fill=0.7), "aspect"),
+        ("amazon-main", lambda: shot(mode="RGBA", backdrop=(255, 255, 255, 0)), "no transparency"),
+        ("amazon-main", lambda: shot(fill=0.5), "fill"),
+        ("amazon-main", lambda: shot(backdrop=(244, 244, 244)), "background"),
+        (
+            "google-merchant",
+            lambda: shot(size=(1600, 1600), fill=0.8, backdrop=(40, 40, 40)),
+            "background",
+        ),
+        ("instagram-feed", lambda: shot(size=(1080, 1350), fill=0.7, fmt="PNG"), "format"),
+        ("shopify", lambda: shot(size=(1024, 1024), fill=0.7), "size"),
+    ],
+)
+def test_each_rule_fails_when_broken(profile: str, image: object, rule: str) -> None:
+    assert rule in failing(image(), profile)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_the_final_pass_makes_a_failing_image_compliant(profile: str) -> None:
+    # Small, on a light grey backdrop, the product too small and off-centre.
+    image = Image.new("RGB", (1024, 768), (236, 236, 232))
+    ImageDraw.Draw(image).ellipse((100, 200, 400, 500), fill=(150, 110, 40))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    assert failing(out.getvalue(), profile)
+    delivered, fmt, changes = conform(out.getvalue(), PROFILES[profile], "png")
+    assert failing(delivered, profile) == set(), changes
+    assert Image.open(io.BytesIO(delivered)).format.lower() == fmt
+
+
+def test_a_transparent_cut_out_goes_onto_pure_white() -> None:
+    data = shot(size=(1024, 1024), fill=0.6, mode="RGBA", backdrop=(0, 0, 0, 0))
+    delivered, _, changes = conform(data, PROFILES["amazon-main"], "png")
+    pixels = np.asarray(Image.open(io.BytesIO(delivered)))
+    assert pixels.shape == (2000, 2000, 3)
+    assert (pixels[:50, :50] == 255).all() and (pixels[-50:, -50:] == 255).all()
+    assert "backdrop made pure white (RGB 255)" in changes
+    assert tuple(pixels[1000, 1000]) == (150, 110, 40)  # the product's own colour
+
+
+def test_the_brief_adds_the_rules_once() -> None:
+    amazon = PROFILES["amazon-main"]
+    brief = with_brief("gold ring, centered.", amazon)
+    assert brief == (
+        "gold ring, centered, white seamless background, product fills 90% of the frame, "
+        "no text, logos, borders or watermarks"
+    )
+    assert with_brief(brief, amazon) == brief
+    assert with_brief("gold ring", None) == "gold ring"
+
+
+def test_an_offline_run_delivers_a_compliant_amazon_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    code, output, err = run_cli(
+        capsys,
+        "18k yellow gold ring with a blue sapphire",
+        "--refs",
+        str(SAMPLE),
+        "--profile",
+        "amazon-main",
+        "--out",
+        str(tmp_path),
+        "--threshold",
+        "95",
+    )
+    assert code == 0, err
+    assert "product fills 90% of the frame" in output["prompt_history"][0]
+    delivery = output["delivery"]
+    assert delivery["compliant"] is True and all(r["passed"] for r in delivery["rules"])
+    image = Image.open(delivery["path"])
+    assert image.size == (2000, 2000) and image.mode == "RGB"
+    pixels = np.asarray(image)
+    assert (pixels[:20] == 255).all() and (pixels[:, :20] == 255).all()
+    journal = json.loads((Path(output["run_dir"]) / "run.json").read_text())
+    assert journal["result"]["delivery"]["profile"] == "amazon-main"
+    assert journal["config"]["profile"] == "amazon-main"
+    report = Path(output["report"]).read_text()
+    assert "Delivered for amazon-main" in report and 'src="delivery/amazon-main.png"' in report
+    assert report.count("✓") >= len(delivery["rules"])
+
+
+def test_an_unknown_profile_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, output, err = run_cli(capsys, "ring", "--profile", "ebay", "--out", str(tmp_path))
+    assert (code, output) == (2, {})
+    assert "error: --profile 'ebay' is not a profile (known: amazon-main, etsy" in err
+
+
+def test_profiles_lists_every_profile(capsys: pytest.CaptureFixture[str]) -> None:
+    from agentic_image_gen.frontends import cli
+
+    assert cli.main(["profiles", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [p["name"] for p in listed] == list(PROFILES)
+    amazon = listed[0]
+    assert "background: pure white, RGB 255" in amazon["rules"]
