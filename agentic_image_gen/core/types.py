@@ -220,6 +220,15 @@ class Iteration(BaseModel):
         return self.evaluation.score if self.evaluation else -1
 
 
+class Fidelity(BaseModel):
+    """The product in an image against the reference's cut-out (engine/fidelity.py): 1.0,
+    0.0 and 1.0 mean the very same pixels."""
+
+    ssim: float
+    delta_e: float
+    shape_iou: float
+
+
 class RuleResult(BaseModel):
     """One marketplace rule, checked on the delivered file."""
 
