@@ -92,10 +92,10 @@ def test_budget_stops_before_a_round_that_would_overspend(
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (("--max-cost", "0.10"), "one image at high quality, 1024x1024, cost about 0.167 USD"),
+        (("--max-cost", "0.10"), "one image at high quality, 1024x1024, cost about 0.166 USD"),
         (
             ("--max-cost", "0.10", "--quality", "medium", "--candidates", "3"),
-            "3 images at medium quality, 1024x1024, cost about 0.126 USD",
+            "3 images at medium quality, 1024x1024, cost about 0.127 USD",
         ),
     ],
 )
@@ -107,7 +107,7 @@ def test_a_budget_below_one_round_is_refused_before_anything_is_spent(
     message: str,
 ) -> None:
     code, output, err = run_cli(capsys, "ring", "--out", str(tmp_path), *extra)
-    assert code == 2
+    assert code == 9  # BudgetExhausted
     assert output == {}
     assert err.count("\n") == 1 and "--max-cost 0.1 USD cannot pay for one round" in err
     assert message in err

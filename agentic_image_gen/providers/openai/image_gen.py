@@ -77,6 +77,7 @@ class OpenAIImageGenerator:
             "generating an image",
             lambda client: client.responses.create(**arguments),
             ImagePrice(self._image_model, settings.quality.value, settings.size),
+            stage="generation",
         )
         return await asyncio.to_thread(_decoded, response, request.settings.output_format)
 

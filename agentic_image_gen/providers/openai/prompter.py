@@ -82,6 +82,7 @@ class OpenAIPrompter:
                 conversation=conversation_id,
                 input=request_text,
             ),
+            stage="refinement",
         )
         self._started_unused = False
         prompt = clean_prompt(response.output_text)

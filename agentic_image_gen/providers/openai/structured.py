@@ -1,23 +1,30 @@
-"""Structured Outputs calls shared by the evaluators: JSON schema in, validated model out.
+"""Structured Outputs calls shared by the evaluators: a pydantic model in, a validated reply out.
 
-A reply that does not validate (bad JSON, wrong types, a failed ``check``) is asked for once
-more, then fails with a clear ProviderError: models occasionally slip, rarely twice.
+The JSON schema sent is generated from the reply's pydantic model (``strict_schema``), so the
+two cannot drift apart. A reply that does not validate (bad JSON, wrong types, a failed
+``check``) is asked for once more, then fails with a clear ProviderError: models occasionally
+slip, rarely twice. A refusal and an incomplete reply are named as what they are, not as
+"bad JSON": a refusal is a ContentRefused (exit 8), and an incomplete reply says why it stopped.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from openai.types.responses import Response
 from pydantic import BaseModel, ValidationError
 
-from agentic_image_gen.core.errors import ProviderError
+from agentic_image_gen.core.errors import IncompleteReply, ProviderError
 from agentic_image_gen.inputs.imaging import data_url
 from agentic_image_gen.providers.openai.client import OpenAIApi
+from agentic_image_gen.providers.openai.failures import refused
 
 M = TypeVar("M", bound=BaseModel)
 ATTEMPTS = 2
+_DROPPED = ("title", "default")
 
 
 def text_part(text: str) -> dict[str, Any]:
@@ -28,6 +35,55 @@ def image_part(data: bytes, mime_type: str = "image/jpeg", detail: str = "high")
     return {"type": "input_image", "image_url": data_url(data, mime_type), "detail": detail}
 
 
+def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The Structured Outputs (strict) schema of ``model``: ``$defs`` inlined, every property
+    required, no additional properties, no titles or defaults (strict mode rejects them)."""
+    document = model.model_json_schema()
+    definitions = document.pop("$defs", {})
+
+    def strict(node: Any) -> Any:
+        if isinstance(node, list):
+            return [strict(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            target = definitions[node["$ref"].rsplit("/", 1)[-1]]
+            return strict(copy.deepcopy(target))
+        result = {key: strict(value) for key, value in node.items() if key not in _DROPPED}
+        if result.get("type") == "object" and "properties" in result:
+            result["required"] = list(result["properties"])
+            result["additionalProperties"] = False
+        return result
+
+    schema: dict[str, Any] = strict(document)
+    return schema
+
+
+def _refusal(response: Response) -> str | None:
+    for item in response.output:
+        if item.type == "message":
+            for part in item.content:
+                if part.type == "refusal":
+                    return part.refusal
+    return None
+
+
+def reply_text(response: Response, action: str, stage: str) -> str:
+    """The reply's text, or the error that says why there is none worth parsing."""
+    if (refusal := _refusal(response)) is not None:
+        raise refused(stage, f"the model refused while {action}: {refusal}")
+    if response.status == "incomplete":
+        details = response.incomplete_details
+        reason = details.reason if details is not None and details.reason else "unknown"
+        if reason == "content_filter":
+            raise refused(stage, f"the reply while {action} was cut off by the content filter")
+        raise IncompleteReply(
+            f"the reply while {action} is incomplete ({reason}): "
+            "the model stopped before the JSON was whole"
+        )
+    return response.output_text
+
+
 async def ask_structured(
     api: OpenAIApi,
     *,
@@ -36,26 +92,35 @@ async def ask_structured(
     instructions: str,
     content: list[dict[str, Any]],
     name: str,
-    schema: dict[str, Any],
     reply_type: type[M],
     check: Callable[[M], str] = lambda _reply: "",
+    stage: str = "evaluation",
 ) -> M:
-    """One stateless Responses call (``store: False``) whose reply must match ``schema``.
+    """One stateless Responses call (``store: False``) whose reply must match ``reply_type``.
 
     ``check`` returns a problem description for a reply that parses but is unusable."""
+    text_format = {
+        "type": "json_schema",
+        "name": name,
+        "strict": True,
+        "schema": strict_schema(reply_type),
+    }
     arguments: dict[str, Any] = {
         "model": model,
         "instructions": instructions,
         "input": [{"role": "user", "content": content}],
-        "text": {"format": {"type": "json_schema", "name": name, "strict": True, "schema": schema}},
+        "text": {"format": text_format},
         # A judgement is not a conversation: nothing needs to stay on OpenAI's side.
         "store": False,
     }
     problem = ""
     for _attempt in range(ATTEMPTS):
-        response = await api(action, lambda client: client.responses.create(**arguments))
+        response = await api(
+            action, lambda client: client.responses.create(**arguments), stage=stage
+        )
+        text = reply_text(response, action, stage)
         try:
-            reply = reply_type.model_validate(json.loads(response.output_text))
+            reply = reply_type.model_validate(json.loads(text))
         except (json.JSONDecodeError, ValidationError) as exc:
             problem = f"not the expected JSON ({str(exc).splitlines()[0]})"
             continue
