@@ -125,11 +125,21 @@ def test_price_file_overrides_the_table(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     prices = tmp_path / "prices.json"
-    prices.write_text(json.dumps({"images": {"gpt-image-2.5-sunburst": {"high": 1.0}}}))
+    image_tokens = {"input": 0, "output": 0, "image_output": 250.0}  # USD per 1M image tokens
+    table = {
+        "images": {"gpt-image-2.5-sunburst": {"high": 1.0}},  # the estimate before the call
+        "tokens": {"gpt-image-2.5-sunburst": image_tokens},  # the cost of the reported usage
+    }
+    prices.write_text(json.dumps(table))
     openai_env.script_scores([95])
     code, output, _ = run_cli(capsys, "ring", "--out", str(tmp_path), "--prices", str(prices))
     assert code == 0
-    assert 1.0 <= output["usage"]["cost_usd"] < 1.01
+    usage = output["usage"]
+    assert usage["estimated_usd"] == 1.0
+    # 4160 image tokens (the fake's high quality at 1024x1024) at 250 USD per million: 1.04,
+    # plus the text models' few tokens.
+    assert usage["image_output_tokens"] == 4160
+    assert 1.04 <= usage["cost_usd"] < 1.05
 
 
 class Tracker:

@@ -35,6 +35,8 @@ POLICY_CODES = frozenset(
         "content_policy_violation",
         "image_content_policy_violation",
         "content_filter",
+        "bio_policy",
+        "misalignment_policy_violation",
     }
 )
 # Codes that look transient by status (429) but are settled in the account's billing.
@@ -97,9 +99,11 @@ def categories_in(text: str) -> tuple[str, ...]:
     return tuple(part.strip(" '\"") for part in match[1].split(",") if part.strip(" '\""))
 
 
-def refused(stage: str, reason: str, code: str = "") -> ContentRefused:
+def refused(
+    stage: str, reason: str, code: str = "", categories: tuple[str, ...] = ()
+) -> ContentRefused:
     """The one-line refusal: the stage, the flagged categories (if any), and what to do."""
-    categories = categories_in(reason)
+    categories = categories or categories_in(reason)
     flagged = f" (categories: {', '.join(categories)})" if categories else ""
     kind = f" [{code}]" if code else ""
     where = stage or "a request"
@@ -111,7 +115,20 @@ def refused(stage: str, reason: str, code: str = "") -> ContentRefused:
 
 
 def is_policy_block(code: str, text: str) -> bool:
-    return code in POLICY_CODES or "safety system" in text.lower()
+    lowered = text.lower()
+    return code in POLICY_CODES or "safety system" in lowered or "usage policy" in lowered
+
+
+def call_block(response: Response) -> tuple[str, tuple[str, ...], str] | None:
+    """An image call blocked by moderation: (message, categories, moderation stage)."""
+    for item in response.output:
+        if item.type == "image_generation_call" and item.error is not None:
+            details = item.error.moderation_details
+            categories = tuple(details.categories) if details is not None else ()
+            where = details.moderation_stage if details is not None else ""
+            if details is not None or is_policy_block(item.error.code or "", item.error.message):
+                return item.error.message, categories, where
+    return None
 
 
 def translated(
@@ -123,6 +140,10 @@ def translated(
     extra = f" ({notes})" if notes else ""
     kind: type[AigError] = ProviderError
     if isinstance(error, ResponseFailed):
+        if (block := call_block(error.response)) is not None:
+            text, categories, moderated = block
+            on = f" (moderation of the {moderated})" if moderated in ("input", "output") else ""
+            return _redacted(refused(stage, text + on, "moderation_blocked", categories), secret)
         if is_policy_block(error.code, error.text):
             return _redacted(refused(stage, error.text, error.code), secret)
         transient = error.code in TRANSIENT_RESPONSE_CODES
