@@ -21,6 +21,8 @@ class Quality(StrEnum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
+    XHIGH = "xhigh"  # only some image models (the provider's capability table says which)
+    MAX = "max"
 
 
 class Background(StrEnum):
@@ -119,6 +121,8 @@ class GenerationRequest:
     with every turn: a provider whose context already holds them must not send them again.
     ``variant`` says which candidate of its round this is (0 for the first): a deterministic
     provider uses it to try something different; a sampling model varies anyway.
+    ``previous_image`` is the file of the image ``context`` continues from: a provider that
+    cannot continue on its server (an account that stores nothing) sends that image back.
     """
 
     prompt: str
@@ -126,6 +130,7 @@ class GenerationRequest:
     references: tuple[ReferenceImage, ...] = ()
     context: str | None = None
     variant: int = 0
+    previous_image: str | None = None
 
 
 @dataclass(frozen=True)
@@ -238,6 +243,9 @@ class RunResult(BaseModel):
     usage: list[CallRecord] = Field(default_factory=list)
     checklist: list[Requirement] | None = None
     tie_breaks: list[TieBreak] = Field(default_factory=list)
+    # How the generator carried a round into the next ("stored": on the provider's server;
+    # "stateless": the image sent back), when it says; None for providers without the notion.
+    continuation: str | None = None
 
     def best(self, iterations: list[Iteration] | None = None) -> Iteration | None:
         """Highest score wins; on a tie the later iteration (it had more refinement), unless
@@ -300,6 +308,7 @@ class RunResult(BaseModel):
                 for it in self.iterations
             ],
             "tie_breaks": [tie_break.model_dump() for tie_break in self.tie_breaks],
+            "continuation": self.continuation,
         }
         if self.error:
             output["error"] = self.error

@@ -50,7 +50,7 @@ class ScriptedAPI:
         # Uploaded files (POST /v1/files): id -> bytes; False answers 404 as a server without it.
         self.files_api = True
         self.files: dict[str, bytes] = {}
-        self.uploads: list[tuple[str, int]] = []  # (file id, bytes) per upload, in order
+        self.uploads: list[tuple[str, bytes]] = []  # (file id, content) per upload, in order
         self.deleted_files: list[str] = []
         self._lock = threading.Lock()
         self._counters = {
@@ -105,7 +105,7 @@ class ScriptedAPI:
         file_id = new_id("file")
         with self._lock:
             self.files[file_id] = data
-            self.uploads.append((file_id, len(data)))
+            self.uploads.append((file_id, data))
         return {
             "id": file_id,
             "object": "file",

@@ -24,7 +24,6 @@ from agentic_image_gen.core.types import (
     EvaluationRequest,
     ReferenceImage,
 )
-from agentic_image_gen.inputs.imaging import vision_copy
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.openai.checklist_instructions import (
     CHECKLIST_INSTRUCTIONS,
@@ -37,9 +36,7 @@ from agentic_image_gen.providers.openai.client import OpenAIApi, shared_api
 from agentic_image_gen.providers.openai.evaluator import evaluator_preview
 from agentic_image_gen.providers.openai.plugin import OpenAIOptions
 from agentic_image_gen.providers.openai.structured import ask_structured, image_part, text_part
-
-# References are for identity, not pixel peeping: 768 px keeps shape, colour and stone count.
-REFERENCE_MAX_SIDE = 768
+from agentic_image_gen.providers.openai.uploads import ImageUploads, run_uploads
 
 
 class _Checklist(BaseModel):
@@ -80,26 +77,20 @@ def _judgement_problem(reply: _Judgement) -> str:
 
 
 class ChecklistEvaluator:
-    def __init__(self, api: OpenAIApi, model: str) -> None:
+    def __init__(self, api: OpenAIApi, model: str, uploads: ImageUploads) -> None:
         self._api = api
         self._model = model
-        self._reference_previews: dict[str, bytes] = {}
+        self._uploads = uploads
 
     @classmethod
     async def create(cls, context: ProviderContext) -> ChecklistEvaluator:
         model = context.options_as(OpenAIOptions).evaluator_model
-        return cls(await shared_api(context), model)
+        return cls(await shared_api(context), model, await run_uploads(context))
 
     async def _references(self, references: tuple[ReferenceImage, ...]) -> list[dict[str, Any]]:
-        """Reference images as input parts, downscaled once per run."""
-        parts = []
-        for reference in references:
-            if reference.source not in self._reference_previews:
-                self._reference_previews[reference.source] = await asyncio.to_thread(
-                    vision_copy, reference.data, REFERENCE_MAX_SIDE, REFERENCE_MAX_SIDE
-                )
-            parts.append(image_part(self._reference_previews[reference.source]))
-        return parts
+        """Reference images as input parts naming the files the run uploaded once (the same
+        files the generator sends; ``detail: high`` looks at them at 768 px anyway)."""
+        return [await self._uploads.part(r.data, r.mime_type) for r in references]
 
     async def derive_checklist(
         self, original_prompt: str, references: tuple[ReferenceImage, ...]
