@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from types import TracebackType
 
 import openai
+from openai.types.responses import EasyInputMessageParam
 
 from agentic_image_gen.core.config import MAX_PROMPT_CHARS
 from agentic_image_gen.core.errors import AigError, ProviderError, RunInterrupted
@@ -128,7 +129,7 @@ class OpenAIPrompter:
         self, original_prompt: str, history: Sequence[Iteration], request_text: str
     ) -> str:
         """The thread in the request: each earlier request with the prompt it produced."""
-        items: list[dict[str, str]] = []
+        items: list[EasyInputMessageParam] = []
         for earlier, produced in itertools.pairwise(history):
             if earlier.evaluation is not None:
                 items.append({"role": "user", "content": _request_text(original_prompt, earlier)})
@@ -139,7 +140,7 @@ class OpenAIPrompter:
             lambda client: client.responses.create(
                 model=self._model,
                 instructions=PROMPTER_INSTRUCTIONS,
-                input=items,  # type: ignore[arg-type]
+                input=list(items),
                 store=False,
             ),
             stage="refinement",
