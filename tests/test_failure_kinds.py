@@ -146,3 +146,18 @@ def test_an_unpriced_image_model_is_refused_under_a_budget(
     assert code == 0
     assert output["usage"]["unpriced_models"] == ["gpt-image-9-unlisted"]
     assert output["usage"]["unpriced_calls"] == 1
+
+
+def test_the_issues_budget_case_is_refused_not_run(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``--image-model gpt-image-2.6-sunburst --max-cost 0.01`` once ran three high-quality
+    rounds reporting $0.0027 (the model had no price, so it counted as free)."""
+    code, output, err = _run(
+        capsys, tmp_path, "--image-model", "gpt-image-2.6-sunburst", "--max-cost", "0.01"
+    )
+    assert code == 9
+    assert output == {}
+    assert "--max-cost 0.01 USD cannot pay for one round" in err
+    assert "cost about 0.166 USD" in err
+    assert openai_env.requests == []

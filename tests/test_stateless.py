@@ -30,7 +30,7 @@ def _assert_stateless(server: FakeOpenAIServer, output: dict[str, Any], ref: byt
     later = [r.body for r in generations if r.body["tools"][0].get("action") == "edit"]
     assert len(later) == len(rounds) - 1
     for number, body in enumerate(later, start=2):
-        reference, previous = _images(body)
+        previous, reference = _images(body)
         assert uploads[reference["file_id"]] == ref
         best = rounds[number - 2]["best_iteration"]
         image_path = Path(output["image_history"][best - 1])

@@ -11,7 +11,7 @@ import pytest
 from fakes import FakeOpenAIServer
 from helpers import run_cli
 from images import ring_photo
-from PIL import Image
+from PIL import Image, ImageStat
 
 from agentic_image_gen.providers.openai.uploads import fitting_data_url
 
@@ -103,3 +103,18 @@ def test_a_data_url_is_reencoded_to_fit_the_limit() -> None:
     assert fitting_data_url(data, "image/png", limit=10 * limit).endswith(
         base64.b64encode(data).decode()[-20:]
     )
+
+
+def test_a_16_bit_png_is_reencoded_as_8_bit_without_clipping() -> None:
+    grey = Image.linear_gradient("L").resize((256, 256)).convert("I")
+    deep = grey.point(lambda value: value * 257).convert("I;16")  # 0..65535
+    buffer = io.BytesIO()
+    deep.save(buffer, "PNG")
+    data = buffer.getvalue()
+    url = fitting_data_url(data, "image/png", limit=len(data))
+    decoded = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    assert decoded.mode == "L"
+    # The gradient survives (mean mid-grey), not everything above 255 clipped to white.
+    (mean,) = ImageStat.Stat(decoded).mean
+    assert 110 < mean < 145
+    assert len(url) <= len(data)

@@ -99,9 +99,11 @@ class OpenAIImageGenerator:
                 if not stored_state_gone(error):
                     raise
                 self._continuation.stateless = True  # and this round goes on without it
-        parts = [await self._uploads.part(r.data, r.mime_type) for r in request.references]
-        if token is not None:
-            parts.append(await self._previous_image(request))
+        # Stateless, a later turn edits the previous round's best image (sent first, so it is
+        # the one the edit starts from), with the references beside it for the product's
+        # identity; all by file id, uploaded once.
+        parts = [await self._previous_image(request)] if token is not None else []
+        parts += [await self._uploads.part(r.data, r.mime_type) for r in request.references]
         return await self._call(request, parts, previous_response_id=None)
 
     async def _previous_image(self, request: GenerationRequest) -> dict[str, Any]:

@@ -102,14 +102,18 @@ async def run_uploads(context: ProviderContext) -> ImageUploads:
 
 def fitting_data_url(data: bytes, mime_type: str, limit: int = MAX_IMAGE_URL_CHARS) -> str:
     """A data URL of the image within ``limit`` characters: as it is when it fits, else as an
-    8-bit PNG (16-bit photos halve), else scaled down until it fits."""
+    8-bit PNG (a 16-bit photo halves), else scaled down by quarters until it fits."""
     url = data_url(data, mime_type)
     if len(url) <= limit:
         return url
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as opened:
-        image = opened.convert("RGBA" if "A" in opened.getbands() else "RGB")
+        if opened.mode.startswith("I"):  # 16-bit grey: keep the high byte, not a clipped white
+            opened.load()
+            image = opened.point(lambda value: value / 256).convert("L")
+        else:
+            image = opened.convert("RGBA" if "A" in opened.getbands() else "RGB")
     while True:
         out = io.BytesIO()
         image.save(out, "PNG", optimize=False, compress_level=6)
