@@ -161,3 +161,14 @@ def test_the_issues_budget_case_is_refused_not_run(
     assert "--max-cost 0.01 USD cannot pay for one round" in err
     assert "cost about 0.166 USD" in err
     assert openai_env.requests == []
+
+
+def test_a_prompter_refusal_names_the_refinement_stage(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    openai_env.script_scores([40])
+    openai_env.script_faults([{"refusal": True, "kind": "refinement"}])
+    code, output, err = _run(capsys, tmp_path, "--evaluator", "rubric")
+    assert code == 8
+    assert "content refused during refinement: the model refused while refining" in err
+    assert output["iterations"] == 1

@@ -18,6 +18,7 @@ from agentic_image_gen.core.errors import (
     AigError,
     ConfigurationError,
     ContentRefused,
+    IncompleteReply,
     PermissionDenied,
     ProviderError,
     ProviderUnavailable,
@@ -129,6 +130,32 @@ def call_block(response: Response) -> tuple[str, tuple[str, ...], str] | None:
             if details is not None or is_policy_block(item.error.code or "", item.error.message):
                 return item.error.message, categories, where
     return None
+
+
+def _refusal(response: Response) -> str | None:
+    for item in response.output:
+        if item.type == "message":
+            for part in item.content:
+                if part.type == "refusal":
+                    return part.refusal
+    return None
+
+
+def reply_text(response: Response, action: str, stage: str) -> str:
+    """The reply's text, or the error that says why there is none worth reading: a refusal
+    (ContentRefused, exit 8) or a reply cut off (IncompleteReply, with its reason)."""
+    if (refusal := _refusal(response)) is not None:
+        raise refused(stage, f"the model refused while {action}: {refusal}")
+    if response.status == "incomplete":
+        details = response.incomplete_details
+        reason = details.reason if details is not None and details.reason else "unknown"
+        if reason == "content_filter":
+            raise refused(stage, f"the reply while {action} was cut off by the content filter")
+        raise IncompleteReply(
+            f"the reply while {action} is incomplete ({reason}): "
+            "the model stopped before its answer was whole"
+        )
+    return response.output_text
 
 
 def translated(

@@ -94,7 +94,7 @@ class OpenAIImageGenerator:
             self._continuation.stateless = True  # a resumed stateless run stays stateless
         if token is not None and not self._continuation.stateless:
             try:
-                return await self._call(request, [], previous_response_id=token)
+                return await self._call(request, [], previous_response_id=token, stateless=False)
             except ProviderError as error:
                 if not stored_state_gone(error):
                     raise
@@ -104,7 +104,8 @@ class OpenAIImageGenerator:
         # identity; all by file id, uploaded once.
         parts = [await self._previous_image(request)] if token is not None else []
         parts += [await self._uploads.part(r.data, r.mime_type) for r in request.references]
-        return await self._call(request, parts, previous_response_id=None)
+        stateless = self._continuation.stateless
+        return await self._call(request, parts, previous_response_id=None, stateless=stateless)
 
     async def _previous_image(self, request: GenerationRequest) -> dict[str, Any]:
         if request.previous_image is None:
@@ -124,8 +125,10 @@ class OpenAIImageGenerator:
         request: GenerationRequest,
         images: list[dict[str, Any]],
         previous_response_id: str | None,
+        stateless: bool,
     ) -> GeneratedImage:
-        stateless = self._continuation.stateless
+        """One generation call; ``stateless`` is decided by the caller, once, so a switch made
+        meanwhile by another candidate (or the prompter) never mixes the two modes in it."""
         edit = stateless and request.context is not None
         content: list[dict[str, Any]] = [{"type": "input_text", "text": request.prompt}, *images]
         arguments: dict[str, Any] = {

@@ -32,6 +32,7 @@ from agentic_image_gen.providers.openai.continuation import (
     run_continuation,
     stored_state_gone,
 )
+from agentic_image_gen.providers.openai.failures import reply_text
 from agentic_image_gen.providers.openai.instructions import (
     PROMPTER_INSTRUCTIONS,
     refinement_request_text,
@@ -123,7 +124,7 @@ class OpenAIPrompter:
             stage="refinement",
         )
         self._started_unused = False
-        return response.output_text
+        return reply_text(response, "refining the prompt", "refinement")
 
     async def _refine_stateless(
         self, original_prompt: str, history: Sequence[Iteration], request_text: str
@@ -145,7 +146,7 @@ class OpenAIPrompter:
             ),
             stage="refinement",
         )
-        return response.output_text
+        return reply_text(response, "refining the prompt", "refinement")
 
     async def _close(
         self,

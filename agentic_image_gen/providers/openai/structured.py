@@ -14,13 +14,12 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from openai.types.responses import Response
 from pydantic import BaseModel, ValidationError
 
-from agentic_image_gen.core.errors import IncompleteReply, ProviderError
+from agentic_image_gen.core.errors import ProviderError
 from agentic_image_gen.inputs.imaging import data_url
 from agentic_image_gen.providers.openai.client import OpenAIApi
-from agentic_image_gen.providers.openai.failures import refused
+from agentic_image_gen.providers.openai.failures import reply_text
 
 M = TypeVar("M", bound=BaseModel)
 ATTEMPTS = 2
@@ -57,31 +56,6 @@ def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
 
     schema: dict[str, Any] = strict(document)
     return schema
-
-
-def _refusal(response: Response) -> str | None:
-    for item in response.output:
-        if item.type == "message":
-            for part in item.content:
-                if part.type == "refusal":
-                    return part.refusal
-    return None
-
-
-def reply_text(response: Response, action: str, stage: str) -> str:
-    """The reply's text, or the error that says why there is none worth parsing."""
-    if (refusal := _refusal(response)) is not None:
-        raise refused(stage, f"the model refused while {action}: {refusal}")
-    if response.status == "incomplete":
-        details = response.incomplete_details
-        reason = details.reason if details is not None and details.reason else "unknown"
-        if reason == "content_filter":
-            raise refused(stage, f"the reply while {action} was cut off by the content filter")
-        raise IncompleteReply(
-            f"the reply while {action} is incomplete ({reason}): "
-            "the model stopped before the JSON was whole"
-        )
-    return response.output_text
 
 
 async def ask_structured(
