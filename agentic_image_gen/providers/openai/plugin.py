@@ -75,13 +75,14 @@ PROVIDER = ProviderSpec(
     summary="OpenAI Responses API: image generation, vision judging, prompt refinement",
     components=(
         Component("generator", "openai", f"{_PACKAGE}.image_gen:OpenAIImageGenerator",
-                  "the image_generation tool; later turns continue the previous response"),
+                  "the image_generation tool; later turns continue the previous response, "
+                  "or edit the best image sent back (--no-store)"),
         Component("evaluator", "checklist", f"{_PACKAGE}.checklist:ChecklistEvaluator",
                   "a per-run checklist judged per requirement (default)"),
         Component("evaluator", "rubric", f"{_PACKAGE}.evaluator:OpenAIEvaluator",
                   "one score and one critique paragraph"),
         Component("prompter", "openai", f"{_PACKAGE}.prompter:OpenAIPrompter",
-                  "rewrites in a Conversation kept for the run"),
+                  "rewrites in a Conversation kept for the run (or its history in the request)"),
     ),
     defaults={"generator": "openai", "evaluator": "checklist", "prompter": "openai"},
     options=OpenAIOptions,
