@@ -172,3 +172,19 @@ def test_a_prompter_refusal_names_the_refinement_stage(
     assert code == 8
     assert "content refused during refinement: the model refused while refining" in err
     assert output["iterations"] == 1
+
+
+def test_a_moderation_error_answered_as_http_400_is_content_refused(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    blocked = {
+        "status": 400,
+        "code": "moderation_blocked",
+        "message": "Your request was rejected by the safety system. safety_violations=[sexual].",
+        "kind": "generation",
+    }
+    openai_env.script_faults([blocked])
+    code, _output, err = _run(capsys, tmp_path)
+    assert code == 8
+    assert "content refused during generation [moderation_blocked] (categories: sexual)" in err
+    assert len(openai_env.generation_requests()) == 1

@@ -34,17 +34,10 @@ class OpenAIApi:
 
     ``stage`` (generation, evaluation, refinement) names the step in a content refusal."""
 
-    def __init__(
-        self,
-        client: openai.AsyncOpenAI,
-        policy: RetryPolicy,
-        ledger: UsageLedger,
-        options: OpenAIOptions | None = None,
-    ):
+    def __init__(self, client: openai.AsyncOpenAI, policy: RetryPolicy, ledger: UsageLedger):
         self.client = client
         self.policy = policy
         self.ledger = ledger
-        self.options = options if options is not None else OpenAIOptions()
 
     async def __call__(
         self,
@@ -59,7 +52,11 @@ class OpenAIApi:
             else:
                 result = await request(self.client.with_options(timeout=remaining))
             if isinstance(result, Response) and result.status == "failed":
-                raise ResponseFailed(result)  # a transient code is retried like a 5xx
+                # What a failed response used is billed too; then a transient code is
+                # retried like a 5xx.
+                prices = self.ledger.prices
+                self.ledger.record(record_of(f"{action} (failed)", result, 0.0, None, prices))
+                raise ResponseFailed(result)
             return result
 
         retries_before = self.policy.retries_used
@@ -125,6 +122,6 @@ async def shared_api(context: ProviderContext) -> OpenAIApi:
 
     fingerprint = hashlib.sha256(key.encode()).hexdigest()
     client = await context.resources.shared(("openai", base_url, fingerprint), make, close)
-    api = OpenAIApi(client, context.retry_policy, context.ledger, options)
+    api = OpenAIApi(client, context.retry_policy, context.ledger)
     context.run_cache[_API_KEY] = api
     return api
