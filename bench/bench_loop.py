@@ -41,8 +41,10 @@ LATENCY = {
     "comparison": 0.15,
     "conversation": 0.05,
 }
-# One generation, evaluation and refinement a round (and a tie-break when there is one).
-CRITICAL = ("generation", "evaluation", "refinement", "comparison")
+# One generation, evaluation and refinement a round (and a tie-break when there is one); the
+# references' one upload comes before the first generation, which names the files.
+CRITICAL = ("generation", "evaluation", "refinement", "comparison", "file_upload")
+CLEANUP = ("file_deleted",)  # after the run: the uploads deleted
 PROMPT = "18k yellow gold ring with a Ceylon sapphire, white seamless background"
 
 
@@ -160,7 +162,7 @@ async def main() -> None:
             fake.base_url, work, refs, in_providers, max_iterations=5, threshold=99
         )
     critical = [seen for seen in fake.seen if seen.kind in CRITICAL]
-    side = [seen for seen in fake.seen if seen.kind not in CRITICAL]
+    side = [seen for seen in fake.seen if seen.kind not in CRITICAL + CLEANUP]
     first_evaluation = next(seen for seen in fake.seen if seen.kind == "evaluation")
     side_overlapped = all(seen.ended <= first_evaluation.ended for seen in side)
     api = sum(seen.seconds for seen in critical)
@@ -187,7 +189,32 @@ async def main() -> None:
                 max_concurrency=candidates + 1,
             )
 
-    # 3. The evaluator's image payload over the full image, with photo-like images.
+    # 3. Reference bytes per run: a round of N = 4 candidates with two injected retries and
+    #    two references. Each reference travels once (one upload), whatever the candidates,
+    #    retries, checklist derivation and identity checks: every request names the file.
+    side_photo = ring_photo(1600, 1200, fmt="PNG")
+    ref_two = work / "ring-side.png"
+    ref_two.write_bytes(side_photo)
+    two_refs = (str(ref), str(ref_two))
+    retries = [{"status": 500, "kind": "generation"}] * 2
+    with RemoteFake([60, 70, 80, 90], latency={}, faults=retries) as fake_refs:
+        await timed_run(
+            fake_refs.base_url, work, two_refs, max_iterations=1, threshold=99, candidates=4
+        )
+    references_size = len(ring_photo(1600, 1200)) + len(side_photo)
+    uploaded = sum(seen.upload_bytes for seen in fake_refs.seen)
+    # Inline references too, if any: every image of a generation or checklist request, and
+    # all but the last (the candidate) of a judgement.
+    inline = sum(
+        sum(seen.image_bytes if seen.kind != "evaluation" else seen.image_bytes[:-1])
+        for seen in fake_refs.seen
+        if seen.kind in ("generation", "checklist", "evaluation")
+    )
+    reference_bytes = uploaded + inline
+    named = sum(seen.file_images for seen in fake_refs.seen)
+    sent_inline = [seen.image_bytes for seen in fake_refs.seen if seen.kind == "generation"]
+
+    # 4. The evaluator's image payload over the full image, with photo-like images.
     with RemoteFake([95], textured_images=True) as fake_photo:
         _, photo = await timed_run(fake_photo.base_url, work, refs, max_iterations=1)
     full = len(await asyncio.to_thread(Path(photo.iterations[0].image_path).read_bytes))
@@ -232,6 +259,17 @@ async def main() -> None:
     print(
         f"    generation request bodies: turn 1 {generations[0].body_bytes:,} B, later turns "
         f"{statistics.mean(g.body_bytes for g in generations[1:]):,.0f} B on average"
+    )
+    line(
+        "reference bytes per run, N = 4, 2 retries, 2 references",
+        f"{reference_bytes:,} B",
+        f"{references_size:,} B",
+        reference_bytes == references_size,
+    )
+    print(
+        f"    uploaded {uploaded:,} B in {sum(1 for s in fake_refs.seen if s.upload_bytes)} "
+        f"uploads, inline {inline:,} B; {named} image parts named a file "
+        f"({len(sent_inline)} generation requests)"
     )
     ratio = evaluator_bytes / full
     line("evaluator image payload / full image", f"{100 * ratio:.1f} %", "<= 25 %", ratio <= 0.25)

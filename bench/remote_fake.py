@@ -22,8 +22,10 @@ class Seen:
     seconds: float
     ended: float  # perf_counter when the reply was sent (one clock for the whole machine)
     body_bytes: int
-    image_bytes: list[int]  # decoded bytes of each input_image, in order
+    image_bytes: list[int]  # decoded bytes of each input_image sent inline, in order
     continued: bool  # carried previous_response_id
+    file_images: int = 0  # input_images that name an uploaded file instead
+    upload_bytes: int = 0  # the file's bytes, for an upload (POST /v1/files)
 
 
 def _summary(record: Any) -> Seen:
@@ -36,7 +38,8 @@ def _summary(record: Any) -> Seen:
         if isinstance(part, dict)
         if part.get("type") == "input_image"
     ]
-    sizes = [len(base64.b64decode(p["image_url"].split(",", 1)[1])) for p in parts]
+    inline = [p["image_url"] for p in parts if isinstance(p.get("image_url"), str)]
+    sizes = [len(base64.b64decode(url.split(",", 1)[1])) for url in inline]
     return Seen(
         kind=record.kind,
         seconds=record.seconds,
@@ -44,12 +47,15 @@ def _summary(record: Any) -> Seen:
         body_bytes=int(record.headers.get("content-length", 0)),
         image_bytes=sizes,
         continued="previous_response_id" in body,
+        file_images=sum(1 for p in parts if p.get("file_id")),
+        upload_bytes=len(record.upload[1]) if record.upload else 0,
     )
 
 
 def _serve(conn: Connection, options: dict[str, Any], scores: list[int]) -> None:
     from fakes import FakeOpenAIServer, draw_image
 
+    faults = options.pop("faults", [])
     # Drawn before the clock starts: on a 2-core machine the fake's own CPU work would
     # otherwise be taken from the client under test, which a remote API's never is.
     for number in range(1, 9):
@@ -58,13 +64,15 @@ def _serve(conn: Connection, options: dict[str, Any], scores: list[int]) -> None
             draw_image(number, "1024x1024", "png", background, textured=textured)
     with FakeOpenAIServer(**options) as server:
         server.script_scores(scores)
+        server.script_faults(faults)
         conn.send(server.base_url)
         conn.recv()  # stop
         conn.send([_summary(record) for record in server.requests])
 
 
 class RemoteFake:
-    """``with RemoteFake(latency=..., scores=[...]) as fake: fake.base_url ... fake.seen``."""
+    """``with RemoteFake(latency=..., scores=[...]) as fake: fake.base_url ... fake.seen``
+    (``faults=[...]`` scripts the fake's faults, see tests/fakes/faults.py)."""
 
     def __init__(self, scores: list[int], **options: Any) -> None:
         self._scores, self._options = scores, options

@@ -92,10 +92,10 @@ def test_budget_stops_before_a_round_that_would_overspend(
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (("--max-cost", "0.10"), "one image at high quality, 1024x1024, cost about 0.167 USD"),
+        (("--max-cost", "0.10"), "one image at high quality, 1024x1024, cost about 0.166 USD"),
         (
             ("--max-cost", "0.10", "--quality", "medium", "--candidates", "3"),
-            "3 images at medium quality, 1024x1024, cost about 0.126 USD",
+            "3 images at medium quality, 1024x1024, cost about 0.127 USD",
         ),
     ],
 )
@@ -107,7 +107,7 @@ def test_a_budget_below_one_round_is_refused_before_anything_is_spent(
     message: str,
 ) -> None:
     code, output, err = run_cli(capsys, "ring", "--out", str(tmp_path), *extra)
-    assert code == 2
+    assert code == 9  # BudgetExhausted
     assert output == {}
     assert err.count("\n") == 1 and "--max-cost 0.1 USD cannot pay for one round" in err
     assert message in err
@@ -125,11 +125,21 @@ def test_price_file_overrides_the_table(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     prices = tmp_path / "prices.json"
-    prices.write_text(json.dumps({"images": {"gpt-image-2.5-sunburst": {"high": 1.0}}}))
+    image_tokens = {"input": 0, "output": 0, "image_output": 250.0}  # USD per 1M image tokens
+    table = {
+        "images": {"gpt-image-2.5-sunburst": {"high": 1.0}},  # the estimate before the call
+        "tokens": {"gpt-image-2.5-sunburst": image_tokens},  # the cost of the reported usage
+    }
+    prices.write_text(json.dumps(table))
     openai_env.script_scores([95])
     code, output, _ = run_cli(capsys, "ring", "--out", str(tmp_path), "--prices", str(prices))
     assert code == 0
-    assert 1.0 <= output["usage"]["cost_usd"] < 1.01
+    usage = output["usage"]
+    assert usage["estimated_usd"] == 1.0
+    # 4160 image tokens (the fake's high quality at 1024x1024) at 250 USD per million: 1.04,
+    # plus the text models' few tokens.
+    assert usage["image_output_tokens"] == 4160
+    assert 1.04 <= usage["cost_usd"] < 1.05
 
 
 class Tracker:

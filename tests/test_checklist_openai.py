@@ -210,3 +210,43 @@ def test_hand_written_checklists_end_to_end(
     assert [r["id"] for r in results if not r["passed"]] == failed
     assert output["checklist"] == checklist
     assert "Failed requirements:" in output["feedback_history"][0]
+
+
+def test_reply_schemas_are_generated_strict_from_the_models() -> None:
+    """Structured Outputs' strict mode: every object closed, every property required; the
+    constraints the judge must follow come from the models themselves."""
+    from agentic_image_gen.core.checklist import CATEGORIES, QUALITY_ASPECTS
+    from agentic_image_gen.providers.openai.checklist import (
+        _Checklist,
+        _Comparison,
+        _Judgement,
+        _Quality,
+    )
+    from agentic_image_gen.providers.openai.evaluator import _Reply
+    from agentic_image_gen.providers.openai.structured import strict_schema
+
+    def objects(node: Any) -> list[dict[str, Any]]:
+        found = []
+        if isinstance(node, dict):
+            if node.get("type") == "object":
+                found.append(node)
+            for value in node.values():
+                found += objects(value)
+        elif isinstance(node, list):
+            for value in node:
+                found += objects(value)
+        return found
+
+    for model in (_Checklist, _Judgement, _Comparison, _Reply):
+        schema = strict_schema(model)
+        assert "$ref" not in str(schema) and "$defs" not in schema
+        for node in objects(schema):
+            assert node["additionalProperties"] is False
+            assert node["required"] == list(node["properties"])
+    assert set(_Quality.model_fields) == set(QUALITY_ASPECTS)
+    requirement = strict_schema(_Checklist)["properties"]["requirements"]["items"]
+    assert requirement["properties"]["category"]["enum"] == list(CATEGORIES)
+    weight = {"type": "integer", "minimum": 1, "maximum": 5}
+    assert requirement["properties"]["weight"] == weight
+    score = strict_schema(_Reply)["properties"]["score"]
+    assert (score["minimum"], score["maximum"]) == (0, 100)

@@ -252,3 +252,27 @@ def test_validator_without_spec(tmp_path: Any) -> None:
                 f"{server.base_url}/conversations", json={}, headers={"Authorization": "Bearer k"}
             )
         assert reply.json()["object"] == "conversation"
+
+
+def test_the_sdk_overlay_adds_only_what_the_sdk_knows(openapi_validator: OpenAPIValidator) -> None:
+    """xhigh is accepted (the SDK lists it), tool_usage is checked against the SDK's shape."""
+    quality = openapi_validator._schemas()["ImageGenTool"]["properties"]["quality"]["enum"]
+    assert {"xhigh", "max"} <= set(quality) and "ultra" not in quality
+    assert "tool_usage" in openapi_validator.property_names("Response")
+    assert "moderation_details" in str(openapi_validator._schemas()["ImageGenToolCall"])
+    from fakes.openai_payloads import response_object
+
+    good = response_object({"model": "gpt-5.5"}, [], None)
+    good["tool_usage"] = {
+        "image_gen": {
+            "input_tokens": 3,
+            "input_tokens_details": {"image_tokens": 0, "text_tokens": 3},
+            "output_tokens": 272,
+            "total_tokens": 275,
+        },
+        "web_search": {"num_requests": 0},
+    }
+    openapi_validator.validate_response("Response", good)
+    good["tool_usage"]["image_gen"]["input_tokens"] = "many"
+    with pytest.raises(SpecViolation, match="tool_usage"):
+        openapi_validator.validate_response("Response", good)

@@ -46,8 +46,12 @@ def test_refs_go_with_turn_one_only_and_later_turns_continue(
     first, second, third = (r.body for r in openai_env.generation_requests())
     images = [part for part in content_of(first) if part["type"] == "input_image"]
     assert len(images) == 2
-    assert all(part["image_url"].startswith("data:image/") for part in images)
-    assert base64.b64decode(images[0]["image_url"].split(",", 1)[1]) == local.read_bytes()
+    # Each reference was uploaded once (Files API) and is named by its file id.
+    uploaded = dict(openai_env.uploads)
+    assert [part["file_id"] for part in images] == list(uploaded)
+    assert "image_url" not in images[0]
+    assert uploaded[images[0]["file_id"]] == local.read_bytes()
+    assert sorted(openai_env.deleted_files) == sorted(uploaded)  # deleted when the run ended
     assert "previous_response_id" not in first
     assert second["previous_response_id"] == output["response_ids"][0]
     assert third["previous_response_id"] == output["response_ids"][1]
@@ -242,19 +246,23 @@ def test_unusable_evaluator_fails_clearly_and_keeps_the_image(
 
 
 @pytest.mark.parametrize(
-    ("outcome", "message"),
-    [("refusal", "the model refused"), ("text_only", "answered with text only")],
+    ("outcome", "code", "message"),
+    [
+        ("refusal", 8, "content refused during generation: the model refused"),
+        ("text_only", 5, "answered with text only"),
+    ],
 )
 def test_response_without_image_is_a_provider_error(
     openai_env: FakeOpenAIServer,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
     outcome: str,
+    code: int,
     message: str,
 ) -> None:
     openai_env.script_generation([outcome])
-    code, output, err = run_cli(capsys, "ring", "--out", str(tmp_path))
-    assert code == 5
+    exit_code, output, err = run_cli(capsys, "ring", "--out", str(tmp_path))
+    assert exit_code == code
     assert message in err
     assert "Traceback" not in err
     assert output["iterations"] == 0
@@ -266,7 +274,7 @@ def test_later_failure_keeps_finished_iterations(
     openai_env.script_scores([60])
     openai_env.script_generation(["image", "refusal"])
     code, output, _ = run_cli(capsys, "ring", "--out", str(tmp_path), "--threshold", "99")
-    assert code == 5
+    assert code == 8  # ContentRefused
     assert output["iterations"] == 1
     assert output["final_score"] == 60
     assert Path(output["best_image_url"]).is_file()

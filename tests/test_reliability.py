@@ -53,7 +53,7 @@ def test_transient_faults_are_retried(
         ({"status": 401}, 4, "OpenAI rejected the API key"),
         ({"status": 400, "message": "Invalid size '7x7'."}, 5, "HTTP 400 while generating"),
         ({"status": 404}, 5, "HTTP 404"),
-        ({"refusal": True}, 5, "safety system"),
+        ({"refusal": True}, 8, "content refused during generation"),
     ],
     ids=["401", "400", "404", "content-policy"],
 )

@@ -262,3 +262,16 @@ def test_a_script_in_the_prompt_is_shown_not_run(make_run: Any) -> None:
         assert page.evaluate("document.scripts.length") == 0
         assert XSS in page.inner_text("#original-prompt")
         assert XSS in page.inner_text("#iteration-1 .prompt-box")
+
+
+def test_report_shows_reported_and_estimated_costs_apart(make_run: Any) -> None:
+    run_dir = make_run("Gold ring", [93])
+    journal = json.loads((run_dir / JOURNAL_NAME).read_text())
+    usage = journal["result"]["usage"]
+    reported = sum(r["reported_usd"] or 0 for r in usage)
+    estimated = sum(r["estimated_usd"] or 0 for r in usage)
+    assert 0 < estimated < reported  # the reference's image tokens are in the reported cost
+    page = Page(render_report(run_dir))
+    text = " ".join(" ".join(page.text).split())
+    assert f"reported cost ${reported:.4f}" in text
+    assert f"estimated before the calls ${estimated:.4f}" in text

@@ -45,7 +45,7 @@ def test_resume_uses_the_journaled_refinement_and_continues_the_context(
     openai_env.script_scores([40])
     openai_env.script_generation(["image", "refusal"])
     code, partial, _ = run_cli(capsys, "ring", "--out", str(tmp_path), "--threshold", "90")
-    assert code == 5
+    assert code == 8  # the refusal: ContentRefused
     pending = journal(partial["run_dir"])["result"]["pending_prompt"]
     assert pending.startswith("Refined prompt #1")
     refinements_before = len(openai_env.refinement_requests())

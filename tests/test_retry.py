@@ -100,3 +100,20 @@ async def test_no_retry_past_the_call_deadline() -> None:
 )
 def test_retry_after_header_forms(headers: dict[str, str], seconds: float | None) -> None:
     assert retry_after_seconds(httpx.Headers(headers)) == seconds
+
+
+async def test_a_retry_after_past_the_deadline_is_not_waited_for() -> None:
+    policy, slept = recording_policy(call_deadline=30.0)
+    call, calls = failing([Flaky(True, retry_after=45.0)])
+    with pytest.raises(Flaky) as raised:
+        await policy.call(call, classify)
+    assert slept == [] and len(calls) == 1 and policy.retries_used == 0
+    assert raised.value.__notes__ == ["the server asked to wait 45 s, longer than this call may"]
+
+
+async def test_a_retry_after_beyond_the_cap_is_not_waited_for_either() -> None:
+    policy, slept = recording_policy(call_deadline=3600.0)
+    call, _calls = failing([Flaky(True, retry_after=600.0)])
+    with pytest.raises(Flaky):
+        await policy.call(call, classify)
+    assert slept == []

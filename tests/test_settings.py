@@ -103,6 +103,19 @@ def test_model_flags_beat_environment_beats_defaults() -> None:
     assert DEFAULT_IMAGE_MODEL != "gpt-image-1"
 
 
+def test_store_and_keep_files_from_flags_options_and_environment() -> None:
+    from agentic_image_gen.frontends.arguments import build_parser, provider_options
+
+    options = PROVIDER.resolve_options({}, {"AIG_OPENAI_STORE": "false"})
+    assert options.store is False and options.keep_files is False  # type: ignore[attr-defined]
+    args = build_parser().parse_args(["ring", "--no-store", "--keep-files"])
+    assert provider_options(args)["openai"] == {"store": False, "keep_files": True}
+    args = build_parser().parse_args(["ring", "--no-store", "-o", "openai.store=true"])
+    assert provider_options(args)["openai"] == {"store": "true"}  # the explicit option wins
+    with pytest.raises(InputError, match="input_fidelity"):
+        PROVIDER.resolve_options({"input_fidelity": "extreme"}, {})
+
+
 def test_a_providers_options_are_validated_by_the_provider() -> None:
     with pytest.raises(InputError, match="provider 'openai' options: image_model: must not"):
         PROVIDER.resolve_options({"image_model": "  "}, {})

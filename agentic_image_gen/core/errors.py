@@ -67,3 +67,48 @@ class RunInterrupted(RunFailed):
     def __init__(self, partial: RunResult) -> None:
         super().__init__(AigError("interrupted"), partial)
         self.exit_code = EXIT_INTERRUPTED
+
+
+# ---- added for the provider failure taxonomy (issue 15): append-only --------------------------
+
+
+class PermissionDenied(ConfigurationError):
+    """The account may not do this (HTTP 403: a model not enabled, an unverified organisation,
+    a region): fixed in the account's settings, like a rejected key, so the same exit code."""
+
+    exit_code = 4
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider kept failing with transient errors (5xx, 429, timeouts, ``status:
+    failed`` with a server error) until the retries or the call's deadline ran out: try again
+    later; nothing about the input needs to change."""
+
+    exit_code = 5
+
+
+class ContentRefused(ProviderError):
+    """The provider's content policy blocked the request or the model refused it. ``stage``
+    says which step (generation, evaluation, refinement) and ``categories`` what the
+    moderation flagged, so a user knows what to change in the prompt or the references."""
+
+    exit_code = 8
+
+    def __init__(self, message: str, stage: str = "", categories: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.stage = stage
+        self.categories = categories
+
+
+class BudgetExhausted(AigError):
+    """``--max-cost`` cannot pay for what the run needs: a first round above the budget, or
+    a model without a price (which would count as free and switch the budget off)."""
+
+    exit_code = 9
+
+
+class IncompleteReply(ProviderError):
+    """A reply stopped before it was whole (``status: incomplete``: output token limit,
+    content filter); named apart from a malformed reply so the cause is not hidden."""
+
+    exit_code = 5

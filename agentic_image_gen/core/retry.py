@@ -67,7 +67,7 @@ class RetryPolicy:
 
     def backoff(self, attempt_number: int, retry_after: float | None) -> float:
         if retry_after is not None:
-            return min(retry_after, MAX_RETRY_AFTER)
+            return retry_after
         delay: float = min(self.base_delay * 2.0**attempt_number, self.max_delay)
         return delay * (1 - 0.25 * random.random())
 
@@ -89,7 +89,15 @@ class RetryPolicy:
                 verdict = classify(exc)
                 if verdict is None or not verdict.transient or self.retries_used >= self.budget:
                     raise
-                delay = self.backoff(attempt_number, verdict.retry_after)
+                after = verdict.retry_after
+                if after is not None and (
+                    after > MAX_RETRY_AFTER or time.monotonic() + after >= deadline
+                ):
+                    # Like the SDK: a server that asks for a longer wait than the call may
+                    # take is answered now, not after a wait that would end in failure anyway.
+                    exc.add_note(f"the server asked to wait {after:g} s, longer than this call may")
+                    raise
+                delay = self.backoff(attempt_number, after)
                 if time.monotonic() + delay >= deadline:
                     raise
                 self.retries_used += 1

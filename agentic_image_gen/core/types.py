@@ -21,6 +21,8 @@ class Quality(StrEnum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
+    XHIGH = "xhigh"  # only some image models (the provider's capability table says which)
+    MAX = "max"
 
 
 class Background(StrEnum):
@@ -119,6 +121,8 @@ class GenerationRequest:
     with every turn: a provider whose context already holds them must not send them again.
     ``variant`` says which candidate of its round this is (0 for the first): a deterministic
     provider uses it to try something different; a sampling model varies anyway.
+    ``previous_image`` is the file of the image ``context`` continues from: a provider that
+    cannot continue on its server (an account that stores nothing) sends that image back.
     """
 
     prompt: str
@@ -126,6 +130,7 @@ class GenerationRequest:
     references: tuple[ReferenceImage, ...] = ()
     context: str | None = None
     variant: int = 0
+    previous_image: str | None = None
 
 
 @dataclass(frozen=True)
@@ -278,6 +283,9 @@ class RunResult(BaseModel):
     # The user's prompt with a marketplace profile's requirements: what evaluators judge.
     brief: str | None = None
     delivery: Delivery | None = None
+    # How the generator carried a round into the next ("stored": on the provider's server;
+    # "stateless": the image sent back), when it says; None for providers without the notion.
+    continuation: str | None = None
 
     def best(self, iterations: list[Iteration] | None = None) -> Iteration | None:
         """Highest score wins; on a tie the later iteration (it had more refinement), unless
@@ -340,6 +348,7 @@ class RunResult(BaseModel):
                 for it in self.iterations
             ],
             "tie_breaks": [tie_break.model_dump() for tie_break in self.tie_breaks],
+            "continuation": self.continuation,
         }
         if self.delivery is not None:
             output["delivery"] = self.delivery.model_dump() | {

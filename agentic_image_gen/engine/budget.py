@@ -4,7 +4,7 @@ judged by the cost of those before."""
 from __future__ import annotations
 
 from agentic_image_gen.core.config import RunConfig
-from agentic_image_gen.core.errors import InputError
+from agentic_image_gen.core.errors import BudgetExhausted
 from agentic_image_gen.core.usage import UsageLedger
 from agentic_image_gen.providers.base import CostEstimator, ImageGenerator
 
@@ -15,10 +15,15 @@ def check_first_round(config: RunConfig, generator: ImageGenerator) -> None:
     if config.max_cost is None or not isinstance(generator, CostEstimator):
         return
     each = generator.image_cost(config.image)
-    if each is None or each * config.candidates <= config.max_cost:
+    if each is None:  # an unpriced image would count as free and switch the budget off
+        raise BudgetExhausted(
+            f"--max-cost {config.max_cost:g} USD cannot be kept: the generator has no price "
+            "for its images at these settings (add one with --prices FILE)"
+        )
+    if each * config.candidates <= config.max_cost:
         return
     images = f"{config.candidates} images" if config.candidates > 1 else "one image"
-    raise InputError(
+    raise BudgetExhausted(
         f"--max-cost {config.max_cost:g} USD cannot pay for one round: {images} at "
         f"{config.image.quality.value} quality, {config.image.size}, cost about "
         f"{each * config.candidates:.3f} USD (lower --quality or --candidates, or see --prices)"

@@ -41,7 +41,13 @@ from agentic_image_gen.core.usage import UsageLedger
 from agentic_image_gen.engine import budget, plateau, tasks
 from agentic_image_gen.engine.deliver import deliver_best
 from agentic_image_gen.inputs import references as reference_loader
-from agentic_image_gen.providers.base import ChecklistDeriver, Comparer, Preparer, Providers
+from agentic_image_gen.providers.base import (
+    ChecklistDeriver,
+    Comparer,
+    Continuing,
+    Preparer,
+    Providers,
+)
 from agentic_image_gen.store.run_store import JournalWriter, RunStatus, RunStore, read_back
 
 
@@ -216,17 +222,20 @@ class _Run:
         prompt = members[0].prompt if members else self.result.pending_prompt or self.brief
         previous = self.result.best(self.result.rounds().get(number - 1, []))
         context = previous.context if previous else None
+        source = previous.image_path if previous else None
         async with asyncio.TaskGroup() as group:
             for iteration in members:
                 if iteration.evaluation is None:
                     group.create_task(self.evaluate(iteration))
             for candidate in range(len(members) + 1, self.config.candidates + 1):
-                group.create_task(self.candidate(number, candidate, prompt, context))
+                group.create_task(self.candidate(number, candidate, prompt, context, source))
+        if isinstance(self.providers.generator, Continuing):
+            self.result.continuation = self.providers.generator.continuation
 
     async def candidate(
-        self, number: int, candidate: int, prompt: str, context: str | None
+        self, number: int, candidate: int, prompt: str, context: str | None, source: str | None
     ) -> None:
-        iteration, image = await self.generate(number, candidate, prompt, context)
+        iteration, image = await self.generate(number, candidate, prompt, context, source)
         # On disk (and in the journal) before anything else: if the evaluation fails, the
         # image stays in the run and a resume scores it.
         await self.keep(iteration, image)
@@ -324,7 +333,7 @@ class _Run:
         await self.journal()
 
     async def generate(
-        self, number: int, candidate: int, prompt: str, context: str | None
+        self, number: int, candidate: int, prompt: str, context: str | None, source: str | None
     ) -> tuple[Iteration, GeneratedImage]:
         # Reserved before any await, so concurrent candidates never share an index.
         index = self.next_index
@@ -339,6 +348,7 @@ class _Run:
                     references=self.references,
                     context=context,
                     variant=candidate - 1,
+                    previous_image=source,
                 )
             )
         iteration = Iteration(

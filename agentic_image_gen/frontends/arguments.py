@@ -31,9 +31,14 @@ exit codes:
   1    unexpected internal error
   2    invalid arguments or prompt
   3    a reference image is missing, unreadable, not an image, or its URL failed
-  4    configuration: missing or rejected API key, unknown provider
-  5    provider failure: API error, refusal, unusable reply
+  4    configuration or account: missing or rejected API key (401), no permission (403),
+       no quota, unknown provider
+  5    provider failure: an outage after the retries (5xx, 429, timeouts), an unusable or
+       incomplete reply: try again later
   6    the run folder cannot be written
+  8    content refused: a moderation block or a model's refusal (the message names the stage
+       and the categories): change the prompt or the reference images
+  9    budget: --max-cost cannot pay for one round, or a model has no price to keep it by
   130  interrupted (Ctrl-C); 143 on SIGTERM, 129 on SIGHUP (partial JSON printed)
 
 subcommands: runs, show RUN_DIR, report RUN_DIR, providers, profiles
@@ -144,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     roles.add_argument("--prompter", help="override the prompter (a component name)")
     roles.add_argument("--option", "-o", action="append", default=[], metavar="PROVIDER.KEY=VALUE",
                        help="a provider option, e.g. openai.api_key_env=MY_KEY (repeatable)")
+    roles.add_argument("--no-store", action="store_true",
+                       help="an account that stores nothing (zero data retention): same as "
+                       "-o openai.store=false")
+    roles.add_argument("--keep-files", action="store_true",
+                       help="keep the reference images uploaded to OpenAI's Files API after "
+                       "the run: same as -o openai.keep_files=true")
     models = parser.add_argument_group("models (flags win over AIG_* environment variables)")
     for key, text in MODEL_FLAGS.items():
         models.add_argument("--" + key.replace("_", "-"), dest=key, help=text)
@@ -178,6 +189,11 @@ def provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         if not (sep and dot and provider and key):
             raise InputError(f"--option {item!r} is not PROVIDER.KEY=VALUE")
         options.setdefault(provider, {})[key] = value
+    # Shortcuts for the OpenAI provider's options; an explicit --option wins.
+    if getattr(args, "no_store", False):
+        options.setdefault("openai", {}).setdefault("store", False)
+    if getattr(args, "keep_files", False):
+        options.setdefault("openai", {}).setdefault("keep_files", True)
     shared = {key: getattr(args, key) for key in MODEL_FLAGS if getattr(args, key) is not None}
     if shared:
         options["*"] = shared

@@ -65,6 +65,16 @@ class CostEstimator(Protocol):
 
 
 @runtime_checkable
+class Continuing(Protocol):
+    """A generator that says how it carries one round into the next (optional role), e.g.
+    "stored" (the provider's server keeps the turn) or "stateless" (the image is sent back);
+    the run's result reports it."""
+
+    @property
+    def continuation(self) -> str | None: ...
+
+
+@runtime_checkable
 class Evaluator(Protocol):
     async def evaluate_image(self, request: EvaluationRequest) -> Evaluation:
         """Score 0-100 against the user's request, with an actionable critique."""

@@ -18,8 +18,11 @@ from .openai_payloads import (
     classify,
     draw_image,
     image_call,
+    image_tool_usage,
+    input_images,
     last_input_text,
     message,
+    moderation_call,
     new_id,
     output_text,
     refusal,
@@ -27,7 +30,10 @@ from .openai_payloads import (
 )
 
 EvaluatorReply = int | str
-GENERATION_OUTCOMES = ("image", "refusal", "text_only")
+GENERATION_OUTCOMES = ("image", "refusal", "text_only", "moderation")
+# The spec's limit on an image_url (a data URL included), in characters.
+MAX_IMAGE_URL_CHARS = 20_971_520
+MODERATION_CATEGORIES = ["violence", "weapons"]
 
 
 class ScriptedAPI:
@@ -36,8 +42,16 @@ class ScriptedAPI:
     def __init__(self, latency: dict[str, float] | None = None, textured_images: bool = False):
         self.conversation_ids: set[str] = set()
         self.deleted_conversations: list[str] = []
-        self.response_ids: set[str] = set()
+        self.response_ids: set[str] = set()  # stored responses (store not false, not zdr)
         self.rejected_keys: set[str] = set()
+        # A zero-data-retention account: nothing is stored whatever ``store`` says, so
+        # previous_response_id is "not found" and Conversations are refused.
+        self.zdr = False
+        # Uploaded files (POST /v1/files): id -> bytes; False answers 404 as a server without it.
+        self.files_api = True
+        self.files: dict[str, bytes] = {}
+        self.uploads: list[tuple[str, bytes]] = []  # (file id, content) per upload, in order
+        self.deleted_files: list[str] = []
         self._lock = threading.Lock()
         self._counters = {
             "generation": 0,
@@ -85,7 +99,53 @@ class ScriptedAPI:
         with self._lock:
             self._generation_script = list(outcomes)
 
+    def _upload_file(self, filename: str, data: bytes, purpose: str) -> dict[str, Any]:
+        if not self.files_api:
+            raise FakeAPIError(404, "Invalid URL (POST /v1/files)")
+        file_id = new_id("file")
+        with self._lock:
+            self.files[file_id] = data
+            self.uploads.append((file_id, data))
+        return {
+            "id": file_id,
+            "object": "file",
+            "bytes": len(data),
+            "created_at": int(time.time()),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
+        }
+
+    def _delete_file(self, file_id: str) -> dict[str, Any]:
+        with self._lock:
+            if self.files.pop(file_id, None) is None:
+                raise FakeAPIError(404, f"No such File object: {file_id}")
+            self.deleted_files.append(file_id)
+        return {"id": file_id, "object": "file", "deleted": True}
+
+    def _check_images(self, body: dict[str, Any]) -> None:
+        """Every file id must exist; every image URL must fit the spec's limit."""
+        for part in input_images(body):
+            file_id, url = part.get("file_id"), part.get("image_url")
+            if file_id is not None and file_id not in self.files:
+                raise FakeAPIError(400, f"File {file_id!r} not found.", param="input")
+            if isinstance(url, str) and len(url) > MAX_IMAGE_URL_CHARS:
+                raise FakeAPIError(
+                    400,
+                    f"Invalid 'input[0].content.image_url': string too long. Expected a string "
+                    f"with maximum length {MAX_IMAGE_URL_CHARS}, but got a string with length "
+                    f"{len(url)} instead.",
+                    param="input",
+                    code="string_above_max_length",
+                )
+
     def _create_conversation(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self.zdr:
+            raise FakeAPIError(
+                400,
+                "Conversations are not available to organizations with zero data retention.",
+                code="unsupported_for_zdr",
+            )
         conversation_id = new_id("conv")
         with self._lock:
             self.conversation_ids.add(conversation_id)
@@ -129,9 +189,11 @@ class ScriptedAPI:
                     f"Conversation with id '{conversation_id}' not found.",
                     param="conversation",
                 )
+        self._check_images(body)
         kind = classify("POST", "/v1/responses", body)
+        usage = None
         if kind == "generation":
-            output = self._generate(body)
+            output, usage = self._generate(body)
         elif kind == "evaluation":
             output = self._evaluate(body)
         elif kind == "checklist":
@@ -149,8 +211,15 @@ class ScriptedAPI:
                 message(output_text(f"Refined prompt #{number}: {last_input_text(body)[:300]}"))
             ]
         reply = response_object(body, output, conversation_id)
-        with self._lock:
-            self.response_ids.add(reply["id"])
+        if usage is not None:
+            reply["tool_usage"] = usage
+        if output and output[-1].get("status") == "failed":  # a moderation block
+            text = output[-1]["error"]["message"]
+            error = {"code": "image_content_policy_violation", "message": text}
+            reply.update(status="failed", completed_at=None, error=error)
+        if body.get("store") is not False and not self.zdr:
+            with self._lock:
+                self.response_ids.add(reply["id"])
         return reply
 
     def _next(self, kind: str) -> int:
@@ -158,14 +227,18 @@ class ScriptedAPI:
             self._counters[kind] += 1
             return self._counters[kind]
 
-    def _generate(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+    def _generate(
+        self, body: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         number = self._next("generation")
         with self._lock:
             outcome = self._generation_script.pop(0) if self._generation_script else "image"
         if outcome == "refusal":
-            return [message(refusal("I'm sorry, but I can't help with that request."))]
+            return [message(refusal("I'm sorry, but I can't help with that request."))], None
         if outcome == "text_only":
-            return [message(output_text("Here is a description of the image instead."))]
+            return [message(output_text("Here is a description of the image instead."))], None
+        if outcome == "moderation":
+            return [moderation_call(MODERATION_CATEGORIES)], None
         index, tool = next(
             (i, t) for i, t in enumerate(body["tools"]) if t.get("type") == "image_generation"
         )
@@ -176,17 +249,14 @@ class ScriptedAPI:
                 "Transparent background is not supported with output_format 'jpeg'.",
                 param=f"tools[{index}].background",
             )
-        return [
-            image_call(
-                draw_image(
-                    number,
-                    tool.get("size", "auto"),
-                    output_format,
-                    background,
-                    textured=self.textured_images,
-                )
-            )
-        ]
+        action = tool.get("action", "auto")
+        if action == "edit" and not input_images(body) and body.get("previous_response_id") is None:
+            raise FakeAPIError(400, "action 'edit' needs an input image.", param="tools")
+        size, textured = tool.get("size", "auto"), self.textured_images
+        image = draw_image(number, size, output_format, background, textured=textured)
+        revised = f"Revised: {last_input_text(body)[:200]}"
+        call = image_call(image, revised, "edit" if action == "edit" else "generate")
+        return [call], image_tool_usage(body, tool, 1)
 
     def _evaluate(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         checklist = schema_name(body) == "checklist_evaluation"

@@ -11,7 +11,10 @@ refinement...). A fault may combine ``delay`` with one outcome:
 * ``{"malformed": True}``: a 200 whose body is not JSON;
 * ``{"refusal": True}``: a moderation refusal: for a generation, a ``failed`` Response with a
   ``failed`` image_generation_call and an ``image_content_policy_violation`` error; otherwise a
-  refusal message.
+  refusal message;
+* ``{"failed": "server_error"}``: a 200 whose Response has ``status: failed`` with that code;
+* ``{"incomplete": "max_output_tokens"}``: a 200 whose Response stopped early (``status:
+  incomplete``, that reason, the text cut off).
 
 Every consumed fault is recorded in ``hits``, so tests can count what was injected.
 """
@@ -25,11 +28,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from .openai_payloads import message, new_id, refusal
+from .openai_payloads import message, new_id, output_text, refusal
 
 FAULT_KEYS = frozenset(
     {"status", "retry_after", "retry_after_ms", "message", "code", "headers", "delay", "drop"}
-    | {"malformed", "refusal", "path", "kind"}
+    | {"malformed", "refusal", "path", "kind", "failed", "incomplete"}
 )
 MALFORMED_BODY = b'{"id": "resp_cut_short", "object": "response", "output": [{"type": "mess'
 REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
@@ -76,8 +79,18 @@ class Fault:
         return False
 
     def alter(self, reply: dict[str, Any], kind: str) -> dict[str, Any] | None:
-        """The refused version of a Response the fake built, or None when not a refusal."""
-        if not self.spec.get("refusal") or reply.get("object") != "response":
+        """The refused, failed or cut-off version of a Response the fake built, or None."""
+        if reply.get("object") != "response":
+            return None
+        if code := self.spec.get("failed"):
+            error = {"code": code, "message": f"The response failed ({code})."}
+            return {**reply, "status": "failed", "completed_at": None, "error": error,
+                    "output": []}
+        if reason := self.spec.get("incomplete"):
+            cut = [message(output_text('{"score": 7'))]
+            return {**reply, "status": "incomplete", "completed_at": None,
+                    "incomplete_details": {"reason": reason}, "output": cut}
+        if not self.spec.get("refusal"):
             return None
         if kind != "generation":
             return {**reply, "output": [message(refusal(REFUSAL_TEXT))]}

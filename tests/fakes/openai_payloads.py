@@ -15,6 +15,14 @@ from PIL import Image, ImageDraw
 _PALETTE = [(220, 40, 60), (40, 140, 220), (250, 180, 30), (60, 180, 90), (150, 70, 200)]
 _PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 _SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
+# The fake's own token counts for an image call (tool_usage.image_gen), independent of the
+# project's price table: output image tokens of a 1024x1024 image per quality, scaled by area,
+# and a flat count per input image.
+IMAGE_OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160, "xhigh": 8320, "max": 16640}
+IMAGE_OUTPUT_TOKENS["auto"] = IMAGE_OUTPUT_TOKENS["high"]
+INPUT_IMAGE_TOKENS = 323
+SNAPSHOT_DATE = "2026-08-06"
+_DATED = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 _USAGE = {
     "input_tokens": 10,
     "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
@@ -50,6 +58,10 @@ def classify(method: str, path: str, body: Any) -> str:
         return "conversation"
     if method == "DELETE" and path.startswith("/v1/conversations/"):
         return "conversation_deleted"
+    if path == "/v1/files" and method == "POST":
+        return "file_upload"
+    if method == "DELETE" and path.startswith("/v1/files/"):
+        return "file_deleted"
     if method != "POST" or path != "/v1/responses" or not isinstance(body, dict):
         return "other"
     tools = body.get("tools")
@@ -125,13 +137,75 @@ def draw_image(
     return buffer.getvalue()
 
 
-def image_call(image: bytes) -> dict[str, Any]:
-    """An ``image_generation_call`` output item (the spec's ImageGenToolCall has no more fields)."""
+def dated(model: str) -> str:
+    """The snapshot name the API answers with (``gpt-5.5`` -> ``gpt-5.5-2026-08-06``)."""
+    return model if _DATED.search(model) else f"{model}-{SNAPSHOT_DATE}"
+
+
+def input_images(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every ``input_image`` part of a request's input."""
+    items = body.get("input")
+    found = []
+    for item in items if isinstance(items, list) else []:
+        content = item.get("content") if isinstance(item, dict) else None
+        for part in content if isinstance(content, list) else []:
+            if isinstance(part, dict) and part.get("type") == "input_image":
+                found.append(part)
+    return found
+
+
+def image_tool_usage(body: dict[str, Any], tool: dict[str, Any], images: int) -> dict[str, Any]:
+    """``tool_usage`` of a generation: text and image input tokens, image output tokens."""
+    text_tokens = len(last_input_text(body).split())
+    image_tokens = INPUT_IMAGE_TOKENS * len(input_images(body))
+    size = str(tool.get("size", "auto"))
+    match = _SIZE.match("1024x1024" if size == "auto" else size)
+    area = int(match[1]) * int(match[2]) if match else 1024 * 1024
+    per_image = IMAGE_OUTPUT_TOKENS[str(tool.get("quality", "auto"))] * area // (1024 * 1024)
+    output_tokens = per_image * images
     return {
+        "image_gen": {
+            "input_tokens": text_tokens + image_tokens,
+            "input_tokens_details": {"image_tokens": image_tokens, "text_tokens": text_tokens},
+            "output_tokens": output_tokens,
+            "output_tokens_details": {"image_tokens": output_tokens, "text_tokens": 0},
+            "total_tokens": text_tokens + image_tokens + output_tokens,
+        },
+        "web_search": {"num_requests": 0},
+    }
+
+
+def image_call(
+    image: bytes, revised_prompt: str | None = None, action: str | None = None
+) -> dict[str, Any]:
+    """An ``image_generation_call`` output item, with the fields the SDK reads."""
+    call: dict[str, Any] = {
         "type": "image_generation_call",
         "id": new_id("ig"),
         "status": "completed",
         "result": base64.b64encode(image).decode("ascii"),
+    }
+    if revised_prompt is not None:
+        call["revised_prompt"] = revised_prompt
+    if action is not None:
+        call["action"] = action
+    return call
+
+
+def moderation_call(categories: list[str], stage: str = "input") -> dict[str, Any]:
+    """A failed ``image_generation_call`` blocked by moderation, with its categories."""
+    return {
+        "type": "image_generation_call",
+        "id": new_id("ig"),
+        "status": "failed",
+        "result": None,
+        "error": {
+            "code": "moderation_blocked",
+            "message": "Your request was rejected by the safety system.",
+            "type": "image_generation_user_error",
+            "param": None,
+            "moderation_details": {"categories": categories, "moderation_stage": stage},
+        },
     }
 
 
@@ -169,7 +243,7 @@ def response_object(
         "error": None,
         "incomplete_details": None,
         "instructions": body.get("instructions"),
-        "model": body.get("model", "gpt-5"),
+        "model": dated(str(body.get("model", "gpt-5"))),
         "output": output,
         "parallel_tool_calls": parallel if isinstance(parallel, bool) else True,
         "previous_response_id": body.get("previous_response_id"),

@@ -19,6 +19,8 @@ import json
 import threading
 import time
 from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -38,6 +40,22 @@ _ENDPOINTS = {  # path -> (request schema, response schema) in the spec's compon
     "/v1/conversations": ("CreateConversationBody", "ConversationResource"),
 }
 _CONVERSATION = "/v1/conversations/"  # DELETE /v1/conversations/{conversation_id}
+_FILES = "/v1/files"  # POST (multipart upload), DELETE /v1/files/{file_id}
+_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+
+
+def multipart_fields(content_type: str, raw: bytes) -> dict[str, tuple[str | None, bytes]]:
+    """The parts of a multipart/form-data body: name -> (filename, bytes)."""
+    parsed = BytesParser(policy=default_policy).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    fields: dict[str, tuple[str | None, bytes]] = {}
+    for part in parsed.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):
+            fields[name] = (part.get_filename(), payload)
+    return fields
 
 
 @dataclass
@@ -52,6 +70,7 @@ class RecordedRequest:
     response: Any = None  # JSON body the fake answered with
     seconds: float = 0.0  # the fake's own time on it, request line to reply sent (latency included)
     started: float = 0.0  # time.perf_counter() when its request line arrived
+    upload: tuple[str | None, bytes] | None = None  # a multipart file: (filename, bytes)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -165,10 +184,18 @@ class FakeOpenAIServer(ScriptedAPI):
         path = handler.path.split("?", 1)[0]
         raw = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
         started = handler.received
+        content_type = handler.headers.get("Content-Type", "")
+        multipart = content_type.startswith("multipart/form-data")
+        upload: tuple[str | None, bytes] | None = None
         try:
-            body: Any = json.loads(raw) if raw else None
+            body: Any = json.loads(raw) if raw and not multipart else None
         except ValueError:
             body = None
+        if multipart:  # a file upload: recorded without its bytes, which are kept apart
+            fields = multipart_fields(content_type, raw)
+            body = {name: value.decode() if filename is None else {"filename": filename,
+                    "bytes": len(value)} for name, (filename, value) in fields.items()}
+            upload = fields.get("file", (None, b""))
         record = RecordedRequest(
             method=handler.command,
             path=path,
@@ -176,6 +203,7 @@ class FakeOpenAIServer(ScriptedAPI):
             body=body,
             kind=classify(handler.command, path, body),
             client_port=handler.client_address[1],
+            upload=upload,
         )
         with self._lock:
             self.requests.append(record)
@@ -186,7 +214,7 @@ class FakeOpenAIServer(ScriptedAPI):
                 return
         time.sleep(self.latency.get(record.kind, 0.0))
         try:
-            if raw and body is None:
+            if raw and body is None and not multipart:
                 raise FakeAPIError(400, "We could not parse the JSON body of your request.")
             status, reply = 200, self._route(record)
             if fault is not None and (refused := fault.alter(reply, record.kind)) is not None:
@@ -220,6 +248,12 @@ class FakeOpenAIServer(ScriptedAPI):
             raise FakeAPIError(
                 401, f"Incorrect API key provided: {auth[7:].strip()}.", code="invalid_api_key"
             )
+        if record.path == _FILES and record.method == "POST":
+            return self._route_upload(record)
+        if record.method == "DELETE" and record.path.startswith(_FILES + "/"):
+            reply = self._delete_file(record.path.removeprefix(_FILES + "/"))
+            self._check(record, "validate_response", "DeleteFileResponse", reply, 500)
+            return reply
         if record.method == "DELETE" and record.path.startswith(_CONVERSATION):
             reply = self._delete_conversation(record.path.removeprefix(_CONVERSATION))
             self._check(record, "validate_response", "DeletedConversationResource", reply, 500)
@@ -235,6 +269,24 @@ class FakeOpenAIServer(ScriptedAPI):
             reply = self._create_response(body)
         self._check(record, "validate_response", response_schema, reply, status=500)
         return reply
+
+    def _route_upload(self, record: RecordedRequest) -> dict[str, Any]:
+        """POST /v1/files: the multipart fields the spec's CreateFileRequest allows."""
+        body = record.body if isinstance(record.body, dict) else {}
+        filename, data = record.upload or (None, b"")
+        if unknown := set(body) - {"file", "purpose", "expires_after"}:
+            self._violation(record, f"CreateFileRequest: unknown fields {sorted(unknown)}")
+        if body.get("purpose") not in _PURPOSES or not data:
+            self._violation(record, f"CreateFileRequest: purpose {body.get('purpose')!r}, "
+                            f"file of {len(data)} bytes")
+        reply = self._upload_file(filename or "upload", data, str(body["purpose"]))
+        self._check(record, "validate_response", "OpenAIFile", reply, 500)
+        return reply
+
+    def _violation(self, record: RecordedRequest, message: str) -> None:
+        with self._lock:
+            self.violations.append(f"{record.method} {record.path}: {message}")
+        raise FakeAPIError(400, message)
 
     def _check(
         self, record: RecordedRequest, method: str, schema: str, body: Any, status: int

@@ -8,6 +8,9 @@ Two corrections make plain JSON Schema agree with the real API (see the spec cop
 
 * the spec's ``oneOf`` lists overlap and rely on ``discriminator``: every ``oneOf`` is read as
   ``anyOf`` (and an ``anyOf`` failure is explained by the branches whose ``type`` matched);
+* fields the installed openai SDK knows but the spec copy predates (``tool_usage``, image
+  qualities ``xhigh``/``max``, the image call's moderation ``error``) are added from the SDK's
+  own types (sdk_overlay.py);
 * the real API answers 400 "Unknown parameter" for keys it does not know, though most schemas lack
   ``additionalProperties: false``: top-level keys (and those of each ``image_generation`` tool of
   a request) are checked against the property names the schema declares.
@@ -26,6 +29,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
+
+from . import sdk_overlay
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SPEC_PATH = REPO_ROOT.parent / "shared" / "openai-openapi" / "openapi.yaml"
@@ -80,6 +85,7 @@ def load_spec(path: Path) -> dict[str, Any]:
                 document = yaml.load(handle, Loader=loader)
             if not isinstance(document, dict):
                 raise ValueError(f"{path} is not an OpenAPI document")
+            sdk_overlay.apply(document)  # before the rewrite, so its oneOf are read too
             _rewrite(document)
             _DOCUMENTS[path] = document
         return _DOCUMENTS[path]

@@ -33,7 +33,10 @@ from agentic_image_gen.providers.local.vocabulary import StudioSettings
 
 TOKEN_PREFIX = "studio:v1:"
 AUTO_SIZE = (1024, 1024)
-_LOSSY_QUALITY = {Quality.LOW: 80, Quality.MEDIUM: 88, Quality.AUTO: 92, Quality.HIGH: 94}
+_LOSSY_QUALITY = {
+    Quality.LOW: 80, Quality.MEDIUM: 88, Quality.AUTO: 92, Quality.HIGH: 94,
+    Quality.XHIGH: 96, Quality.MAX: 98,
+}
 NEEDS_REFERENCE = (
     "the offline studio generator needs a photo of the product: pass --refs PATH_OR_URL, "
     "or set OPENAI_API_KEY to use the OpenAI providers (or choose a local model provider "

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from pydantic.config import JsonDict
 
 from agentic_image_gen.core import checklist as scoring
 from agentic_image_gen.core.checklist import Answer, Requirement
@@ -23,15 +24,11 @@ from agentic_image_gen.core.types import (
     EvaluationRequest,
     ReferenceImage,
 )
-from agentic_image_gen.inputs.imaging import vision_copy
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.openai.checklist_instructions import (
     CHECKLIST_INSTRUCTIONS,
-    CHECKLIST_SCHEMA,
     COMPARE_INSTRUCTIONS,
-    COMPARISON_SCHEMA,
     JUDGE_INSTRUCTIONS,
-    JUDGEMENT_SCHEMA,
     checklist_request_text,
     judge_request_text,
 )
@@ -39,18 +36,28 @@ from agentic_image_gen.providers.openai.client import OpenAIApi, shared_api
 from agentic_image_gen.providers.openai.evaluator import evaluator_preview
 from agentic_image_gen.providers.openai.plugin import OpenAIOptions
 from agentic_image_gen.providers.openai.structured import ask_structured, image_part, text_part
-
-# References are for identity, not pixel peeping: 768 px keeps shape, colour and stone count.
-REFERENCE_MAX_SIDE = 768
+from agentic_image_gen.providers.openai.uploads import ImageUploads, run_uploads
 
 
 class _Checklist(BaseModel):
     requirements: list[Requirement]
 
 
+_RATING: JsonDict = {"minimum": 0, "maximum": 10}
+
+
+class _Quality(BaseModel):
+    """Technical quality, 0-10 on each of the aspects scoring.QUALITY_ASPECTS names."""
+
+    sharpness: int = Field(json_schema_extra=_RATING)
+    lighting: int = Field(json_schema_extra=_RATING)
+    composition: int = Field(json_schema_extra=_RATING)
+    realism: int = Field(json_schema_extra=_RATING)
+
+
 class _Judgement(BaseModel):
     answers: list[Answer]
-    quality: dict[str, int]
+    quality: _Quality
     feedback: str
 
 
@@ -64,35 +71,26 @@ def _checklist_problem(reply: _Checklist) -> str:
 
 
 def _judgement_problem(reply: _Judgement) -> str:
-    missing = set(scoring.QUALITY_ASPECTS) - set(reply.quality)
-    if missing:
-        return f"quality ratings missing: {', '.join(sorted(missing))}"
-    if any(not 0 <= value <= 10 for value in reply.quality.values()):
+    if any(not 0 <= value <= 10 for value in reply.quality.model_dump().values()):
         return "a quality rating is outside 0-10"
     return ""
 
 
 class ChecklistEvaluator:
-    def __init__(self, api: OpenAIApi, model: str) -> None:
+    def __init__(self, api: OpenAIApi, model: str, uploads: ImageUploads) -> None:
         self._api = api
         self._model = model
-        self._reference_previews: dict[str, bytes] = {}
+        self._uploads = uploads
 
     @classmethod
     async def create(cls, context: ProviderContext) -> ChecklistEvaluator:
         model = context.options_as(OpenAIOptions).evaluator_model
-        return cls(await shared_api(context), model)
+        return cls(await shared_api(context), model, await run_uploads(context))
 
     async def _references(self, references: tuple[ReferenceImage, ...]) -> list[dict[str, Any]]:
-        """Reference images as input parts, downscaled once per run."""
-        parts = []
-        for reference in references:
-            if reference.source not in self._reference_previews:
-                self._reference_previews[reference.source] = await asyncio.to_thread(
-                    vision_copy, reference.data, REFERENCE_MAX_SIDE, REFERENCE_MAX_SIDE
-                )
-            parts.append(image_part(self._reference_previews[reference.source]))
-        return parts
+        """Reference images as input parts naming the files the run uploaded once (the same
+        files the generator sends; ``detail: high`` looks at them at 768 px anyway)."""
+        return [await self._uploads.part(r.data, r.mime_type) for r in references]
 
     async def derive_checklist(
         self, original_prompt: str, references: tuple[ReferenceImage, ...]
@@ -107,7 +105,6 @@ class ChecklistEvaluator:
                 *await self._references(references),
             ],
             name="checklist",
-            schema=CHECKLIST_SCHEMA,
             reply_type=_Checklist,
             check=_checklist_problem,
         )
@@ -131,7 +128,6 @@ class ChecklistEvaluator:
                 image_part(preview),
             ],
             name="checklist_evaluation",
-            schema=JUDGEMENT_SCHEMA,
             reply_type=_Judgement,
             check=_judgement_problem,
         )
@@ -140,12 +136,12 @@ class ChecklistEvaluator:
             part for part in (reply.feedback.strip(), scoring.failed_summary(results)) if part
         )
         return Evaluation(
-            score=scoring.blended_score(results, reply.quality),
+            score=scoring.blended_score(results, reply.quality.model_dump()),
             feedback=feedback,
             requirements=results,
             details={
                 "failed_requirements": [result.id for result in results if not result.passed],
-                "quality": reply.quality,
+                "quality": reply.quality.model_dump(),
             },
         )
 
@@ -169,7 +165,6 @@ class ChecklistEvaluator:
                 image_part(previews[1]),
             ],
             name="pairwise_comparison",
-            schema=COMPARISON_SCHEMA,
             reply_type=_Comparison,
         )
         return Comparison(winner=0 if reply.winner == "A" else 1, reason=reply.reason.strip())

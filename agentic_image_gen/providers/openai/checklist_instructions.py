@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from agentic_image_gen.core.checklist import CATEGORIES, QUALITY_ASPECTS, Requirement
+from agentic_image_gen.core.checklist import Requirement
 
 CHECKLIST_INSTRUCTIONS = """\
 You turn a request for a product image into a checklist of atomic, verifiable requirements, \
@@ -46,56 +44,6 @@ user's request for an e-commerce product shot (accuracy first, then fidelity to 
 photos, then technical quality and commercial appeal). Answer "A" or "B" with a one-sentence \
 reason.
 """
-
-
-def _object(properties: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties),
-        "additionalProperties": False,
-    }
-
-
-CHECKLIST_SCHEMA = _object(
-    {
-        "requirements": {
-            "type": "array",
-            "items": _object(
-                {
-                    "id": {"type": "string"},
-                    "question": {"type": "string"},
-                    "category": {"type": "string", "enum": list(CATEGORIES)},
-                    "weight": {"type": "integer", "minimum": 1, "maximum": 5},
-                    "depends_on": {"type": "array", "items": {"type": "string"}},
-                }
-            ),
-        }
-    }
-)
-
-JUDGEMENT_SCHEMA = _object(
-    {
-        "answers": {
-            "type": "array",
-            "items": _object(
-                {
-                    "id": {"type": "string"},
-                    "passed": {"type": "boolean"},
-                    "reason": {"type": "string"},
-                }
-            ),
-        },
-        "quality": _object(
-            {aspect: {"type": "integer", "minimum": 0, "maximum": 10} for aspect in QUALITY_ASPECTS}
-        ),
-        "feedback": {"type": "string"},
-    }
-)
-
-COMPARISON_SCHEMA = _object(
-    {"winner": {"type": "string", "enum": ["A", "B"]}, "reason": {"type": "string"}}
-)
 
 
 def checklist_request_text(original_prompt: str, reference_count: int) -> str:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 
-from pydantic import BaseModel, StrictInt
+from pydantic import BaseModel, Field, StrictInt
 
 from agentic_image_gen.core.types import Evaluation, EvaluationRequest, GeneratedImage
 from agentic_image_gen.inputs.imaging import vision_copy
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.openai.client import OpenAIApi, shared_api
 from agentic_image_gen.providers.openai.instructions import (
-    EVALUATION_SCHEMA,
     EVALUATOR_INSTRUCTIONS,
     evaluation_request_text,
 )
@@ -30,8 +29,13 @@ EVALUATOR_SHORT_SIDE, EVALUATOR_LONG_SIDE = 1024, 1536
 
 
 class _Reply(BaseModel):
-    score: StrictInt
-    feedback: str
+    """The reply's model, and (generated from it) the JSON schema the model must follow."""
+
+    score: StrictInt = Field(
+        description="0 to 100, per the scoring guide",
+        json_schema_extra={"minimum": 0, "maximum": 100},
+    )
+    feedback: str = Field(description="One brief, actionable paragraph.")
 
 
 def _problem(reply: _Reply) -> str:
@@ -70,7 +74,6 @@ class OpenAIEvaluator:
                 image_part(preview),
             ],
             name="image_evaluation",
-            schema=EVALUATION_SCHEMA,
             reply_type=_Reply,
             check=_problem,
         )

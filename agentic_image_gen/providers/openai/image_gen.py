@@ -1,8 +1,11 @@
 """Image generation through the Responses API's ``image_generation`` tool.
 
-Turn 1 sends the prompt and every reference as an ``input_image``; later turns send only the
-refined prompt with ``previous_response_id``, so the model edits with the whole context
-without the references being uploaded again.
+Turn 1 sends the prompt and every reference as an ``input_image`` naming its uploaded file
+(uploads.py: each reference goes to the Files API once per run). Later turns continue the
+previous round's best image in one of two ways (continuation.py): stored, the refined prompt
+with ``previous_response_id`` (the response already holds the references); or stateless, for
+accounts that store nothing, the refined prompt with the references and that image sent back
+by file, the tool told to ``edit`` it, and ``store: false``.
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import mimetypes
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from openai.types.responses import Response
@@ -21,29 +27,54 @@ from agentic_image_gen.core.types import (
     ImageSettings,
     OutputFormat,
 )
-from agentic_image_gen.inputs.imaging import NotAnImage, data_url, decode_image
+from agentic_image_gen.inputs.imaging import NotAnImage, decode_image
 from agentic_image_gen.providers.base import ProviderContext
+from agentic_image_gen.providers.openai.capabilities import check_image_request
 from agentic_image_gen.providers.openai.client import ImagePrice, OpenAIApi, shared_api
+from agentic_image_gen.providers.openai.continuation import (
+    STATELESS_PREFIX,
+    Continuation,
+    run_continuation,
+    stored_state_gone,
+)
+from agentic_image_gen.providers.openai.failures import call_block, refused
 from agentic_image_gen.providers.openai.plugin import OpenAIOptions
+from agentic_image_gen.providers.openai.uploads import ImageUploads, run_uploads
 
 
 class OpenAIImageGenerator:
-    def __init__(self, api: OpenAIApi, model: str, image_model: str) -> None:
+    def __init__(
+        self,
+        api: OpenAIApi,
+        uploads: ImageUploads,
+        options: OpenAIOptions,
+        continuation: Continuation,
+    ) -> None:
         self._api = api
-        self._model = model
-        self._image_model = image_model
+        self._uploads = uploads
+        self._model = options.model
+        self._image_model = options.image_model
+        self._input_fidelity = options.input_fidelity
+        self._continuation = continuation
 
     @classmethod
     async def create(cls, context: ProviderContext) -> OpenAIImageGenerator:
         options = context.options_as(OpenAIOptions)
-        return cls(await shared_api(context), options.model, options.image_model)
+        check_image_request(options.image_model, context.config.image, options.input_fidelity)
+        api = await shared_api(context)
+        return cls(api, await run_uploads(context), options, run_continuation(context))
+
+    @property
+    def continuation(self) -> str:
+        """"stored" or "stateless": how rounds are carried on (the run's JSON says it)."""
+        return self._continuation.mode
 
     def image_cost(self, settings: ImageSettings) -> float | None:
         prices = self._api.ledger.prices
         return prices.image_cost(self._image_model, settings.quality.value, settings.size)
 
-    def _tool(self, settings: ImageSettings) -> dict[str, Any]:
-        return {
+    def _tool(self, settings: ImageSettings, edit: bool) -> dict[str, Any]:
+        tool: dict[str, Any] = {
             "type": "image_generation",
             "model": self._image_model,
             "quality": settings.quality.value,
@@ -51,34 +82,76 @@ class OpenAIImageGenerator:
             "background": settings.background.value,
             "output_format": settings.output_format.value,
         }
+        if edit:
+            tool["action"] = "edit"
+        if self._input_fidelity is not None:
+            tool["input_fidelity"] = self._input_fidelity
+        return tool
 
     async def generate_image(self, request: GenerationRequest) -> GeneratedImage:
-        content: list[dict[str, Any]] = [{"type": "input_text", "text": request.prompt}]
-        # A continued response already holds the references: they are uploaded once.
-        references = () if request.context else request.references
-        content += [
-            {
-                "type": "input_image",
-                "image_url": data_url(reference.data, reference.mime_type),
-                "detail": "high",
-            }
-            for reference in references
-        ]
+        token = request.context
+        if token is not None and token.startswith(STATELESS_PREFIX):
+            self._continuation.stateless = True  # a resumed stateless run stays stateless
+        if token is not None and not self._continuation.stateless:
+            try:
+                return await self._call(request, [], previous_response_id=token, stateless=False)
+            except ProviderError as error:
+                if not stored_state_gone(error):
+                    raise
+                self._continuation.stateless = True  # and this round goes on without it
+        # Stateless, a later turn edits the previous round's best image (sent first, so it is
+        # the one the edit starts from), with the references beside it for the product's
+        # identity; all by file id, uploaded once.
+        parts = [await self._previous_image(request)] if token is not None else []
+        parts += [await self._uploads.part(r.data, r.mime_type) for r in request.references]
+        stateless = self._continuation.stateless
+        return await self._call(request, parts, previous_response_id=None, stateless=stateless)
+
+    async def _previous_image(self, request: GenerationRequest) -> dict[str, Any]:
+        if request.previous_image is None:
+            raise ProviderError(
+                "cannot continue statelessly: the previous round's image was not given"
+            )
+        path = Path(request.previous_image)
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            raise ProviderError(f"cannot read back {path} to continue from it: {exc}") from exc
+        mime_type = mimetypes.guess_type(path.name)[0] or "image/png"
+        return await self._uploads.part(data, mime_type)
+
+    async def _call(
+        self,
+        request: GenerationRequest,
+        images: list[dict[str, Any]],
+        previous_response_id: str | None,
+        stateless: bool,
+    ) -> GeneratedImage:
+        """One generation call; ``stateless`` is decided by the caller, once, so a switch made
+        meanwhile by another candidate (or the prompter) never mixes the two modes in it."""
+        edit = stateless and request.context is not None
+        content: list[dict[str, Any]] = [{"type": "input_text", "text": request.prompt}, *images]
         arguments: dict[str, Any] = {
             "model": self._model,
             "input": [{"role": "user", "content": content}],
-            "tools": [self._tool(request.settings)],
+            "tools": [self._tool(request.settings, edit)],
             "tool_choice": {"type": "image_generation"},
         }
-        if request.context:
-            arguments["previous_response_id"] = request.context
+        if previous_response_id is not None:
+            arguments["previous_response_id"] = previous_response_id
+        if stateless:
+            arguments["store"] = False
         settings = request.settings
         response = await self._api(
             "generating an image",
             lambda client: client.responses.create(**arguments),
             ImagePrice(self._image_model, settings.quality.value, settings.size),
+            stage="generation",
         )
-        return await asyncio.to_thread(_decoded, response, request.settings.output_format)
+        image = await asyncio.to_thread(_decoded, response, request.settings.output_format)
+        if stateless:
+            return replace(image, context=STATELESS_PREFIX + response.id)
+        return image
 
 
 def _decoded(response: Response, expected: OutputFormat) -> GeneratedImage:
@@ -86,6 +159,14 @@ def _decoded(response: Response, expected: OutputFormat) -> GeneratedImage:
     calls = [item for item in response.output if item.type == "image_generation_call"]
     results = [call for call in calls if call.result]
     if not results:
+        if (block := call_block(response)) is not None:
+            text, categories, _moderated = block
+            raise refused("generation", text, "moderation_blocked", categories)
+        for item in response.output:
+            if item.type == "message":
+                for part in item.content:
+                    if part.type == "refusal":
+                        raise refused("generation", f"the model refused: {part.refusal}")
         raise ProviderError(f"OpenAI returned no image (response {response.id}): {_why(response)}")
     call = results[-1]
     try:

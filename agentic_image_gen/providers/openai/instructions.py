@@ -48,25 +48,6 @@ Give the feedback as one brief, actionable paragraph: name the most important pr
 and say concretely how the prompt should change to fix them.
 """
 
-EVALUATION_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "score": {
-            "type": "integer",
-            "description": "0 to 100, per the scoring guide",
-            "minimum": 0,
-            "maximum": 100,
-        },
-        "feedback": {
-            "type": "string",
-            "description": "One brief, actionable paragraph.",
-        },
-    },
-    "required": ["score", "feedback"],
-    "additionalProperties": False,
-}
-
-
 def evaluation_request_text(original_prompt: str, prompt: str) -> str:
     text = f"The user's request:\n{original_prompt}\n"
     if prompt != original_prompt:

@@ -7,6 +7,7 @@ when a run chooses them.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -34,6 +35,16 @@ class OpenAIOptions(BaseModel):
     evaluator_model: str = DEFAULT_EVALUATOR_MODEL
     prompter_model: str = DEFAULT_PROMPTER_MODEL
     api_key_env: str = "OPENAI_API_KEY"
+    # False: an account that stores nothing (zero data retention). Every request says
+    # ``store: false``; rounds continue by sending the best image back, never by
+    # previous_response_id, and the prompter keeps its history in the request, not in a
+    # Conversation. A stored run switches by itself when the API says a response is gone.
+    store: bool = True
+    # Keep the reference images uploaded to the Files API after the run (default: deleted).
+    keep_files: bool = False
+    # How closely the image follows the reference photos; only some image models take it
+    # (capabilities.py refuses the others). None: not sent, the model's default.
+    input_fidelity: Literal["high", "low"] | None = None
     # Any server that speaks the OpenAI wire format. Read anew from the environment by every
     # process (a resumed run uses today's endpoint), so it is not stored with the run.
     base_url: str | None = Field(default=None, exclude=True)
@@ -64,13 +75,14 @@ PROVIDER = ProviderSpec(
     summary="OpenAI Responses API: image generation, vision judging, prompt refinement",
     components=(
         Component("generator", "openai", f"{_PACKAGE}.image_gen:OpenAIImageGenerator",
-                  "the image_generation tool; later turns continue the previous response"),
+                  "the image_generation tool; later turns continue the previous response, "
+                  "or edit the best image sent back (--no-store)"),
         Component("evaluator", "checklist", f"{_PACKAGE}.checklist:ChecklistEvaluator",
                   "a per-run checklist judged per requirement (default)"),
         Component("evaluator", "rubric", f"{_PACKAGE}.evaluator:OpenAIEvaluator",
                   "one score and one critique paragraph"),
         Component("prompter", "openai", f"{_PACKAGE}.prompter:OpenAIPrompter",
-                  "rewrites in a Conversation kept for the run"),
+                  "rewrites in a Conversation kept for the run (or its history in the request)"),
     ),
     defaults={"generator": "openai", "evaluator": "checklist", "prompter": "openai"},
     options=OpenAIOptions,
@@ -80,6 +92,8 @@ PROVIDER = ProviderSpec(
         "evaluator_model": "AIG_EVALUATOR_MODEL",
         "prompter_model": "AIG_PROMPTER_MODEL",
         "base_url": "OPENAI_BASE_URL",
+        "store": "AIG_OPENAI_STORE",
+        "keep_files": "AIG_OPENAI_KEEP_FILES",
     },
     needs=("OPENAI_API_KEY (or the variable named by the api_key_env option)",),
     check=_missing,

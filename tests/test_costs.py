@@ -1,0 +1,81 @@
+"""Costs come from the usage the API reports (``usage`` and ``tool_usage.image_gen``), priced
+per token type by model family; the estimate made before a call is kept apart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fakes import FakeOpenAIServer
+from helpers import run_cli
+from images import ring_photo
+
+from agentic_image_gen.core.usage import PriceTable, TokenCounts, TokenPrice, model_family
+from agentic_image_gen.providers.openai.prices import PRICES
+
+
+def test_a_scripted_run_costs_what_a_hand_count_says(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    refs = [tmp_path / "a.jpg", tmp_path / "b.jpg"]
+    for ref in refs:
+        ref.write_bytes(ring_photo())
+    openai_env.script_scores([60, 70])
+    code, output, _err = run_cli(
+        capsys, "gold ring", "--refs", *map(str, refs), "--out", str(tmp_path / "runs"),
+        "--candidates", "2", "--max-iterations", "1", "--evaluator", "rubric",
+    )
+    assert code == 0
+    # The fake answers with dated snapshots (gpt-5.5-2026-08-06): priced as their family.
+    # Each generation: mainline gpt-5.5, 10 input + 20 output tokens at 2.5 / 15 USD per 1M
+    #   = 0.000325; image tool (gpt-image-2.5-sunburst): "gold ring" = 2 text tokens at 5,
+    #   2 references x 323 = 646 image tokens at 10, 4160 image output tokens at 40
+    #   = 0.00001 + 0.00646 + 0.1664 = 0.17287.
+    generation = 0.000325 + 0.17287
+    evaluation = 0.000325  # gpt-5.5, 10 + 20 tokens
+    expected = 2 * generation + 2 * evaluation  # uploads cost nothing
+    assert expected == pytest.approx(0.34704)
+    usage = output["usage"]
+    assert usage["cost_usd"] == pytest.approx(expected, abs=1e-4)
+    assert usage["reported_usd"] == pytest.approx(expected, abs=1e-4)
+    assert usage["estimated_usd"] == pytest.approx(2 * 0.1664, abs=1e-4)  # before the calls
+    assert usage["image_input_tokens"] == 2 * 646
+    assert usage["image_output_tokens"] == 2 * 4160
+    assert usage["unpriced_calls"] == 0 and usage["unpriced_models"] == []
+    # The run folder keeps the same records, each with its own estimate and reported cost.
+    records = json.loads((Path(output["run_dir"]) / "run.json").read_text())["result"]["usage"]
+    generations = [r for r in records if r["action"] == "generating an image"]
+    assert [r["model"] for r in generations] == ["gpt-5.5-2026-08-06"] * 2
+    assert all(r["reported_usd"] == pytest.approx(generation, abs=1e-6) for r in generations)
+    assert all(r["estimated_usd"] == pytest.approx(0.1664) for r in generations)
+    assert sum(r["cost_usd"] for r in records) == pytest.approx(expected, abs=1e-6)
+
+
+def test_snapshot_names_are_priced_as_their_family() -> None:
+    assert model_family("gpt-4o-2024-08-06") == "gpt-4o"
+    assert model_family("gpt-image-2.5-sunburst-2026-09-08") == "gpt-image-2.5-sunburst"
+    assert model_family("gpt-5.5") == "gpt-5.5"
+    table = PriceTable(tokens={"gpt-4o": TokenPrice(input=2.5, output=10.0)})
+    assert table.token_cost("gpt-4o-2024-08-06", 1_000_000, 0) == pytest.approx(2.5)
+    assert table.token_cost("gpt-4o-mini", 1, 1) is None
+
+
+def test_every_image_model_the_sdk_lists_has_a_price() -> None:
+    import typing
+
+    from openai.types.image_model import ImageModel
+
+    for model in typing.get_args(ImageModel):
+        assert PRICES.image_cost(model, "auto", "1024x1024") is not None, model
+        if not model.startswith("dall-e"):  # billed per image, retired
+            assert PRICES.token_price(model) is not None, model
+
+
+def test_token_types_are_priced_apart() -> None:
+    price = TokenPrice(input=5, output=40, cached_input=1, image_input=10, image_output=40)
+    counts = TokenCounts(
+        text_input=100, cached_text_input=40, image_input=1000, text_output=0, image_output=4160
+    )
+    # 60 uncached text at 5, 40 cached at 1, 1000 image in at 10, 4160 image out at 40.
+    assert price.cost(counts) == pytest.approx((60 * 5 + 40 * 1 + 1000 * 10 + 4160 * 40) / 1e6)
