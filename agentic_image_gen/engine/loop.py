@@ -76,7 +76,10 @@ async def run_image_generation_loop(
         stored = [reference.path for reference in store.journal.references]
         references = tuple(await reference_loader.load_all(stored))
     run = _Run(config, providers, store, references, on_event)
-    return await run.drive()
+    try:
+        return await run.drive()
+    finally:
+        store.close()  # the run folder's lock (issue 16): the next writer may come in
 
 
 class _Run:
