@@ -218,3 +218,20 @@ def test_leftover_temp_files_of_a_killed_write_are_removed_on_resume(
     assert [path for path in leftovers if path.exists()] == []
     assert keep.read_text() == "mine"
     assert decode((run_dir / "images" / "iter-02.png").read_bytes()).size == (256, 256)
+
+
+def test_a_stored_size_of_8000x8000_is_refused_not_resumed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    output = local_run(capsys, tmp_path / "runs")
+    run_dir = Path(output["run_dir"])
+    journal = journal_of(run_dir)
+    journal["config"]["image"]["size"] = "8000x8000"
+    (run_dir / "run.json").write_text(json.dumps(journal))
+    before = (run_dir / "run.json").read_bytes()
+    code, stdout, err = call(capsys, "--resume", str(run_dir), "--max-iterations", "2")
+    assert (code, stdout) == (2, "")
+    assert err.startswith("agentic-image-gen: error: ") and err.count("\n") == 1
+    assert "8000x8000" in err and "3840x2160" in err
+    assert (run_dir / "run.json").read_bytes() == before
+    assert not (run_dir / "images" / "iter-02.png").exists()

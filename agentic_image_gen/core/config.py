@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -28,10 +29,24 @@ MAX_CANDIDATES = 8
 STANDARD_SIZES = ("auto", "1024x1024", "1024x1536", "1536x1024")
 _SIZE_PATTERN = re.compile(r"^(\d{2,5})x(\d{2,5})$")
 
+# A prompt made only of these says nothing: format characters (zero-width space, joiners,
+# word joiner, BOM: Cf), controls (Cc), separators (Zs, Zl, Zp), and the blank letters and
+# symbols fonts draw as nothing (Hangul fillers, the braille blank, the grapheme joiner).
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Zs", "Zl", "Zp"})
+_BLANK_CHARACTERS = frozenset("\u034f\u115f\u1160\u3164\uffa0\u2800")
+
 ENV_MODEL = "AIG_MODEL"
 ENV_IMAGE_MODEL = "AIG_IMAGE_MODEL"
 ENV_EVALUATOR_MODEL = "AIG_EVALUATOR_MODEL"
 ENV_PROMPTER_MODEL = "AIG_PROMPTER_MODEL"
+
+
+def is_invisible(text: str) -> bool:
+    """True when ``text`` would show nothing: only invisible or blank characters (or none)."""
+    return all(
+        unicodedata.category(char) in _INVISIBLE_CATEGORIES or char in _BLANK_CHARACTERS
+        for char in text
+    )
 
 
 def validate_size(size: str) -> str:
@@ -133,13 +148,21 @@ class RunConfig(BaseModel):
     @classmethod
     def _prompt_is_usable(cls, prompt: str) -> str:
         prompt = prompt.strip()
-        if not prompt:
+        if is_invisible(prompt):  # "", or only zero-width and other invisible characters
             raise InputError("the prompt is empty: describe the image you want")
         if len(prompt) > MAX_PROMPT_CHARS:
             raise InputError(
                 f"the prompt has {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}"
             )
         return prompt
+
+    @field_validator("image")
+    @classmethod
+    def _size_is_supported(cls, image: ImageSettings) -> ImageSettings:
+        """The same rules as ``--size``, for every way a config is made (a resumed run's
+        stored settings included: an 8000x8000 journal is refused, not resumed)."""
+        size = validate_size(image.size)
+        return image if size == image.size else image.model_copy(update={"size": size})
 
     @field_validator("max_iterations")
     @classmethod
