@@ -10,6 +10,7 @@ same answers always give the same score.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -85,11 +86,14 @@ class ChecklistEvaluator:
         """Reference images as input parts, downscaled once per run."""
         parts = []
         for reference in references:
-            if reference.source not in self._reference_previews:
-                self._reference_previews[reference.source] = await asyncio.to_thread(
+            # By content, not by name: two sources may share a shown name (URLs are shown
+            # cut to 200 characters) and one source may be another image on a resume.
+            key = hashlib.sha256(reference.data).hexdigest()
+            if key not in self._reference_previews:
+                self._reference_previews[key] = await asyncio.to_thread(
                     vision_copy, reference.data, REFERENCE_MAX_SIDE, REFERENCE_MAX_SIDE
                 )
-            parts.append(image_part(self._reference_previews[reference.source]))
+            parts.append(image_part(self._reference_previews[key]))
         return parts
 
     async def derive_checklist(
