@@ -39,6 +39,7 @@ exit codes:
   4    configuration: missing or rejected API key, unknown provider
   5    provider failure: API error, refusal, unusable reply
   6    the run folder cannot be written
+  7    the run folder is in use by another run (one writer per folder)
   130  interrupted (Ctrl-C)
 """
 
