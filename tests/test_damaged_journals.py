@@ -206,6 +206,14 @@ CASES: dict[str, tuple[Any, str]] = {
     ),
     "image of 0 px": (_set(("result", "iterations", 1, "height"), 0), "each side must be"),
     "size not text": (_set(("config", "image"), {"size": 5}), "not WIDTHxHEIGHT"),
+    "image path outside the folder": (
+        _set(("result", "iterations", 0, "image_path"), "../../outside.png"),
+        "is not inside the run folder",
+    ),
+    "absolute reference path": (
+        _set(("references", 0, "path"), "/etc/hostname"),
+        "is not inside the run folder",
+    ),
 }
 
 

@@ -18,15 +18,18 @@ and greyscale are left as they are: only what needs a change is changed, so the 
 
 from __future__ import annotations
 
+import functools
 import io
+from typing import TYPE_CHECKING
 
-import numpy as np
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageOps
+
+if TYPE_CHECKING:  # LittleCMS and numpy load only for the images that need them
+    from PIL.ImageCms import ImageCmsProfile
 
 _ORIENTATION = 0x0112
 _HIGH_BIT_DEPTH = {"I;16", "I;16L", "I;16B", "I;16N", "I", "F"}
 _KEPT_MODES = {"RGB", "RGBA", "L", "LA", "P", "1"}
-_SRGB = ImageCms.createProfile("sRGB")
 # Pixels that went through a profile carry neither it nor a palette's transparency index.
 _PROFILE_KEYS = ("icc_profile", "transparency")
 
@@ -60,6 +63,8 @@ def _to_8_bit(image: Image.Image) -> Image.Image:
     """16-bit and 32-bit greyscale to 8 bits by their range: ``I;16*`` divide by 257; ``I``
     likewise when its values fit 16 bits (and as they are when they fit 8), else scaled to
     its maximum; ``F`` in 0-1 is multiplied by 255, otherwise treated as ``I``."""
+    import numpy as np
+
     values = np.asarray(image, dtype=np.float64)
     top = float(values.max()) if values.size else 0.0
     if image.mode.startswith("I;16"):
@@ -78,7 +83,16 @@ def _to_8_bit(image: Image.Image) -> Image.Image:
     return result
 
 
+@functools.cache
+def _srgb() -> ImageCmsProfile:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
 def _is_srgb(icc: bytes) -> bool:
+    from PIL import ImageCms
+
     try:
         description = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
@@ -88,6 +102,8 @@ def _is_srgb(icc: bytes) -> bool:
 
 def _to_srgb(image: Image.Image, icc: bytes) -> Image.Image | None:
     """Through the embedded profile to sRGB (alpha kept); None when LittleCMS refuses it."""
+    from PIL import ImageCms
+
     has_alpha = "A" in image.getbands() or "transparency" in image.info
     source = image
     if image.mode in ("P", "PA", "1", "LA"):
@@ -103,7 +119,7 @@ def _to_srgb(image: Image.Image, icc: bytes) -> Image.Image | None:
         alpha = None
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        converted = ImageCms.profileToProfile(source, profile, _SRGB, outputMode="RGB")
+        converted = ImageCms.profileToProfile(source, profile, _srgb(), outputMode="RGB")
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         return None
     if converted is None:

@@ -11,6 +11,7 @@ JSON, invalid UTF-8, wrong types, absurd numbers, a newer version) is one InputE
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path, PurePath
 from typing import Any, Literal
@@ -80,6 +81,20 @@ def for_disk(journal: RunJournal, run_dir: Path) -> RunJournal:
             "result": result.model_copy(update={"run_dir": ".", "iterations": iterations}),
         }
     )
+
+
+def _inside_only(path: str, folders: tuple[str, ...]) -> None:
+    """Version 2 names only files inside the folder (relative, or absolute under the folder
+    where it is or the one it names as its own): a journal that points elsewhere (an edited or
+    shared one naming ``../../.ssh/id_rsa``) must not make a report embed, or a resume send,
+    a file from outside it."""
+    candidate = PurePath(path)
+    for folder in folders:
+        if candidate.is_absolute() and PurePath(folder).is_absolute():
+            with contextlib.suppress(ValueError):
+                candidate = candidate.relative_to(folder)
+    if candidate.is_absolute() or ".." in candidate.parts or not candidate.parts:
+        raise ValueError(f"the path {path!r} is not inside the run folder")
 
 
 def _located(path: str, run_dir: Path, stored_dir: str) -> str:
@@ -156,6 +171,11 @@ def parse_journal(data: bytes, run_dir: Path) -> RunJournal:
     journal = RunJournal.model_validate(raw)
     _checked(journal)
     stored_dir = journal.result.run_dir
+    if version >= 2:
+        for path in [it.image_path for it in journal.result.iterations] + [
+            ref.path for ref in journal.references
+        ]:
+            _inside_only(path, (stored_dir, str(run_dir)))
     journal.result.run_dir = str(run_dir)
     for it in journal.result.iterations:
         it.image_path = _located(it.image_path, run_dir, stored_dir)
