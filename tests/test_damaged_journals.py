@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from local_images import SAMPLE
 
@@ -63,8 +63,9 @@ def assert_one_error_line(code: int, stdout: str, stderr: str) -> None:
     assert "internal error" not in stderr, stderr
 
 
-def check_all_commands(parent: Path) -> None:
-    """The property: each command gives a correct result, or exactly one error line."""
+def check_all_commands(parent: Path) -> str:
+    """The property: each command gives a correct result, or exactly one error line. Returns
+    what ``show`` did, for the statistics."""
     run_dir = parent / "run"
     (run_dir / "report.html").unlink(missing_ok=True)
     code, stdout, stderr = invoke("show", str(run_dir))
@@ -92,6 +93,7 @@ def check_all_commands(parent: Path) -> None:
         assert len(cells) == 5 and all(cell.isprintable() for cell in cells), line
     for warning in warnings:
         assert warning.startswith("warning: ") and warning.endswith("; skipped"), warning
+    return "listed" if lines else "skipped"
 
 
 def write_journal(parent: Path, data: bytes) -> None:
@@ -149,7 +151,7 @@ def edited_journals(draw: st.DrawFn, original: bytes) -> bytes:
     return encoded
 
 
-HYPOTHESIS_EXAMPLES = 60
+HYPOTHESIS_EXAMPLES = int(os.environ.get("AIG_HYPOTHESIS_EXAMPLES", "60"))
 
 
 @settings(
@@ -164,7 +166,7 @@ def test_randomly_edited_journals_give_a_result_or_one_error_line(
 ) -> None:
     edit = data.draw(edited_journals((template / "run.json").read_bytes()))
     write_journal(workspace, edit)
-    check_all_commands(workspace)
+    event("runs: " + check_all_commands(workspace))
 
 
 # ---- the cases named in the issue, one by one --------------------------------------------
@@ -206,6 +208,8 @@ CASES: dict[str, tuple[Any, str]] = {
     ),
     "image of 0 px": (_set(("result", "iterations", 1, "height"), 0), "each side must be"),
     "size not text": (_set(("config", "image"), {"size": 5}), "not WIDTHxHEIGHT"),
+    "settings not an object": (_set(("config", "image"), 1), "config.image is not an object"),
+    "threshold not a number": (_set(("config", "threshold"), "high"), "config.threshold is"),
     "image path outside the folder": (
         _set(("result", "iterations", 0, "image_path"), "../../outside.png"),
         "is not inside the run folder",

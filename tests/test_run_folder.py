@@ -235,3 +235,20 @@ def test_a_stored_size_of_8000x8000_is_refused_not_resumed(
     assert "8000x8000" in err and "3840x2160" in err
     assert (run_dir / "run.json").read_bytes() == before
     assert not (run_dir / "images" / "iter-02.png").exists()
+
+
+def test_a_prompt_with_an_undecodable_byte_is_journaled_not_a_crash(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A non-UTF-8 byte in argv arrives as a lone surrogate; the journal keeps it escaped."""
+    prompt = "gold ring \udcff white seamless background"
+    argv = [prompt, "--refs", str(SAMPLE), "--out", str(tmp_path), "--size", "256x256"]
+    code, stdout, err = call(capsys, *argv, "--max-iterations", "1", "--quiet")
+    assert code == 0, err
+    run_dir = Path(json.loads(stdout)["run_dir"])
+    raw = (run_dir / "run.json").read_bytes()
+    assert b"\\udcff" in raw
+    assert json.loads(raw)["result"]["original_prompt"] == prompt
+    code, stdout, err = call(capsys, "show", str(run_dir))
+    assert (code, err) == (0, "")
+    assert json.loads(stdout)["prompt_history"] == [prompt]

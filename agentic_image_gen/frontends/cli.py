@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -259,7 +258,9 @@ async def _run(args: argparse.Namespace) -> RunResult:
 
 
 def _print_json(output: dict[str, Any]) -> None:
-    print(json.dumps(output, indent=2, ensure_ascii=False), flush=True)
+    from agentic_image_gen.frontends.json_output import print_json  # issue 16: lone surrogates
+
+    print_json(output)
 
 
 def _published(

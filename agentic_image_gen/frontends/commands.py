@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 from agentic_image_gen.core.errors import AigError, InputError
 from agentic_image_gen.frontends.error_output import print_error, printable
+from agentic_image_gen.frontends.json_output import print_json
 from agentic_image_gen.store.run_store import JOURNAL_NAME, REPORT_NAME, RunJournal, load_journal
 
 PROG = "agentic-image-gen"
@@ -25,17 +26,6 @@ PROG = "agentic-image-gen"
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise InputError(message)
-
-
-def _print_json(value: Any) -> None:
-    """JSON on stdout, UTF-8 as written; with ASCII escapes when it holds what the stream
-    cannot encode (a lone surrogate from a non-UTF-8 file name or prompt)."""
-    text = json.dumps(value, indent=2, ensure_ascii=False)
-    try:
-        text.encode(sys.stdout.encoding or "utf-8")
-    except (UnicodeEncodeError, LookupError):
-        text = json.dumps(value, indent=2)
-    print(text, flush=True)
 
 
 def _run_folders(out_dir: Path) -> list[Path]:
@@ -92,7 +82,7 @@ def run_output(run_dir: Path, journal: RunJournal) -> dict[str, Any]:
 
 def _show(args: argparse.Namespace) -> int:
     journal = load_journal(args.run_dir)
-    _print_json(run_output(args.run_dir, journal))
+    print_json(run_output(args.run_dir, journal))
     return 0
 
 

@@ -146,7 +146,23 @@ def _stored_size(config: dict[str, Any]) -> tuple[int, int] | None:
     return int(width), int(height)
 
 
+# The settings every view reads, and the shape each must have (the rest is shown as stored).
+_CONFIG_SECTIONS = ("image", "models", "providers")
+_CONFIG_NUMBERS = {"threshold": (0, 100), "max_iterations": (1, 10_000), "candidates": (1, 64)}
+
+
+def _config_shape(config: dict[str, Any]) -> None:
+    for key in _CONFIG_SECTIONS:
+        if config.get(key) is not None and not isinstance(config[key], dict):
+            raise ValueError(f"config.{key} is not an object")
+    for key, (low, high) in _CONFIG_NUMBERS.items():
+        value = config.get(key)
+        if value is not None and (type(value) is not int or not low <= value <= high):
+            raise ValueError(f"config.{key} is {value!r}, not a number in {low}-{high}")
+
+
 def _checked(journal: RunJournal) -> None:
+    _config_shape(journal.config)
     limit = _stored_size(journal.config)
     for it in journal.result.iterations:
         _check_side(f"image {it.index}", it.width, it.height, limit)
