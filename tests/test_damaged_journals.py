@@ -210,6 +210,7 @@ CASES: dict[str, tuple[Any, str]] = {
     "size not text": (_set(("config", "image"), {"size": 5}), "not WIDTHxHEIGHT"),
     "settings not an object": (_set(("config", "image"), 1), "config.image is not an object"),
     "threshold not a number": (_set(("config", "threshold"), "high"), "config.threshold is"),
+    "threshold null": (_set(("config", "threshold"), None), "config.threshold is None"),
     "image path outside the folder": (
         _set(("result", "iterations", 0, "image_path"), "../../outside.png"),
         "is not inside the run folder",

@@ -156,8 +156,8 @@ def _config_shape(config: dict[str, Any]) -> None:
         if config.get(key) is not None and not isinstance(config[key], dict):
             raise ValueError(f"config.{key} is not an object")
     for key, (low, high) in _CONFIG_NUMBERS.items():
-        value = config.get(key)
-        if value is not None and (type(value) is not int or not low <= value <= high):
+        value = config.get(key, low)
+        if type(value) is not int or not low <= value <= high:
             raise ValueError(f"config.{key} is {value!r}, not a number in {low}-{high}")
 
 
