@@ -302,3 +302,19 @@ def test_every_subcommand_takes_json_errors(argv: list[str], tmp_path: Path) -> 
     error = json.loads(stdout)["error"]
     assert error["exit_code"] == 2 and error["type"] == "InputError"
     assert error["message"] == stderr.removeprefix(PREFIX).strip()
+
+
+def test_an_image_turned_the_other_way_than_asked_is_still_shown(
+    workspace: Path, template: Path
+) -> None:
+    """Only a side longer than the run's longer side is refused: a provider may return
+    landscape for portrait."""
+
+    def change(data: Any) -> None:
+        data["config"]["image"]["size"] = "1024x1536"
+        data["result"]["iterations"][0].update(width=1536, height=1024)
+
+    write_journal(workspace, edited(template, change))
+    code, stdout, stderr = invoke("show", str(workspace / "run"))
+    assert (code, stderr) == (0, "")
+    assert json.loads(stdout)["iterations"] == 2

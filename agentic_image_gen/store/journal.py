@@ -120,10 +120,14 @@ def _located(path: str, run_dir: Path, stored_dir: str) -> str:
 
 
 def _check_side(what: str, width: int, height: int, limit: tuple[int, int] | None) -> None:
+    """Sides in 1..MAX_IMAGE_SIDE and, when the run asked for a size, neither side longer than
+    its longer side: a provider may turn portrait into landscape (or an EXIF tag may), but an
+    8000 px side in a 1024x1024 run is an edited journal, not an image."""
     if not (1 <= width <= MAX_IMAGE_SIDE and 1 <= height <= MAX_IMAGE_SIDE):
         raise ValueError(f"{what} is {width}x{height} px (each side must be 1-{MAX_IMAGE_SIDE})")
-    if limit is not None and (width > limit[0] or height > limit[1]):
-        raise ValueError(f"{what} is {width}x{height} px, larger than the run's size")
+    if limit is not None and max(width, height) > max(limit):
+        size = f"{limit[0]}x{limit[1]}"
+        raise ValueError(f"{what} is {width}x{height} px, larger than the run's size {size}")
 
 
 def _stored_size(config: dict[str, Any]) -> tuple[int, int] | None:
