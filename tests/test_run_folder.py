@@ -252,3 +252,21 @@ def test_a_prompt_with_an_undecodable_byte_is_journaled_not_a_crash(
     code, stdout, err = call(capsys, "show", str(run_dir))
     assert (code, err) == (0, "")
     assert json.loads(stdout)["prompt_history"] == [prompt]
+
+
+def test_the_lock_is_per_store_in_one_process_too(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Two sessions of one process (a future web studio) must not share a folder either."""
+    from agentic_image_gen.core.errors import RunFolderBusy
+    from agentic_image_gen.store.run_store import RunStore
+
+    run_dir = Path(local_run(capsys, tmp_path / "runs")["run_dir"])
+    with RunStore.open(run_dir) as store:
+        assert store.journal.result.run_dir == str(run_dir)
+        with pytest.raises(RunFolderBusy, match="is in use by another run"):
+            RunStore.open(run_dir)
+    second = RunStore.open(run_dir)  # released by the with block
+    second.close()
+    second.close()  # twice is harmless
+    assert int((run_dir / ".lock").read_text()) == os.getpid()

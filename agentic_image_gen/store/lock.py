@@ -9,6 +9,7 @@ the holder's pid, for the message only.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
@@ -57,7 +58,8 @@ class FolderLock:
             os.close(fd)  # closing the only descriptor drops the flock
 
     def __del__(self) -> None:  # a store dropped without close() still lets go
-        self.release()
+        with contextlib.suppress(Exception):  # at interpreter exit the kernel does it anyway
+            self.release()
 
 
 def _holder(fd: int) -> str:
