@@ -251,6 +251,7 @@ def test_a_prompt_with_an_undecodable_byte_and_control_characters(
     workspace: Path, template: Path
 ) -> None:
     prompt = "gold\udcffring \x1b[2J\x1b[31mred\nsecond line"
+
     def change(data: Any) -> None:
         data["result"]["original_prompt"] = data["result"]["iterations"][0]["prompt"] = prompt
 
