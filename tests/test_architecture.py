@@ -94,19 +94,26 @@ API = (
 RULES: dict[str, tuple[str, ...]] = {
     f"{ROOT}.core": (f"{ROOT}.core",),
     f"{ROOT}.inputs": (f"{ROOT}.core", f"{ROOT}.inputs"),
-    f"{ROOT}.store": (f"{ROOT}.core", f"{ROOT}.store", f"{ROOT}.inputs.imaging"),
+    f"{ROOT}.store": (
+        f"{ROOT}.core",
+        f"{ROOT}.store",
+        f"{ROOT}.inputs.imaging",
+        f"{ROOT}.inputs.normalise",
+    ),
     f"{ROOT}.providers.base": (f"{ROOT}.core",),
     f"{ROOT}.providers.openai": (
         f"{ROOT}.core",
         f"{ROOT}.providers.base",
         f"{ROOT}.providers.openai",
         f"{ROOT}.inputs.imaging",
+        f"{ROOT}.inputs.normalise",
     ),
     f"{ROOT}.providers.local": (
         f"{ROOT}.core",
         f"{ROOT}.providers.base",
         f"{ROOT}.providers.local",
         f"{ROOT}.inputs.imaging",
+        f"{ROOT}.inputs.normalise",
     ),
     f"{ROOT}.engine": (
         f"{ROOT}.core",

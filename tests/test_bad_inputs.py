@@ -106,6 +106,7 @@ def fail(argv: list[str], code: int, expected: str, capsys: pytest.CaptureFixtur
 FLAG_CASES = [
     ([""], 2, "the prompt is empty: describe the image you want"),
     (["  \t\n "], 2, "the prompt is empty: describe the image you want"),
+    (["\u200b\u200d\ufeff\u2060"], 2, "the prompt is empty: describe the image you want"),
     (["x" * 32_001], 2, "the prompt has 32001 characters; the limit is 32000"),
     ([], 2, "the following arguments are required: prompt (or --resume RUN_DIR)"),
     (["ring", "--threshold", "abc"], 2, "argument --threshold: invalid int value: 'abc'"),

@@ -115,8 +115,10 @@ async def test_an_evaluation_that_fails_at_once_still_leaves_the_image_journaled
     (iteration,) = failed.value.partial.iterations
     assert iteration.evaluation is None
     assert Image.open(iteration.image_path).size == (32, 32)
-    journal = json.loads((Path(failed.value.partial.run_dir) / "run.json").read_text())
-    assert [it["image_path"] for it in journal["result"]["iterations"]] == [iteration.image_path]
+    run_dir = Path(failed.value.partial.run_dir)
+    journal = json.loads((run_dir / "run.json").read_text())
+    stored = [it["image_path"] for it in journal["result"]["iterations"]]  # relative to the folder
+    assert [str(run_dir / path) for path in stored] == [iteration.image_path]
 
 
 async def test_the_evaluator_copy_reuses_the_generators_decode(

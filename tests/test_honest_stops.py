@@ -72,8 +72,9 @@ async def test_the_journal_is_complete_before_the_first_provider_call(tmp_path: 
     (journal,) = generator.seen
     (reference,) = journal["references"]  # type: ignore[misc]
     assert reference["source"] == str(photo)
-    stored = Path(journal["result"]["run_dir"]) / reference["path"]  # type: ignore[index]
-    assert stored.read_bytes() == photo.read_bytes()
+    (run_dir,) = await asyncio.to_thread(lambda: list(out.iterdir()))
+    stored = run_dir / reference["path"]  # type: ignore[index]  (relative to the folder)
+    assert await asyncio.to_thread(stored.read_bytes) == await asyncio.to_thread(photo.read_bytes)
     assert journal["config"]["providers"]["provider"] == "test"  # type: ignore[index]
 
 

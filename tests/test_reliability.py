@@ -157,7 +157,7 @@ def test_sigkill_mid_iteration_then_resume_loses_and_repeats_nothing(
     (first,) = journal["result"]["iterations"]
     assert first["evaluation"]["score"] == 40
     pending = journal["result"]["pending_prompt"]
-    first_image = Path(first["image_path"]).read_bytes()
+    first_image = (run_dir / first["image_path"]).read_bytes()  # relative to the run folder
 
     openai_env.script_scores([60, 80])
     refinements_before = len(openai_env.refinement_requests())
@@ -170,7 +170,8 @@ def test_sigkill_mid_iteration_then_resume_loses_and_repeats_nothing(
     assert Path(output["image_history"][0]).read_bytes() == first_image
     names = sorted(p.name for p in (run_dir / "images").iterdir())
     assert names == ["iter-01.png", "iter-02.png", "iter-03.png"]
-    assert not [p for p in run_dir.rglob(".*") if p.is_file()]  # no temp files left
+    leftovers = [p for p in run_dir.rglob(".*") if p.is_file() and p.name != ".lock"]
+    assert not leftovers  # no temp files left (.lock is the folder's lock, kept on purpose)
     final = json.loads((run_dir / "run.json").read_text())
     assert final["status"] == "completed"
     assert TEST_KEY not in (run_dir / "run.json").read_text()

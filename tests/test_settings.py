@@ -58,8 +58,18 @@ def test_opaque_jpeg_is_fine() -> None:
     assert RunConfig(prompt="ring", image=image).image.output_format.extension == "jpg"
 
 
-@pytest.mark.parametrize("prompt", ["", "   \n"])
-def test_empty_prompt_refused(prompt: str) -> None:
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "",
+        "   \n",
+        "\u200b",  # zero-width space
+        "\u200b\u200c\u200d\u2060\ufeff",  # ZWSP, ZWNJ, ZWJ, word joiner, BOM
+        " \u200b \u00a0\u3000\u2028\x00\x1b ",  # with separators and controls
+        "\u3164\u2800\u034f",  # Hangul filler, braille blank, grapheme joiner
+    ],
+)
+def test_empty_or_invisible_prompt_refused(prompt: str) -> None:
     with pytest.raises(ValidationError, match="prompt is empty"):
         RunConfig(prompt=prompt)
 
@@ -144,3 +154,14 @@ def test_secrets_never_dumped() -> None:
     assert "cdn.example/ring.jpg" in dumped
     assert "h.example" not in dumped  # the endpoint is read anew from the environment
     assert "test-secret-value" not in repr(config)
+
+
+def test_a_visible_character_among_invisible_ones_is_a_prompt() -> None:
+    assert RunConfig(prompt="\u200bring\u200d").prompt == "\u200bring\u200d"
+
+
+@pytest.mark.parametrize("size", ["8000x8000", "1000x1000", "512x2048"])
+def test_an_unsupported_size_is_refused_however_the_config_is_made(size: str) -> None:
+    """Not only through --size: a resumed run's stored settings are validated the same way."""
+    with pytest.raises(ValidationError, match=f"{size}: "):
+        RunConfig.model_validate({"prompt": "ring", "image": {"size": size}})

@@ -9,6 +9,7 @@ validates its part with its own options model.
 from __future__ import annotations
 
 import math
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,20 @@ MAX_ITERATIONS_LIMIT = 50
 MAX_CANDIDATES = 8
 # A reference is a path, a URL, or the image's bytes themselves (a web upload needs no file).
 Reference = str | bytes
+
+# A prompt made only of these says nothing: format characters (zero-width space, joiners,
+# word joiner, BOM: Cf), controls (Cc), separators (Zs, Zl, Zp), and the blank letters and
+# symbols fonts draw as nothing (Hangul fillers, the braille blank, the grapheme joiner).
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Zs", "Zl", "Zp"})
+_BLANK_CHARACTERS = frozenset("\u034f\u115f\u1160\u3164\uffa0\u2800")
+
+
+def is_invisible(text: str) -> bool:
+    """True when ``text`` would show nothing: only invisible or blank characters (or none)."""
+    return all(
+        unicodedata.category(char) in _INVISIBLE_CATEGORIES or char in _BLANK_CHARACTERS
+        for char in text
+    )
 
 
 class ProviderNames(BaseModel):
@@ -82,7 +97,7 @@ class RunConfig(BaseModel):
     @classmethod
     def _prompt_is_usable(cls, prompt: str) -> str:
         prompt = prompt.strip()
-        if not prompt:
+        if is_invisible(prompt):  # "", or only zero-width and other invisible characters
             raise ValueError("the prompt is empty: describe the image you want")
         if len(prompt) > MAX_PROMPT_CHARS:
             raise ValueError(

@@ -48,6 +48,13 @@ class StorageError(AigError):
     exit_code = 6
 
 
+class RunFolderBusy(AigError):
+    """Another process is writing this run folder (it holds the folder's lock): two writers
+    would interleave their journals, so the second is refused at once, before any work."""
+
+    exit_code = 7
+
+
 class RunFailed(AigError):
     """A run stopped on an error after some work was done; carries what was finished."""
 

@@ -11,7 +11,6 @@ import bisect
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from agentic_image_gen.core.checklist import Requirement
 from agentic_image_gen.core.config import RunConfig
@@ -40,6 +39,7 @@ from agentic_image_gen.core.types import (
 from agentic_image_gen.core.usage import UsageLedger
 from agentic_image_gen.engine import budget, plateau, tasks
 from agentic_image_gen.engine.deliver import deliver_best
+from agentic_image_gen.engine.tasks import Slot
 from agentic_image_gen.inputs import references as reference_loader
 from agentic_image_gen.providers.base import (
     ChecklistDeriver,
@@ -82,7 +82,10 @@ async def run_loop(
         stored = [reference.path for reference in store.journal.references]
         references = tuple(await reference_loader.load_all(stored))
     run = _Run(config, providers, ledger, store, references, on_event)
-    return await run.drive()
+    try:
+        return await run.drive()
+    finally:
+        store.close()  # the run folder's lock: the next writer may come in
 
 
 class _Run:
@@ -122,7 +125,7 @@ class _Run:
             self.result.usage = list(self.ledger.records)
             self.on_event(make(Snapshot.of(self.result)))
 
-    def stage(self, stage: Stage, iteration: Iteration | _Slot) -> None:
+    def stage(self, stage: Stage, iteration: Iteration | Slot) -> None:
         self.emit(
             lambda snap: StageStarted(
                 stage, iteration.round, iteration.candidate, iteration.index, snap
@@ -338,7 +341,7 @@ class _Run:
         # Reserved before any await, so concurrent candidates never share an index.
         index = self.next_index
         self.next_index += 1
-        self.stage("generating", _Slot(index, number, candidate))
+        self.stage("generating", Slot(index, number, candidate))
         started = time.monotonic()
         async with self.slots:
             image = await self.providers.generator.generate_image(
@@ -387,12 +390,3 @@ class _Run:
                 iteration.round, iteration.candidate, iteration.index, score, snap
             )
         )
-
-
-@dataclass(frozen=True)
-class _Slot:
-    """An image being made: its place before it has an Iteration."""
-
-    index: int
-    round: int
-    candidate: int

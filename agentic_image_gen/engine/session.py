@@ -87,7 +87,11 @@ class Session:
         """Continue a stopped run from its folder, with its own settings; ``overrides`` may
         change only the limits in RESUMABLE (anything else is refused, named)."""
         store = await asyncio.to_thread(RunStore.open, Path(run_dir))
-        config = resumed_config(store.journal.config, overrides)
+        try:
+            config = resumed_config(store.journal.config, overrides)
+        except BaseException:
+            store.close()  # the folder's lock: refused here, the run never starts
+            raise
         return await self._drive(config, store, on_event)
 
     async def _drive(

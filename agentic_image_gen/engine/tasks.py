@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 
 
 async def stop(task: asyncio.Task[None] | None) -> None:
@@ -22,3 +23,12 @@ def first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
     while isinstance(first, BaseExceptionGroup):
         first = first.exceptions[0]
     return first
+
+
+@dataclass(frozen=True)
+class Slot:
+    """An image being made: its place before it has an Iteration."""
+
+    index: int
+    round: int
+    candidate: int

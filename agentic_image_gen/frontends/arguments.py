@@ -36,6 +36,7 @@ exit codes:
   5    provider failure: an outage after the retries (5xx, 429, timeouts), an unusable or
        incomplete reply: try again later
   6    the run folder cannot be written
+  7    the run folder is in use by another run (one writer per folder)
   8    content refused: a moderation block or a model's refusal (the message names the stage
        and the categories): change the prompt or the reference images
   9    budget: --max-cost cannot pay for one round, or a model has no price to keep it by

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -30,7 +29,7 @@ from agentic_image_gen.frontends.arguments import (
     flag_message,
     resume_overrides,
 )
-from agentic_image_gen.frontends.error_output import error_json
+from agentic_image_gen.frontends.error_output import print_error
 
 
 async def _run(args: argparse.Namespace) -> RunResult:
@@ -88,7 +87,9 @@ def _stop_on_signals() -> list[int]:
 
 
 def _print_json(output: dict[str, Any]) -> None:
-    print(json.dumps(output, indent=2, ensure_ascii=False), flush=True)
+    from agentic_image_gen.frontends.json_output import print_json  # lone surrogates kept
+
+    print_json(output)
 
 
 def _published(
@@ -103,10 +104,7 @@ def _published(
 
 
 def _fail(error: AigError, json_errors: bool = False) -> int:
-    print(f"{PROG}: error: {error}", file=sys.stderr, flush=True)
-    if json_errors:
-        print(error_json(error), flush=True)
-    return error.exit_code
+    return print_error(PROG, error, json_errors)
 
 
 # Subcommands that work on run folders or list providers; anything else is a new run.

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
+from agentic_image_gen.inputs.normalise import normalise
+
 # Pillow's decompression-bomb guard is on by default (a warning past ~89 Mpx, an error past
 # twice that). We refuse from 64 Mpx, checked per image from its header: no reference or
 # output needs more, and Pillow's process-wide limit stays what the host program set.
@@ -45,24 +47,31 @@ class ImageInfo:
 
 @dataclass(frozen=True)
 class Decoded:
+    """``pixels`` are normalised (upright, 8-bit, sRGB, first frame: see normalise.py);
+    ``normalised`` says whether that changed them, i.e. whether the bytes alone would show
+    something else to a model than ``pixels`` do; ``info`` describes ``pixels``."""
+
     info: ImageInfo
     pixels: Image.Image
+    normalised: bool = False
 
 
 def decode_image(data: bytes) -> Decoded:
-    """Decode the whole image (not just its header) so truncated files are caught here; the
-    pixels are kept so later steps (the evaluator's copy) need not decode again."""
+    """Decode the whole image (not just its header) so truncated files are caught here, and
+    normalise it once; the pixels are kept so later steps (the evaluator's copy) need not
+    decode again."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            image_format = image.format or ""
-            if image.width * image.height > MAX_PIXELS:
+            opened = Image.open(io.BytesIO(data))
+            image_format = opened.format or ""
+            if opened.width * opened.height > MAX_PIXELS:
                 raise Image.DecompressionBombError(
-                    f"{image.width}x{image.height} is {image.width * image.height} pixels; "
-                    f"the limit is {MAX_PIXELS}"
+                    f"{opened.width}x{opened.height} is {opened.width * opened.height} "
+                    f"pixels; the limit is {MAX_PIXELS}"
                 )
-            image.load()
+            opened.load()
+            image, changed = normalise(opened)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise NotAnImage(f"image is too large to decode safely ({exc})") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
@@ -70,7 +79,8 @@ def decode_image(data: bytes) -> Decoded:
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (
         image.mode == "P" and "transparency" in image.info
     )
-    return Decoded(ImageInfo(image_format, image.width, image.height, has_alpha), image)
+    info = ImageInfo(image_format, image.width, image.height, has_alpha)
+    return Decoded(info, image, changed)
 
 
 def inspect_image(data: bytes) -> ImageInfo:
@@ -115,7 +125,7 @@ def _open_reduced(data: bytes, short_side: int, long_side: int) -> Image.Image:
     if scale < 1.0:
         image.draft(None, (math.ceil(image.width * scale), math.ceil(image.height * scale)))
     image.load()
-    return image
+    return normalise(image)[0]  # upright (EXIF), 8-bit sRGB: what a person sees
 
 
 def checkerboard(width: int, height: int, cell: int = 16) -> Image.Image:

@@ -14,7 +14,7 @@ from PIL import Image
 from agentic_image_gen.core.errors import ReferenceImageError
 from agentic_image_gen.core.redact import shown, without_secrets
 from agentic_image_gen.core.types import ReferenceImage
-from agentic_image_gen.inputs.imaging import NotAnImage, inspect_image
+from agentic_image_gen.inputs.imaging import NotAnImage, decode_image
 from agentic_image_gen.inputs.safe_http import Fetched, FetchError, SafeFetcher, UnsafeTarget
 
 MAX_REFERENCE_BYTES = 20 * 1024 * 1024
@@ -22,6 +22,9 @@ MAX_REDIRECTS = 5
 # Sent as-is when already compact; otherwise downscaled to this longer side, which keeps
 # enough detail for engravings and stone facets while keeping the upload small.
 MAX_REFERENCE_SIDE = 2048
+# Below this on its shorter side a photo cannot show a product's details (and a 1x1 pixel is
+# a tracking pixel or a placeholder, not a product photo): refused as a bad reference.
+MIN_REFERENCE_SIDE = 64
 SENDABLE_FORMATS = {"PNG", "JPEG", "WEBP"}
 # "data:", "javascript:", "file:"... are URLs too (and refused), but "C:\\x.png" is a path.
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
@@ -110,13 +113,16 @@ async def _fetch(url: str, fetcher: SafeFetcher) -> Fetched:
 
 
 def _checked(source: str, data: bytes, content_type: str) -> ReferenceImage:
-    """Decode fully, then keep compact sendable bytes (downscaled only when needed).
+    """Decode fully and normalise (upright, 8-bit sRGB, first frame), then keep compact
+    sendable bytes: the original when normalising changed nothing and it is small enough,
+    else the normalised pixels re-encoded (downscaled when needed), so the model, the
+    evaluator's copy and the studio all see the same, normalised, picture.
 
     The bytes decide, not the name or the Content-Type; a non-image Content-Type is only
     mentioned to explain the refusal (a web page where an image was expected).
     """
     try:
-        info = inspect_image(data)
+        decoded = decode_image(data)
     except NotAnImage as exc:
         # Pillow names the BytesIO it read from; that address means nothing to a user.
         reason = re.sub(r" <[^<>]* object at 0x[0-9a-fA-F]+>", "", str(exc))
@@ -125,17 +131,24 @@ def _checked(source: str, data: bytes, content_type: str) -> ReferenceImage:
         if served and not served.startswith("image/"):
             reason += f"; the server sent {served}"
         raise ReferenceImageError(f"reference {source!r} is {reason}") from exc
-    if info.format in SENDABLE_FORMATS and max(info.width, info.height) <= MAX_REFERENCE_SIDE:
+    info = decoded.info
+    if min(info.width, info.height) < MIN_REFERENCE_SIDE:
+        raise ReferenceImageError(
+            f"reference {source!r} is {info.width}x{info.height} px; its shorter side must be "
+            f"at least {MIN_REFERENCE_SIDE} px to show the product"
+        )
+    compact = max(info.width, info.height) <= MAX_REFERENCE_SIDE
+    if info.format in SENDABLE_FORMATS and compact and not decoded.normalised:
         return ReferenceImage(source, data, info.mime_type, info.width, info.height)
-    with Image.open(io.BytesIO(data)) as image:
-        image.thumbnail((MAX_REFERENCE_SIDE, MAX_REFERENCE_SIDE), Image.Resampling.LANCZOS)
-        keep_alpha = info.has_alpha
-        converted = image.convert("RGBA" if keep_alpha else "RGB")
-        out = io.BytesIO()
-        if keep_alpha:
-            converted.save(out, "PNG", optimize=True)
-        else:
-            converted.save(out, "JPEG", quality=92)
-        width, height = converted.size
+    image = decoded.pixels.copy()
+    image.thumbnail((MAX_REFERENCE_SIDE, MAX_REFERENCE_SIDE), Image.Resampling.LANCZOS)
+    keep_alpha = info.has_alpha
+    converted = image.convert("RGBA" if keep_alpha else "RGB")
+    out = io.BytesIO()
+    if keep_alpha:
+        converted.save(out, "PNG", optimize=True)
+    else:
+        converted.save(out, "JPEG", quality=92)
+    width, height = converted.size
     mime = "image/png" if keep_alpha else "image/jpeg"
     return ReferenceImage(source, out.getvalue(), mime, width, height)

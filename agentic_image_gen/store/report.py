@@ -309,5 +309,6 @@ def write_report(run_dir: Path) -> Path:
     """Build ``report.html`` in the run folder (atomically) and return its path."""
     run_dir = run_dir.resolve()
     path = run_dir / REPORT_NAME
-    atomic_write(path, render_report(run_dir).encode("utf-8"))
+    # A lone surrogate (an undecodable byte in a prompt or path) is written as its escape.
+    atomic_write(path, render_report(run_dir).encode("utf-8", "backslashreplace"))
     return path

@@ -1,24 +1,24 @@
 """The run folder: every image as it arrives, the references, and run.json.
 
 Every write is atomic (temp file, fsync, rename), and an image is on disk before the journal
-names it, so a crash loses at most the step in flight.
+names it, so a crash loses at most the step in flight. One process writes a folder at a time:
+the store holds the folder's lock (store/lock.py) from ``create``/``open`` until ``close``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
+import json
 import re
 import secrets
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from types import TracebackType
 
-from pydantic import BaseModel, ValidationError, field_serializer, field_validator
+from pydantic_core import PydanticSerializationError
 
-from agentic_image_gen.core.config import RunConfig, public_dump
-from agentic_image_gen.core.errors import InputError, ProviderError, StorageError
+from agentic_image_gen.core.config import RunConfig
+from agentic_image_gen.core.errors import ProviderError, StorageError
 from agentic_image_gen.core.types import (
     GeneratedImage,
     Iteration,
@@ -26,45 +26,34 @@ from agentic_image_gen.core.types import (
     ReferenceImage,
     RunResult,
 )
+from agentic_image_gen.store.files import atomic_write, current_umask, remove_leftovers
+from agentic_image_gen.store.journal import (
+    JOURNAL_NAME,
+    JOURNAL_VERSION,
+    RunJournal,
+    RunStatus,
+    StoredReference,
+    for_disk,
+    load_journal,
+)
+from agentic_image_gen.store.lock import FolderLock
 
-JOURNAL_NAME = "run.json"
+__all__ = [
+    "JOURNAL_NAME",
+    "JOURNAL_VERSION",
+    "REPORT_NAME",
+    "JournalWriter",
+    "RunJournal",
+    "RunStatus",
+    "RunStore",
+    "StoredReference",
+    "atomic_write",
+    "load_journal",
+    "read_back",
+]
+
 REPORT_NAME = "report.html"
-JOURNAL_VERSION = 1
-RunStatus = Literal["running", "completed", "failed", "interrupted"]
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
-
-
-class StoredReference(BaseModel):
-    source: str
-    path: str
-    width: int
-    height: int
-
-
-class RunJournal(BaseModel):
-    """run.json: enough to rebuild every view of the run, and to resume it."""
-
-    version: int = JOURNAL_VERSION
-    status: RunStatus = "running"
-    created_at: str
-    updated_at: str
-    config: RunConfig
-    references: list[StoredReference] = []
-    result: RunResult
-
-    @field_validator("config", mode="before")
-    @classmethod
-    def _config_v1(cls, config: Any) -> Any:
-        """Before providers were plugins, the OpenAI model names were a field of their own."""
-        if isinstance(config, dict) and isinstance(config.get("models"), dict):
-            config = dict(config)
-            models = config.pop("models")
-            config.setdefault("provider_options", {}).setdefault("openai", models)
-        return config
-
-    @field_serializer("config")
-    def _config_without_secrets(self, config: RunConfig) -> dict[str, Any]:
-        return public_dump(config)
 
 
 def slugify(text: str, max_length: int = 40) -> str:
@@ -76,47 +65,19 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temp file beside ``path``, fsync, then rename over it."""
-    try:
-        handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(handle, "wb") as temp:
-                temp.write(data)
-                temp.flush()
-                os.fsync(temp.fileno())
-            os.replace(temp_name, path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-    except OSError as exc:
-        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
-
-
-def load_journal(run_dir: Path) -> RunJournal:
-    """A run folder's journal, or a one-line InputError saying what is wrong with it."""
-    path = run_dir / JOURNAL_NAME
-    if not run_dir.is_dir():
-        raise InputError(f"{run_dir} is not a run folder")
-    try:
-        return RunJournal.model_validate_json(path.read_bytes())
-    except FileNotFoundError as exc:
-        raise InputError(f"{run_dir} has no {JOURNAL_NAME}: not a run folder") from exc
-    except (OSError, ValidationError, ValueError) as exc:
-        raise InputError(f"{path} is damaged and cannot be read") from exc
-
-
 class RunStore:
-    """One run's folder. Many runs may go at once: nothing here is global."""
+    """One run's folder. Many runs may go at once: nothing here is global.
 
-    def __init__(self, run_dir: Path, journal: RunJournal) -> None:
+    A store holds the folder's lock from ``create``/``open`` until ``close`` (or the end of a
+    ``with`` block); the kernel drops it if the process dies first.
+    """
+
+    def __init__(self, run_dir: Path, journal: RunJournal, lock: FolderLock | None = None) -> None:
         self.run_dir = run_dir
         self.journal = journal
+        self._lock = lock
+        # Read once: new files get what a plain open() would give them (0o666 & ~umask).
+        self.file_mode = 0o666 & ~current_umask()
 
     @classmethod
     def create(cls, out_dir: Path, prompt: str, config: RunConfig) -> RunStore:
@@ -135,6 +96,7 @@ class RunStore:
         except OSError as exc:
             raise StorageError(f"cannot create a run folder in {out_dir}: {exc.strerror}") from exc
         run_dir = run_dir.resolve()
+        lock = FolderLock(run_dir)
         now = _now()
         journal = RunJournal(
             created_at=now,
@@ -142,21 +104,53 @@ class RunStore:
             config=config,
             result=RunResult(run_dir=str(run_dir), original_prompt=prompt, iterations=[]),
         )
-        store = cls(run_dir, journal)
-        store.write_snapshot(store.snapshot(store.journal.result))
+        store = cls(run_dir, journal, lock)
+        try:
+            store.write_snapshot(store.snapshot(store.journal.result))
+        except BaseException:
+            store.close()
+            raise
         return store
 
     @classmethod
     def open(cls, run_dir: Path) -> RunStore:
-        """An existing run folder, to resume it."""
-        return cls(run_dir.resolve(), load_journal(run_dir))
+        """An existing run folder, to resume it: checked, locked (RunFolderBusy when another
+        process writes it), re-read under the lock, and cleared of a killed write's temp files.
+        A journal this version cannot read (damaged, newer) is refused before anything is
+        written, the lock file included."""
+        load_journal(run_dir)
+        run_dir = run_dir.resolve()
+        lock = FolderLock(run_dir)
+        try:
+            journal = load_journal(run_dir)
+            remove_leftovers(run_dir)
+        except BaseException:
+            lock.release()
+            raise
+        return cls(run_dir, journal, lock)
+
+    def close(self) -> None:
+        """Release the folder for the next writer. Safe to call twice."""
+        if self._lock is not None:
+            self._lock.release()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def save_reference(self, number: int, reference: ReferenceImage) -> StoredReference:
         folder = self.run_dir / "references"
         folder.mkdir(exist_ok=True)
         extension = _EXTENSIONS.get(reference.mime_type, "img")
         path = folder / f"ref-{number:02d}.{extension}"
-        atomic_write(path, reference.data)
+        atomic_write(path, reference.data, self.file_mode)
         stored = StoredReference(
             source=reference.source, path=str(path), width=reference.width, height=reference.height
         )
@@ -168,7 +162,7 @@ class RunStore:
 
     def save_image(self, index: int, image: GeneratedImage) -> Path:
         path = self.image_path(index, image.output_format)
-        atomic_write(path, image.data)
+        atomic_write(path, image.data, self.file_mode)
         return path
 
     def save_delivery(self, profile: str, file_format: str, data: bytes) -> Path:
@@ -183,15 +177,23 @@ class RunStore:
         return path
 
     def snapshot(self, result: RunResult, status: RunStatus = "running") -> bytes:
-        """The journal as bytes. Taken on the event loop, so concurrent candidates never
-        change the result while it is being serialised; written later in a thread."""
+        """The journal as bytes, paths inside the folder relative to it. Taken on the event
+        loop, so concurrent candidates never change the result while it is being serialised;
+        written later in a thread."""
         self.journal.result = result
         self.journal.status = status
         self.journal.updated_at = _now()
-        return self.journal.model_dump_json(indent=2).encode("utf-8")
+        on_disk = for_disk(self.journal, self.run_dir)
+        try:
+            return on_disk.model_dump_json(indent=2).encode("utf-8")
+        except PydanticSerializationError:
+            # A lone surrogate (a non-UTF-8 byte in a prompt or file name) has no UTF-8 form;
+            # JSON's \udcxx escape keeps it, and the journal stays readable.
+            dump = on_disk.model_dump(mode="json")
+            return json.dumps(dump, indent=2, ensure_ascii=True).encode("ascii")
 
     def write_snapshot(self, data: bytes) -> None:
-        atomic_write(self.run_dir / JOURNAL_NAME, data)
+        atomic_write(self.run_dir / JOURNAL_NAME, data, self.file_mode)
 
 
 class JournalWriter:

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
 from agentic_image_gen.inputs.imaging import NotAnImage
+from agentic_image_gen.inputs.normalise import normalise
 from agentic_image_gen.providers.local.arrays import ByteImage, FloatImage, Mask, f32, u8
 
 ANALYSIS_SIDE = 512  # sparkle and similarity see the product at this size, whatever its own
@@ -45,19 +46,20 @@ def decode(data: bytes) -> Decoded:
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
-            return _decoded(image)
+            return _decoded(image, normalise(image)[0])  # measured as a person sees it
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise NotAnImage(f"not a readable image ({exc})") from exc
 
 
-def _decoded(image: Image.Image) -> Decoded:
-    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-    rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
+def _decoded(image: Image.Image, pixels: Image.Image) -> Decoded:
+    """The file's own format and mode; the size and colours of its normalised ``pixels``."""
+    has_alpha = pixels.mode in ("RGBA", "LA", "PA") or "transparency" in pixels.info
+    rgba = np.asarray(pixels.convert("RGBA"), dtype=np.float32) / 255.0
     return Decoded(
         format=image.format or "",
         mode=image.mode,
-        width=image.width,
-        height=image.height,
+        width=pixels.width,
+        height=pixels.height,
         rgb=np.ascontiguousarray(rgba[..., :3]),
         alpha=np.ascontiguousarray(rgba[..., 3]) if has_alpha else None,
     )

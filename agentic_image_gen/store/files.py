@@ -1,0 +1,91 @@
+"""Files in a run folder: atomic writes with the user's permissions, and leftovers removed.
+
+``tempfile.mkstemp`` creates files 0600 whatever the umask, which made every image and journal
+private to its owner even where the user's umask shares them (a team's run folders, a web
+server serving the images). Each write is therefore given ``0o666 & ~umask`` before the rename,
+exactly what a plain ``open()`` would have given it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import threading
+from pathlib import Path
+
+from agentic_image_gen.core.errors import StorageError
+
+# What mkstemp(prefix=".<name>.") leaves when the process dies between create and rename:
+# ".run.json.k3j_x9", ".iter-02.png.abc123", ".ref-01.jpg.q1w2e3", ".report.html.zz9_a1".
+_LEFTOVER = re.compile(r"^\.(run\.json|report\.html|(iter|ref)-\d+\.[a-z]+)\.[A-Za-z0-9_]+$")
+_LEFTOVER_FOLDERS = ("", "images", "references")
+_umask_lock = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the kernel says (Linux 4.7+);
+    elsewhere set and restored at once under a lock (os.umask has no read-only form)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8) & 0o777
+    except (OSError, ValueError, IndexError):
+        pass
+    with _umask_lock:
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask & 0o777
+
+
+def file_mode(umask: int | None = None) -> int:
+    """The mode a new file gets from ``open()``: 0o666 less the umask."""
+    return 0o666 & ~(current_umask() if umask is None else umask)
+
+
+def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write to a temp file beside ``path``, fsync, give it ``mode`` (default: what the umask
+    allows), then rename over it, and fsync the folder so the rename itself survives a crash."""
+    mode = file_mode() if mode is None else mode
+    try:
+        handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(handle, "wb") as temp:
+                temp.write(data)
+                temp.flush()
+                os.fchmod(temp.fileno(), mode)
+                os.fsync(temp.fileno())
+            os.replace(temp_name, path)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def remove_leftovers(run_dir: Path) -> list[Path]:
+    """Delete the temp files of writes a killed process never finished; return them.
+
+    Only the folder's lock holder may call this: a live writer's temp file looks the same.
+    """
+    removed = []
+    for name in _LEFTOVER_FOLDERS:
+        folder = run_dir / name if name else run_dir
+        try:
+            entries = list(folder.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            if _LEFTOVER.match(entry.name) and entry.is_file():
+                try:
+                    entry.unlink()
+                except OSError:
+                    continue
+                removed.append(entry)
+    return removed
