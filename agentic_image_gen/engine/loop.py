@@ -333,7 +333,9 @@ class _Run:
                 self.brief, self.result.lineage()
             )
         self.result.thread_id = prompter.conversation_id
-        await self.journal()
+        # On disk before the next round starts: a run killed now resumes with this prompt
+        # rather than paying for a second refinement.
+        await self.journal(wait=True)
 
     async def generate(
         self, number: int, candidate: int, prompt: str, context: str | None, source: str | None
