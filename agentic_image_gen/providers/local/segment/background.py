@@ -1,0 +1,56 @@
+"""How far each pixel is from the photo's backdrop, seen in the border band.
+
+The border is assumed to show the backdrop. Distances are in units of the border's own
+spread (Lab), so a textured linen or wood backdrop needs a larger step than a white sweep
+before a pixel counts as different. Chroma and lightness are kept apart: darker pixels of
+the backdrop's own colour are usually shadow, lighter or differently coloured ones product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32
+
+BORDER = 0.03
+
+
+def border_mask(height: int, width: int) -> Mask:
+    band = max(4, round(BORDER * min(height, width)))
+    mask = np.ones((height, width), bool)
+    mask[band:-band, band:-band] = False
+    return mask
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Per-pixel distance from the backdrop, in border spreads."""
+
+    chroma: FloatImage  # colour (a, b) distance
+    lighter: FloatImage  # signed: positive where lighter than the backdrop
+    backdrop_rgb: tuple[float, float, float]
+
+    @property
+    def darker(self) -> FloatImage:
+        return f32(-self.lighter)
+
+    @property
+    def any(self) -> FloatImage:
+        return f32(np.maximum(self.chroma, np.abs(self.lighter)))
+
+
+def difference(rgb: FloatImage) -> Difference:
+    height, width = rgb.shape[:2]
+    lab = cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)
+    border = border_mask(height, width)
+    samples = lab[border]
+    mean, spread = samples.mean(axis=0), samples.std(axis=0) + 1.0
+    chroma = np.hypot(*((lab[..., 1:] - mean[1:]) / spread[1:]).transpose(2, 0, 1))
+    lighter = (lab[..., 0] - mean[0]) / spread[0]
+    colour = np.median(rgb[border], axis=0)
+    return Difference(
+        f32(chroma), f32(lighter), (float(colour[0]), float(colour[1]), float(colour[2]))
+    )

@@ -1,0 +1,139 @@
+"""Refinement on top of any segmenter's map: the product whole, its holes open, soft edges.
+
+Saliency models see a ring as a blob and a chain as noise. On a copy at most ``WORK_SIDE``
+pixels on its longer side (so the cost stays bounded), this clears enclosed regions that look
+like the backdrop (a ring's inside, the gap in a necklace), adds thin parts that clearly
+differ from the backdrop and hang on the product (chains, cords, hooks, bails, prongs), and
+drops specks. The hard mask then gets a soft edge from a guided filter that follows the full-
+resolution photo, and edge colours are decontaminated of the backdrop's colour.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from agentic_image_gen.core.errors import ProviderError
+from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
+from agentic_image_gen.providers.local.segment.background import Difference, difference
+
+WORK_SIDE = 768
+MIN_PRODUCT = 0.0015  # of the frame: smaller is a speck, not a product to sell
+MIN_CONTRAST = 2.0  # median distance from the backdrop, in border spreads
+HOLE_LIKE = 2.5  # closer to the backdrop than this (border spreads): may be a hole
+THIN_CHROMA = 6.0  # a coloured part (gold chain, leather) on a neutral backdrop
+LINE_STEP = 3.0  # a line this much darker or lighter than beside it (border spreads)
+
+
+def guided_filter(guide: FloatImage, source: FloatImage, radius: int, eps: float) -> FloatImage:
+    """He et al.'s guided filter (grey guide): edges of ``source`` snap to edges of ``guide``."""
+    size = (2 * radius + 1, 2 * radius + 1)
+
+    def box(x: FloatImage) -> FloatImage:
+        return f32(cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT))
+
+    mean_i, mean_p = box(guide), box(source)
+    cov = box(f32(guide * source)) - mean_i * mean_p
+    var = box(f32(guide * guide)) - mean_i * mean_i
+    a = f32(cov / (var + eps))
+    b = f32(mean_p - a * mean_i)
+    return f32(box(a) * guide + box(b))
+
+
+def _components(mask: Mask) -> tuple[int, np.ndarray, np.ndarray]:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(u8(mask), connectivity=8)
+    return count, labels, stats
+
+
+def clear_holes(hard: Mask, diff: Difference) -> Mask:
+    """Open up regions inside the mask that look like the backdrop: flat, backdrop-coloured,
+    and large enough not to be a highlight (a ring's inside, a necklace's gap)."""
+    like = hard & (diff.any < HOLE_LIKE)
+    like = cv2.morphologyEx(u8(like), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)) > 0
+    count, labels, stats = _components(like)
+    if count <= 1:
+        return hard
+    minimum = max(24, 0.004 * int(hard.sum()))
+    holes = np.isin(labels, 1 + np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= minimum))
+    grown = cv2.dilate(u8(holes), np.ones((3, 3), np.uint8)) > 0
+    return hard & ~(grown & (diff.any < HOLE_LIKE * 1.6))
+
+
+def thin_lines(diff: Difference, width: int) -> Mask:
+    """Lines up to ``width`` px wide that stand out from their own surroundings: a chain or a
+    cord is darker or lighter than the backdrop right beside it, a fold or a shadow is not."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width, width))
+    light = diff.lighter
+    dark_line = f32(cv2.morphologyEx(light, cv2.MORPH_CLOSE, kernel)) - light
+    light_line = light - f32(cv2.morphologyEx(light, cv2.MORPH_OPEN, kernel))
+    return (dark_line > LINE_STEP) | (light_line > LINE_STEP) | (diff.chroma > THIN_CHROMA)
+
+
+def add_thin_parts(hard: Mask, diff: Difference) -> Mask:
+    """Add thin structures that clearly stand out and hang on the product (chains, cords,
+    hooks, bails): line pixels connected to the mask, bridged over one-pixel gaps."""
+    width = max(7, round(0.02 * max(hard.shape)) | 1)
+    candidates = thin_lines(diff, width) & ~hard
+    if not candidates.any():
+        return hard
+    bridged = cv2.dilate(u8(candidates), np.ones((3, 3), np.uint8)) > 0
+    _, labels, _ = _components(bridged | hard)
+    attached = np.unique(labels[hard])
+    return hard | (candidates & np.isin(labels, attached[attached > 0]))
+
+
+def drop_specks(hard: Mask) -> Mask:
+    """Keep the product's pieces: components at least 3% the size of the largest."""
+    count, labels, stats = _components(hard)
+    if count <= 1:
+        return hard
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    return np.isin(labels, 1 + np.flatnonzero(areas >= 0.03 * areas.max()))
+
+
+def hard_mask(small: FloatImage, prob: FloatImage) -> tuple[Mask, Difference]:
+    """The refined hard mask at work scale; a tiny or low-contrast product is refused."""
+    diff = difference(small)
+    hard = drop_specks(prob > 0.5)
+    hard = add_thin_parts(clear_holes(hard, diff), diff)
+    hard = drop_specks(cv2.morphologyEx(u8(hard), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0)
+    share = float(hard.mean())
+    if share < MIN_PRODUCT:
+        raise ProviderError(
+            f"the reference photo shows no product large enough to cut out ({share:.2%} of the "
+            "frame): use a photo where the product fills more of the frame"
+        )
+    contrast = float(np.median(diff.any[hard]))
+    if contrast < MIN_CONTRAST:
+        raise ProviderError(
+            f"the product in the reference photo hardly differs from its background (contrast "
+            f"{contrast:.1f}): use a photo on a plain, contrasting backdrop"
+        )
+    return hard, diff
+
+
+def decontaminate(rgb: FloatImage, alpha: FloatImage, backdrop: FloatImage) -> FloatImage:
+    """Edge colours without the backdrop mixed in: F = (I - (1 - a) B) / a on the soft rim."""
+    rim = (alpha > 0.0) & (alpha < 0.98)
+    if not rim.any():
+        return rgb
+    a = np.maximum(alpha, 0.3)[..., None]
+    pure = np.clip((rgb - (1.0 - a) * backdrop) / a, 0.0, 1.0)
+    return f32(np.where(rim[..., None], pure, rgb))
+
+
+def refine(rgb: FloatImage, prob: FloatImage) -> tuple[FloatImage, FloatImage]:
+    """(alpha, decontaminated rgb) at the photo's full resolution."""
+    height, width = rgb.shape[:2]
+    scale = min(1.0, WORK_SIDE / max(height, width))
+    size = (round(width * scale), round(height * scale))
+    small = f32(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+    small_prob = f32(cv2.resize(prob, size, interpolation=cv2.INTER_AREA))
+    hard, diff = hard_mask(small, small_prob)
+    coarse = f32(cv2.resize(hard.astype(np.float32), (width, height)))
+    # The guide is smoothed first so the matte follows the product's edges, not sensor grain.
+    grey = f32(cv2.GaussianBlur(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (0, 0), 1.0))
+    soft = guided_filter(grey, coarse, max(2, round(1.5 / scale)), 4e-3)
+    alpha = f32(np.clip((soft - 0.5) * 2.0 + 0.5, 0.0, 1.0))
+    backdrop = np.array(diff.backdrop_rgb, np.float32)
+    return alpha, decontaminate(rgb, alpha, backdrop)
