@@ -69,15 +69,27 @@ def thin_lines(diff: Difference, width: int) -> Mask:
     return (dark_line > LINE_STEP) | (light_line > LINE_STEP) | (diff.chroma > THIN_CHROMA)
 
 
+def _elongated(candidates: Mask, width: int, reach: int) -> Mask:
+    """Candidate pieces shaped like a strand: long (their box's diagonal at least ``reach``)
+    and thin (area over length below ``width``); texture speckle is neither."""
+    count, labels, stats = _components(candidates)
+    if count <= 1:
+        return candidates
+    w, h = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]
+    length = np.hypot(w, h)
+    keep = (length >= reach) & (stats[1:, cv2.CC_STAT_AREA] <= width * length)
+    return np.isin(labels, 1 + np.flatnonzero(keep))
+
+
 def add_thin_parts(hard: Mask, diff: Difference) -> Mask:
     """Add thin structures that clearly stand out and hang on the product (chains, cords,
-    hooks, bails): line pixels connected to the mask, bridged over one-pixel gaps."""
-    width = max(7, round(0.02 * max(hard.shape)) | 1)
-    candidates = thin_lines(diff, width) & ~hard
+    hooks, bails): strand-shaped line pixels that touch the mask."""
+    side = max(hard.shape)
+    width = max(7, round(0.02 * side) | 1)
+    candidates = _elongated(thin_lines(diff, width) & ~hard, width, 0.04 * side)
     if not candidates.any():
         return hard
-    bridged = cv2.dilate(u8(candidates), np.ones((3, 3), np.uint8)) > 0
-    _, labels, _ = _components(bridged | hard)
+    _, labels, _ = _components(candidates | cv2.dilate(u8(hard), np.ones((3, 3), np.uint8)) > 0)
     attached = np.unique(labels[hard])
     return hard | (candidates & np.isin(labels, attached[attached > 0]))
 
