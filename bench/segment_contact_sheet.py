@@ -3,7 +3,8 @@
 One row per photo in ``../shared/photos``: the input, the cut-out on a checkerboard, and the
 studio's first shot (transparent, 1024x1024, on a checkerboard), as small thumbnails so the
 photographers' pictures appear only at reduced size. Run:
-``python bench/segment_contact_sheet.py [--segmenter NAME] [--out docs/segmentation-contact-sheet.png]``
+``python bench/segment_contact_sheet.py [--segmenter NAME] [--out PNG]``
+(default ``docs/segmentation-contact-sheet.png``).
 """
 
 from __future__ import annotations
@@ -70,7 +71,9 @@ def row(path: Path, pool: SegmenterPool, name: str) -> Image.Image:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--segmenter", default="auto")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "segmentation-contact-sheet.png")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "docs" / "segmentation-contact-sheet.png"
+    )
     args = parser.parse_args(argv)
     if not PHOTOS.is_dir():
         print(f"no development photos at {PHOTOS}", file=sys.stderr)

@@ -10,19 +10,36 @@ number lands in ``Evaluation.details`` for the prompter and for anyone reading r
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
+import re
 from typing import Any
 
 from agentic_image_gen.core.errors import ProviderError
-from agentic_image_gen.core.types import Evaluation, EvaluationRequest, ImageSettings
+from agentic_image_gen.core.types import (
+    Evaluation,
+    EvaluationRequest,
+    ImageSettings,
+    ReferenceImage,
+)
 from agentic_image_gen.inputs.imaging import NotAnImage
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.local import checks, vocabulary
 from agentic_image_gen.providers.local import measure as m
 from agentic_image_gen.providers.local.arrays import FloatImage, Mask
-from agentic_image_gen.providers.local.cutout import Cutout, cutout_for
+from agentic_image_gen.providers.local.completeness import (
+    MISSING_LIMIT,
+    Completeness,
+    completeness,
+    distinct,
+)
+from agentic_image_gen.providers.local.cutout import Cutout, cutout_for, decode_reference
 
 WORST_NAMED = 3  # how many failing checks the feedback spells out with their fixes
+INCOMPLETE_CAP = 60
+SEEN_KEY = (
+    "local.reference_parts"  # how many failing checks the feedback spells out with their fixes
+)
 LABELS = {
     "background": "background",
     "fill": "framing",
@@ -59,11 +76,17 @@ def reference_product(cut: Cutout) -> tuple[FloatImage, Mask]:
 
 
 def assess(
-    data: bytes, settings: ImageSettings, asked: dict[str, Any], cut: Cutout | None
-) -> list[checks.Result]:
-    """Every check's result (CPU-bound: run it in a thread)."""
+    data: bytes,
+    settings: ImageSettings,
+    asked: dict[str, Any],
+    cut: Cutout | None,
+    seen: Mask | None = None,
+) -> tuple[list[checks.Result], Completeness | None]:
+    """Every check's result, and whether the product is whole (CPU-bound: run it in a
+    thread). ``seen`` is the reference's own independent product map (``distinct``)."""
     image = m.decode(data)
     mask = m.product_mask(image)
+    whole = completeness(mask, cut, seen) if cut is not None and seen is not None else None
     scene = checks.Scene(
         image=image,
         mask=mask,
@@ -74,7 +97,26 @@ def assess(
         dramatic=asked["dramatic"],
         reference=reference_product(cut) if cut is not None else None,
     )
-    return [check(scene) for check in checks.CHECKS]
+    return [check(scene) for check in checks.CHECKS], whole
+
+
+async def reference_parts(reference: ReferenceImage, shared: dict[str, Any]) -> Mask:
+    """The reference's independent product map, made once per run in a worker thread."""
+    cache: dict[str, asyncio.Task[Mask]] = shared.setdefault(SEEN_KEY, {})
+    key = hashlib.sha256(reference.data).hexdigest()
+    if key not in cache:
+        cache[key] = asyncio.ensure_future(
+            asyncio.to_thread(lambda: distinct(decode_reference(reference.data)[0]))
+        )
+    return await asyncio.shield(cache[key])
+
+
+def incomplete_line(whole: Completeness) -> str:
+    return (
+        f"The product is not whole: {whole.missing:.0%} of it as the reference photo shows it "
+        f"({whole.parts} piece{'s' if whole.parts != 1 else ''}: a band, chain, hook, bail or "
+        f"stone) is missing from the shot; the cut-out must keep every part."
+    )
 
 
 def score_of(results: list[checks.Result]) -> int:
@@ -156,17 +198,32 @@ class TechnicalEvaluator:
         return cls(context.shared)
 
     async def evaluate_image(self, request: EvaluationRequest) -> Evaluation:
-        cut = await cutout_for(request.references[0], self._shared) if request.references else None
+        refs = request.references
+        cut = await cutout_for(refs[0], self._shared) if refs else None
+        seen = None
+        if cut is not None and not cut.from_alpha_channel:
+            seen = await reference_parts(refs[0], self._shared)
         asked = requested(request.original_prompt, request.settings)
         try:
-            results = await asyncio.to_thread(
-                assess, request.image.data, request.settings, asked, cut
+            results, whole = await asyncio.to_thread(
+                assess, request.image.data, request.settings, asked, cut, seen
             )
         except NotAnImage as exc:
             raise ProviderError(f"the technical evaluator cannot read the image: {exc}") from exc
-        score = score_of(results)
-        return Evaluation(
-            score=min(max(score, 0), 100),
-            feedback=feedback(score, results),
-            details=details(results, asked),
-        )
+        score = min(max(score_of(results), 0), 100)
+        text = feedback(score, results)
+        info = details(results, asked)
+        info["segmenter"] = cut.segmenter if cut is not None else None
+        info["completeness"] = None
+        if whole is not None:
+            info["completeness"] = {
+                "missing": round(whole.missing, 4),
+                "parts": whole.parts,
+                "whole": whole.whole,
+                "limit": MISSING_LIMIT,
+            }
+            if not whole.whole:
+                score = min(score, INCOMPLETE_CAP)
+                others = re.sub(r"^Score \d+/100[.:] *", "", text)
+                text = f"Score {score}/100. {incomplete_line(whole)} Other checks: {others}"
+        return Evaluation(score=score, feedback=text, details=info)

@@ -31,6 +31,7 @@ class Difference:
 
     chroma: FloatImage  # colour (a, b) distance
     lighter: FloatImage  # signed: positive where lighter than the backdrop
+    delta_l: FloatImage  # signed lightness step from the backdrop, Lab units (0-100)
     backdrop_rgb: tuple[float, float, float]
 
     @property
@@ -51,6 +52,5 @@ def difference(rgb: FloatImage) -> Difference:
     chroma = np.hypot(*((lab[..., 1:] - mean[1:]) / spread[1:]).transpose(2, 0, 1))
     lighter = (lab[..., 0] - mean[0]) / spread[0]
     colour = np.median(rgb[border], axis=0)
-    return Difference(
-        f32(chroma), f32(lighter), (float(colour[0]), float(colour[1]), float(colour[2]))
-    )
+    backdrop = (float(colour[0]), float(colour[1]), float(colour[2]))
+    return Difference(f32(chroma), f32(lighter), f32(lab[..., 0] - mean[0]), backdrop)

@@ -89,7 +89,8 @@ def add_thin_parts(hard: Mask, diff: Difference) -> Mask:
     candidates = _elongated(thin_lines(diff, width) & ~hard, width, 0.04 * side)
     if not candidates.any():
         return hard
-    _, labels, _ = _components(candidates | cv2.dilate(u8(hard), np.ones((3, 3), np.uint8)) > 0)
+    grown = cv2.dilate(u8(hard), np.ones((3, 3), np.uint8)) > 0
+    _, labels, _ = _components(candidates | grown)
     attached = np.unique(labels[hard])
     return hard | (candidates & np.isin(labels, attached[attached > 0]))
 

@@ -1,0 +1,84 @@
+"""Is the product whole? A second look at the reference that owes nothing to the cut-out.
+
+The reference photo is segmented again, independently and without any model: pixels that
+clearly differ from its backdrop (another colour, much lighter, much darker than any
+shadow, or a thin dark or light strand such as a chain or a cord). The shot's product mask
+is mapped back onto the photo (its box onto the cut-out's box there) and every clearly
+different part attached to the product but absent from the shot counts as missing. Dropped
+bands, bails, hooks and chains show up here even when the shot itself looks clean.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from agentic_image_gen.providers.local.arrays import FloatImage, Mask, u8
+from agentic_image_gen.providers.local.cutout import Cutout
+from agentic_image_gen.providers.local.measure import box
+from agentic_image_gen.providers.local.segment.background import difference
+from agentic_image_gen.providers.local.segment.refine import thin_lines
+
+WORK_SIDE = 512
+MISSING_LIMIT = 0.04  # missing share of the product above which it is incomplete
+DARK_STEP = 25.0  # Lab lightness below the backdrop that no soft shadow reaches
+
+
+@dataclass(frozen=True)
+class Completeness:
+    missing: float  # share of the product (as the reference shows it) absent from the shot
+    parts: int  # separate missing pieces
+
+    @property
+    def whole(self) -> bool:
+        return self.missing <= MISSING_LIMIT
+
+
+def distinct(rgb: FloatImage) -> Mask:
+    """What clearly differs from the photo's backdrop, at ``WORK_SIDE`` (CPU-bound)."""
+    height, width = rgb.shape[:2]
+    scale = min(1.0, WORK_SIDE / max(height, width))
+    size = (round(width * scale), round(height * scale))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    diff = difference(np.asarray(small, np.float32))
+    dark = (diff.darker > 6.0) & (diff.delta_l < -DARK_STEP)
+    strong = (diff.chroma > 6.0) | (diff.lighter > 6.0) | dark
+    strong |= thin_lines(diff, max(7, round(0.02 * max(small.shape[:2])) | 1))
+    return cv2.morphologyEx(u8(strong), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
+
+
+def _warp(shot_mask: Mask, cut: Cutout, shape: tuple[int, int]) -> Mask | None:
+    """The shot's product drawn where the cut-out's solid box sits in the reference."""
+    found = box(shot_mask)
+    solid = box(cut.alpha > 0.5)
+    if found is None or solid is None or cut.source_size == (0, 0):
+        return None
+    height, width = shape
+    fx, fy = width / cut.source_size[0], height / cut.source_size[1]
+    left = round((cut.origin[0] + solid[0]) * fx)
+    top = round((cut.origin[1] + solid[1]) * fy)
+    right = max(left + 1, round((cut.origin[0] + solid[2]) * fx))
+    bottom = max(top + 1, round((cut.origin[1] + solid[3]) * fy))
+    crop = shot_mask[found[1] : found[3], found[0] : found[2]].astype(np.uint8)
+    placed = np.zeros(shape, bool)
+    resized = cv2.resize(crop, (right - left, bottom - top), interpolation=cv2.INTER_AREA) > 0
+    placed[top:bottom, left:right] = resized[: height - top, : width - left]
+    return placed
+
+
+def completeness(shot_mask: Mask, cut: Cutout, seen: Mask) -> Completeness | None:
+    """How much of what ``seen`` (``distinct`` of the reference) shows is missing from the
+    shot; None when the shot has no product to compare."""
+    placed = _warp(shot_mask, cut, seen.shape)
+    if placed is None or not placed.any():
+        return None
+    reach = max(3, round(0.03 * max(seen.shape)))
+    near = cv2.dilate(u8(placed), np.ones((reach, reach), np.uint8)) > 0
+    count, labels, _, _ = cv2.connectedComponentsWithStats(u8(seen | placed), connectivity=8)
+    attached = np.unique(labels[placed])
+    missing = seen & ~near & np.isin(labels, attached[attached > 0])
+    pieces = cv2.connectedComponentsWithStats(u8(missing), connectivity=8)[0] - 1
+    share = float(missing.sum()) / max(1.0, float((placed | missing).sum()))
+    return Completeness(missing=share, parts=int(pieces) if count > 1 else 0)
