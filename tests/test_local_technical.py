@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from contextlib import AsyncExitStack
 from typing import Any
 
 import numpy as np
 import pytest
 from local_images import SAMPLE, block_network, decode, encode, product_shot  # noqa: F401
+from PIL import Image
 
 from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.errors import ProviderError
@@ -187,3 +189,28 @@ async def test_score_is_the_weighted_sum_and_feedback_names_the_worst() -> None:
 async def test_unreadable_bytes_are_a_provider_error() -> None:
     with pytest.raises(ProviderError, match="cannot read the image"):
         await evaluate(b"not an image at all")
+
+
+def _without_top(data: bytes, share: float) -> bytes:
+    """The same shot with the top ``share`` of the product painted over with the backdrop."""
+    pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).copy()
+    rows = np.nonzero((pixels < 235).any(axis=2).any(axis=1))[0]
+    cut_to = rows[0] + int(share * (rows[-1] - rows[0]))
+    pixels[: cut_to + 1] = 255
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "PNG")
+    return out.getvalue()
+
+
+async def test_a_broken_product_scores_well_under_the_threshold() -> None:
+    clean = product_shot()
+    whole = await evaluate(clean, refs=(reference(clean),))
+    assert whole.score == 100
+    assert whole.details["completeness"]["whole"] is True
+    assert whole.details["segmenter"] in ("u2netp", "classical", "isnet", "birefnet")
+    broken = await evaluate(_without_top(clean, 0.3), refs=(reference(clean),))
+    assert broken.details["completeness"]["whole"] is False
+    assert broken.details["completeness"]["missing"] > 0.04
+    assert broken.score <= 85 - 10
+    assert "The product is not whole" in broken.feedback
+    assert broken.feedback.startswith(f"Score {broken.score}/100.")

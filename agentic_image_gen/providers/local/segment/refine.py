@@ -19,7 +19,7 @@ from agentic_image_gen.providers.local.segment.background import Difference, dif
 
 WORK_SIDE = 768
 MIN_PRODUCT = 0.0015  # of the frame: smaller is a speck, not a product to sell
-MIN_CONTRAST = 2.0  # median distance from the backdrop, in border spreads
+MIN_CONTRAST = 2.0  # distance from the backdrop (border spreads) of the product's clearest
 HOLE_LIKE = 2.5  # closer to the backdrop than this (border spreads): may be a hole
 THIN_CHROMA = 6.0  # a coloured part (gold chain, leather) on a neutral backdrop
 LINE_STEP = 3.0  # a line this much darker or lighter than beside it (border spreads)
@@ -108,6 +108,13 @@ def hard_mask(small: FloatImage, prob: FloatImage) -> tuple[Mask, Difference]:
     """The refined hard mask at work scale; a tiny or low-contrast product is refused."""
     diff = difference(small)
     hard = drop_specks(prob > 0.5)
+    # The 90th percentile: a model's filled ring is mostly backdrop, its band is not.
+    contrast = float(np.percentile(diff.any[hard], 90)) if hard.any() else 0.0
+    if contrast < MIN_CONTRAST:
+        raise ProviderError(
+            f"the product in the reference photo hardly differs from its background (contrast "
+            f"{contrast:.1f}): use a photo on a plain, contrasting backdrop"
+        )
     hard = add_thin_parts(clear_holes(hard, diff), diff)
     hard = drop_specks(cv2.morphologyEx(u8(hard), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0)
     share = float(hard.mean())
@@ -115,12 +122,6 @@ def hard_mask(small: FloatImage, prob: FloatImage) -> tuple[Mask, Difference]:
         raise ProviderError(
             f"the reference photo shows no product large enough to cut out ({share:.2%} of the "
             "frame): use a photo where the product fills more of the frame"
-        )
-    contrast = float(np.median(diff.any[hard]))
-    if contrast < MIN_CONTRAST:
-        raise ProviderError(
-            f"the product in the reference photo hardly differs from its background (contrast "
-            f"{contrast:.1f}): use a photo on a plain, contrasting backdrop"
         )
     return hard, diff
 
