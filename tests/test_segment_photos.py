@@ -29,7 +29,6 @@ def shape(mask: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize(
     "name",
     [
-        "02_ring_white_ring2",
         "03_ring_white_ring3",
         "06_ring_white_ring8",
         "07_ring_white_ring_test_2",
