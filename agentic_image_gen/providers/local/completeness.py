@@ -23,6 +23,7 @@ from agentic_image_gen.providers.local.segment.refine import thin_lines
 
 WORK_SIDE = 512
 MISSING_LIMIT = 0.04  # missing share of the product above which it is incomplete
+PIECE = 0.005  # a missing piece smaller than this share of the product is texture
 DARK_STEP = 25.0  # Lab lightness below the backdrop that no soft shadow reaches
 
 
@@ -79,6 +80,9 @@ def completeness(shot_mask: Mask, cut: Cutout, seen: Mask) -> Completeness | Non
     count, labels, _, _ = cv2.connectedComponentsWithStats(u8(seen | placed), connectivity=8)
     attached = np.unique(labels[placed])
     missing = seen & ~near & np.isin(labels, attached[attached > 0])
-    pieces = cv2.connectedComponentsWithStats(u8(missing), connectivity=8)[0] - 1
+    # Texture (linen weave, wood grain) leaves specks; a lost part is a piece of some size.
+    _, parts, stats, _ = cv2.connectedComponentsWithStats(u8(missing), connectivity=8)
+    big = 1 + np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= PIECE * float(placed.sum()))
+    missing = np.isin(parts, big)
     share = float(missing.sum()) / max(1.0, float((placed | missing).sum()))
-    return Completeness(missing=share, parts=int(pieces) if count > 1 else 0)
+    return Completeness(missing=share, parts=int(big.size) if count > 1 else 0)
