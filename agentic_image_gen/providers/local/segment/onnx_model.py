@@ -67,9 +67,13 @@ class OnnxSegmenter:
     def __init__(self, name: str, path: Path, fmt: ModelFormat) -> None:
         import onnxruntime as ort  # heavy: imported only when a model is really loaded
 
+        options = ort.SessionOptions()
+        # Idle worker threads would spin for a while after each run, taking the CPU from the
+        # refinement and composition that follow on a small machine.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self._session = ort.InferenceSession(
-                str(path), providers=execution_providers(ort.get_available_providers())
+                str(path), options, providers=execution_providers(ort.get_available_providers())
             )
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ConfigurationError(

@@ -23,6 +23,12 @@ MIN_CONTRAST = 2.0  # distance from the backdrop (border spreads) of the product
 HOLE_LIKE = 2.5  # closer to the backdrop than this (border spreads): may be a hole
 THIN_CHROMA = 6.0  # a coloured part (gold chain, leather) on a neutral backdrop
 LINE_STEP = 3.0  # a line this much darker or lighter than beside it (border spreads)
+BRIDGE = 0.2  # how far (of the frame) a long strand may start from the product
+LONG = 0.15  # a strand this long (box diagonal, of the frame) may bridge
+STRAND = 0.035  # the widest strand (a leather cord), of the frame's longer side
+SMOOTH = 1.5  # px at work scale
+DENSE = 0.6  # share of its 3x3 neighbourhood a strand pixel's own kind fills
+SOLID = 0.8  # share of a strand's closed shape that its own pixels cover
 
 
 def guided_filter(guide: FloatImage, source: FloatImage, radius: int, eps: float) -> FloatImage:
@@ -63,36 +69,50 @@ def thin_lines(diff: Difference, width: int) -> Mask:
     """Lines up to ``width`` px wide that stand out from their own surroundings: a chain or a
     cord is darker or lighter than the backdrop right beside it, a fold or a shadow is not."""
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width, width))
-    light = diff.lighter
+    # Smoothed first: a fabric's weave is finer than any strand and fades, a cord does not.
+    light = f32(cv2.GaussianBlur(diff.lighter, (0, 0), SMOOTH))
     dark_line = f32(cv2.morphologyEx(light, cv2.MORPH_CLOSE, kernel)) - light
     light_line = light - f32(cv2.morphologyEx(light, cv2.MORPH_OPEN, kernel))
     return (dark_line > LINE_STEP) | (light_line > LINE_STEP) | (diff.chroma > THIN_CHROMA)
 
 
-def _elongated(candidates: Mask, width: int, reach: int) -> Mask:
-    """Candidate pieces shaped like a strand: long (their box's diagonal at least ``reach``)
-    and thin (area over length below ``width``); texture speckle is neither."""
-    count, labels, stats = _components(candidates)
+def _strands(candidates: Mask, width: int, reach: int) -> Mask:
+    """Candidate pieces shaped like a strand: long (their box's diagonal at least ``reach``),
+    thin (area over length at most ``2 * width``) and solid (a fabric's weave gives sparse,
+    speckled clusters that a small closing fills by half or more)."""
+    # Weave pixels are scattered; a strand's have neighbours on both sides along it.
+    dense = f32(cv2.boxFilter(candidates.astype(np.float32), -1, (3, 3))) >= DENSE
+    candidates = candidates & dense
+    closed = cv2.morphologyEx(u8(candidates), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)) > 0
+    count, labels, stats = _components(closed)
     if count <= 1:
         return candidates
-    w, h = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]
-    length = np.hypot(w, h)
-    keep = (length >= reach) & (stats[1:, cv2.CC_STAT_AREA] <= width * length)
-    return np.isin(labels, 1 + np.flatnonzero(keep))
+    solid = np.bincount(labels[candidates], minlength=count)[1:]
+    area = stats[1:, cv2.CC_STAT_AREA]
+    length = np.hypot(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
+    keep = (length >= reach) & (area <= 2 * width * length) & (solid >= SOLID * area)
+    return closed & np.isin(labels, 1 + np.flatnonzero(keep))  # closed: no gaps in a cord
+
+
+def _touching(strands: Mask, hard: Mask, reach: int) -> Mask:
+    """The strands that come within ``reach`` px of the product."""
+    grown = cv2.dilate(u8(hard), np.ones((reach, reach), np.uint8)) > 0
+    _, labels, _ = _components(strands | grown)
+    attached = np.unique(labels[hard])
+    return strands & np.isin(labels, attached[attached > 0])
 
 
 def add_thin_parts(hard: Mask, diff: Difference) -> Mask:
     """Add thin structures that clearly stand out and hang on the product (chains, cords,
-    hooks, bails): strand-shaped line pixels that touch the mask."""
+    hooks, bails). Short ones must touch it; a long one (a cord) may start a little away,
+    past a clasp or a loop too fine to see."""
     side = max(hard.shape)
-    width = max(7, round(0.02 * side) | 1)
-    candidates = _elongated(thin_lines(diff, width) & ~hard, width, 0.04 * side)
-    if not candidates.any():
+    width = max(7, round(STRAND * side) | 1)
+    short = _strands(thin_lines(diff, width) & ~hard, width, round(0.04 * side))
+    if not short.any():
         return hard
-    grown = cv2.dilate(u8(hard), np.ones((3, 3), np.uint8)) > 0
-    _, labels, _ = _components(candidates | grown)
-    attached = np.unique(labels[hard])
-    return hard | (candidates & np.isin(labels, attached[attached > 0]))
+    long = _strands(short, width, round(LONG * side))
+    return hard | _touching(short, hard, 3) | _touching(long, hard, round(BRIDGE * side) | 1)
 
 
 def drop_specks(hard: Mask) -> Mask:
@@ -115,8 +135,9 @@ def hard_mask(small: FloatImage, prob: FloatImage) -> tuple[Mask, Difference]:
             f"the product in the reference photo hardly differs from its background (contrast "
             f"{contrast:.1f}): use a photo on a plain, contrasting backdrop"
         )
-    hard = add_thin_parts(clear_holes(hard, diff), diff)
+    hard = clear_holes(hard, diff)
     hard = drop_specks(cv2.morphologyEx(u8(hard), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0)
+    hard = add_thin_parts(hard, diff)  # after the speck filter: a strand may stand apart
     share = float(hard.mean())
     if share < MIN_PRODUCT:
         raise ProviderError(
