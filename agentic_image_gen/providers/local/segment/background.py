@@ -32,6 +32,7 @@ class Difference:
     chroma: FloatImage  # colour (a, b) distance
     lighter: FloatImage  # signed: positive where lighter than the backdrop
     delta_l: FloatImage  # signed lightness step from the backdrop, Lab units (0-100)
+    offset: FloatImage  # H x W x 3: the signed (L, a, b) step, in border spreads
     backdrop_rgb: tuple[float, float, float]
 
     @property
@@ -49,8 +50,9 @@ def difference(rgb: FloatImage) -> Difference:
     border = border_mask(height, width)
     samples = lab[border]
     mean, spread = samples.mean(axis=0), samples.std(axis=0) + 1.0
-    chroma = np.hypot(*((lab[..., 1:] - mean[1:]) / spread[1:]).transpose(2, 0, 1))
-    lighter = (lab[..., 0] - mean[0]) / spread[0]
+    offset = f32((lab - mean) / spread)
+    chroma = np.hypot(offset[..., 1], offset[..., 2])
+    lighter = offset[..., 0]
     colour = np.median(rgb[border], axis=0)
     backdrop = (float(colour[0]), float(colour[1]), float(colour[2]))
-    return Difference(f32(chroma), f32(lighter), f32(lab[..., 0] - mean[0]), backdrop)
+    return Difference(f32(chroma), f32(lighter), f32(lab[..., 0] - mean[0]), offset, backdrop)

@@ -21,6 +21,7 @@ WORK_SIDE = 768
 MIN_PRODUCT = 0.0015  # of the frame: smaller is a speck, not a product to sell
 MIN_CONTRAST = 2.0  # distance from the backdrop (border spreads) of the product's clearest
 HOLE_LIKE = 2.5  # closer to the backdrop than this (border spreads): may be a hole
+HOLE_MEAN = 0.8  # ... and a hole's average colour this close to the backdrop's
 THIN_CHROMA = 6.0  # a coloured part (gold chain, leather) on a neutral backdrop
 LINE_STEP = 3.0  # a line this much darker or lighter than beside it (border spreads)
 BRIDGE = 0.2  # how far (of the frame) a long strand may start from the product
@@ -52,15 +53,22 @@ def _components(mask: Mask) -> tuple[int, np.ndarray, np.ndarray]:
 
 
 def clear_holes(hard: Mask, diff: Difference) -> Mask:
-    """Open up regions inside the mask that look like the backdrop: flat, backdrop-coloured,
-    and large enough not to be a highlight (a ring's inside, a necklace's gap)."""
+    """Open up regions inside the mask that show the backdrop (a ring's inside, a necklace's
+    gap): every pixel close to the backdrop's colour, the region's average colour the
+    backdrop's own (a pale stone or enamel is close pixel by pixel, but off on average),
+    and large enough not to be a highlight."""
     like = hard & (diff.any < HOLE_LIKE)
     like = cv2.morphologyEx(u8(like), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)) > 0
     count, labels, stats = _components(like)
     if count <= 1:
         return hard
     minimum = max(24, 0.004 * int(hard.sum()))
-    holes = np.isin(labels, 1 + np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= minimum))
+    big = stats[1:, cv2.CC_STAT_AREA] >= minimum
+    sums = np.stack(
+        [np.bincount(labels.ravel(), diff.offset[..., c].ravel(), count) for c in range(3)]
+    )[:, 1:]
+    mean_offset = np.linalg.norm(sums / np.maximum(stats[1:, cv2.CC_STAT_AREA], 1), axis=0)
+    holes = np.isin(labels, 1 + np.flatnonzero(big & (mean_offset < HOLE_MEAN)))
     grown = cv2.dilate(u8(holes), np.ones((3, 3), np.uint8)) > 0
     return hard & ~(grown & (diff.any < HOLE_LIKE * 1.6))
 
