@@ -22,10 +22,14 @@ MIN_PRODUCT = 0.0015  # of the frame: smaller is a speck, not a product to sell
 MIN_CONTRAST = 2.0  # distance from the backdrop (border spreads) of the product's clearest
 HOLE_LIKE = 2.5  # closer to the backdrop than this (border spreads): may be a hole
 HOLE_MEAN = 0.8  # ... and a hole's average colour this close to the backdrop's
+HOLE_MIN = 0.03  # ... and at least this share of the product: a polished band's white highlight
+# is as flat and as white as the backdrop, but smaller than a ring's inside
 THIN_CHROMA = 6.0  # a coloured part (gold chain, leather) on a neutral backdrop
 LINE_STEP = 3.0  # a line this much darker or lighter than beside it (border spreads)
 BRIDGE = 0.2  # how far (of the frame) a long strand may start from the product
 LONG = 0.15  # a strand this long (box diagonal, of the frame) may bridge
+HUG = 0.4  # a strand reaching no farther from the product than this share of its length hugs it
+DARK = 40.0  # Lab lightness below the backdrop that a soft shadow does not reach
 STRAND = 0.035  # the widest strand (a leather cord), of the frame's longer side
 SMOOTH = 1.5  # px at work scale
 DENSE = 0.6  # share of its 3x3 neighbourhood a strand pixel's own kind fills
@@ -52,23 +56,36 @@ def _components(mask: Mask) -> tuple[int, np.ndarray, np.ndarray]:
     return count, labels, stats
 
 
+def _exterior(hard: Mask) -> Mask:
+    """The background reachable from the frame's edge (not a ring's enclosed inside)."""
+    count, labels, _ = _components(~hard)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    return np.isin(labels, edge[edge > 0]) if count > 1 else ~hard
+
+
 def clear_holes(hard: Mask, diff: Difference) -> Mask:
     """Open up regions inside the mask that show the backdrop (a ring's inside, a necklace's
-    gap): every pixel close to the backdrop's colour, the region's average colour the
-    backdrop's own (a pale stone or enamel is close pixel by pixel, but off on average),
-    and large enough not to be a highlight."""
+    gap) and trim its shadow: every pixel close to the backdrop's colour, and the region's
+    average colour the backdrop's own, or (on the outline) the backdrop's, only darker. A pale
+    stone, enamel or glass is close pixel by pixel but off on average, so it stays."""
     like = hard & (diff.any < HOLE_LIKE)
     like = cv2.morphologyEx(u8(like), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)) > 0
     count, labels, stats = _components(like)
     if count <= 1:
         return hard
-    minimum = max(24, 0.004 * int(hard.sum()))
-    big = stats[1:, cv2.CC_STAT_AREA] >= minimum
-    sums = np.stack(
-        [np.bincount(labels.ravel(), diff.offset[..., c].ravel(), count) for c in range(3)]
-    )[:, 1:]
-    mean_offset = np.linalg.norm(sums / np.maximum(stats[1:, cv2.CC_STAT_AREA], 1), axis=0)
-    holes = np.isin(labels, 1 + np.flatnonzero(big & (mean_offset < HOLE_MEAN)))
+    area = stats[1:, cv2.CC_STAT_AREA]
+    flat = labels.ravel()
+
+    def mean(values: FloatImage) -> np.ndarray:
+        return np.asarray(np.bincount(flat, values.ravel(), count)[1:] / np.maximum(area, 1))
+
+    light, a, b = (mean(diff.offset[..., c]) for c in range(3))
+    backdrop = np.sqrt(light**2 + a**2 + b**2) < HOLE_MEAN
+    shadow = (np.hypot(a, b) < HOLE_MEAN) & (light < 0)
+    near_out = cv2.dilate(u8(_exterior(hard)), np.ones((3, 3), np.uint8)) > 0
+    on_outline = np.bincount(flat, near_out.ravel(), count)[1:] > 0
+    keep = (area >= max(24, HOLE_MIN * int(hard.sum()))) & (backdrop | (shadow & on_outline))
+    holes = np.isin(labels, 1 + np.flatnonzero(keep))
     grown = cv2.dilate(u8(holes), np.ones((3, 3), np.uint8)) > 0
     return hard & ~(grown & (diff.any < HOLE_LIKE * 1.6))
 
@@ -110,17 +127,40 @@ def _touching(strands: Mask, hard: Mask, reach: int) -> Mask:
     return strands & np.isin(labels, attached[attached > 0])
 
 
+def _not_shadows(strands: Mask, hard: Mask, diff: Difference) -> Mask:
+    """Drop strands that hug the product's outline and are only a little darker than the
+    backdrop: its contact shadow or reflection. Strands that reach away from the product
+    (cords, chains, hooks), or are lighter, coloured or very dark (a bezel's rim), stay."""
+    count, labels, stats = _components(strands)
+    if count <= 1:
+        return strands
+    flat = labels.ravel()
+    area = np.maximum(stats[1:, cv2.CC_STAT_AREA], 1)
+    length = np.hypot(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
+    away = f32(cv2.distanceTransform(u8(~hard), cv2.DIST_L2, 3))
+    farthest = np.zeros(count, np.float32)
+    np.maximum.at(farthest, flat, away.ravel())
+    step = np.bincount(flat, diff.delta_l.ravel(), count)[1:] / area
+    colour = np.bincount(flat, diff.chroma.ravel(), count)[1:] / area
+    shadow = (farthest[1:] < HUG * length) & (step < 0) & (step > -DARK) & (colour < THIN_CHROMA)
+    return strands & np.isin(labels, 1 + np.flatnonzero(~shadow))
+
+
 def add_thin_parts(hard: Mask, diff: Difference) -> Mask:
     """Add thin structures that clearly stand out and hang on the product (chains, cords,
     hooks, bails). Short ones must touch it; a long one (a cord) may start a little away,
     past a clasp or a loop too fine to see."""
     side = max(hard.shape)
     width = max(7, round(STRAND * side) | 1)
-    short = _strands(thin_lines(diff, width) & ~hard, width, round(0.04 * side))
+    # Only what differs from the backdrop itself: a gap between two dark bands is a bright
+    # line locally, but it is the backdrop.
+    lines = thin_lines(diff, width) & ~hard & (diff.any > HOLE_LIKE)
+    short = _strands(lines, width, round(0.04 * side)) & ~hard
     if not short.any():
         return hard
     long = _strands(short, width, round(LONG * side))
-    return hard | _touching(short, hard, 3) | _touching(long, hard, round(BRIDGE * side) | 1)
+    found = _touching(short, hard, 3) | _touching(long, hard, round(BRIDGE * side) | 1)
+    return hard | _not_shadows(found, hard, diff)
 
 
 def drop_specks(hard: Mask) -> Mask:
