@@ -24,7 +24,7 @@ from agentic_image_gen.providers.local.segment.refine import thin_lines
 WORK_SIDE = 512
 MISSING_LIMIT = 0.04  # missing share of the product above which it is incomplete
 PIECE = 0.005  # a missing piece smaller than this share of the product is texture
-DARK_STEP = 25.0  # Lab lightness below the backdrop that no soft shadow reaches
+DARK_STEP = 40.0  # Lab lightness below the backdrop that no soft shadow or reflection reaches
 
 
 @dataclass(frozen=True)
