@@ -22,7 +22,7 @@ from agentic_image_gen.providers.local.segment.background import difference
 from agentic_image_gen.providers.local.segment.refine import thin_lines
 
 WORK_SIDE = 512
-MISSING_LIMIT = 0.04  # missing share of the product above which it is incomplete
+MISSING_LIMIT = 0.02  # missing share of the product above which it is incomplete
 PIECE = 0.005  # a missing piece smaller than this share of the product is texture
 DARK_STEP = 40.0  # Lab lightness below the backdrop that no soft shadow or reflection reaches
 
