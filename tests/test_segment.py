@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from agentic_image_gen.core.errors import ConfigurationError, InputError, ProviderError
+from agentic_image_gen.providers.local.cutout import cut_out
 from agentic_image_gen.providers.local.segment import ModelStore, SegmenterPool, segmenter_name
 from agentic_image_gen.providers.local.segment.models import HubModel, bundled_u2netp
 from agentic_image_gen.providers.local.segment.onnx_model import (
@@ -194,3 +195,15 @@ def test_a_product_that_hardly_differs_is_a_clear_error() -> None:
     tiny[100:102, 100:102] = 1.0
     with pytest.raises(ProviderError, match="no product large enough"):
         refine(rgb, tiny)
+
+
+def test_the_sample_rings_inside_is_transparent_and_its_stone_kept() -> None:
+    sample = Path(__file__).resolve().parent.parent / "examples" / "ring.jpg"
+    pool = SegmenterPool()
+    cut = cut_out(sample.read_bytes(), pool.get())
+    assert cut.segmenter == pool.resolve()
+    height, width = cut.alpha.shape
+    inside = cut.alpha[int(height * 0.5) : int(height * 0.7), int(width * 0.4) : int(width * 0.6)]
+    assert float(inside.max()) < 0.05  # the table seen through the ring is gone
+    stone = cut.alpha[: int(height * 0.12), int(width * 0.4) : int(width * 0.6)]
+    assert float((stone > 0.5).mean()) > 0.5  # the sapphire on top is there

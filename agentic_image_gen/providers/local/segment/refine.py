@@ -22,6 +22,7 @@ MIN_PRODUCT = 0.0015  # of the frame: smaller is a speck, not a product to sell
 MIN_CONTRAST = 2.0  # distance from the backdrop (border spreads) of the product's clearest
 HOLE_LIKE = 2.5  # closer to the backdrop than this (border spreads): may be a hole
 HOLE_MEAN = 0.8  # ... and a hole's average colour this close to the backdrop's
+HOLE_LARGE, HOLE_MEAN_LARGE = 0.2, 1.2  # a fifth of the product: a looser average will do
 HOLE_MIN = 0.03  # ... and at least this share of the product: a polished band's white highlight
 # is as flat and as white as the backdrop, but smaller than a ring's inside
 THIN_CHROMA = 6.0  # a coloured part (gold chain, leather) on a neutral backdrop
@@ -80,11 +81,14 @@ def clear_holes(hard: Mask, diff: Difference) -> Mask:
         return np.asarray(np.bincount(flat, values.ravel(), count)[1:] / np.maximum(area, 1))
 
     light, a, b = (mean(diff.offset[..., c]) for c in range(3))
-    backdrop = np.sqrt(light**2 + a**2 + b**2) < HOLE_MEAN
+    share = area / max(1, int(hard.sum()))
+    # A large enclosed backdrop-like region is a ring's inside even in the ring's own shade.
+    off = np.sqrt(light**2 + a**2 + b**2)
+    backdrop = (off < HOLE_MEAN) | ((off < HOLE_MEAN_LARGE) & (share >= HOLE_LARGE))
     shadow = (np.hypot(a, b) < HOLE_MEAN) & (light < 0)
     near_out = cv2.dilate(u8(_exterior(hard)), np.ones((3, 3), np.uint8)) > 0
     on_outline = np.bincount(flat, near_out.ravel(), count)[1:] > 0
-    keep = (area >= max(24, HOLE_MIN * int(hard.sum()))) & (backdrop | (shadow & on_outline))
+    keep = (area >= 24) & (share >= HOLE_MIN) & (backdrop | (shadow & on_outline))
     holes = np.isin(labels, 1 + np.flatnonzero(keep))
     grown = cv2.dilate(u8(holes), np.ones((3, 3), np.uint8)) > 0
     return hard & ~(grown & (diff.any < HOLE_LIKE * 1.6))
