@@ -5,7 +5,9 @@ clearly differ from its backdrop (another colour, much lighter, much darker than
 shadow, or a thin dark or light strand such as a chain or a cord). The shot's product mask
 is mapped back onto the photo (its box onto the cut-out's box there) and every clearly
 different part attached to the product but absent from the shot counts as missing. Dropped
-bands, bails, hooks and chains show up here even when the shot itself looks clean.
+bands, bails, hooks and chains show up here even when the shot itself looks clean. The map
+needs the shot to show the product in the reference's pose (the studio's shots do); a shot
+that re-poses it is left unjudged here rather than judged wrongly.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from agentic_image_gen.providers.local.segment.refine import thin_lines
 
 WORK_SIDE = 512
 MISSING_LIMIT = 0.02  # missing share of the product above which it is incomplete
+POSE_MIN = 0.6  # below this the shot is not the reference's pose: nothing to map
 PIECE = 0.005  # a missing piece smaller than this share of the product is texture
 DARK_STEP = 40.0  # Lab lightness below the backdrop that no soft shadow or reflection reaches
 
@@ -31,10 +34,17 @@ DARK_STEP = 40.0  # Lab lightness below the backdrop that no soft shadow or refl
 class Completeness:
     missing: float  # share of the product (as the reference shows it) absent from the shot
     parts: int  # separate missing pieces
+    pose: float  # shape agreement of the shot's product with the cut-out's (box-normalised IoU)
+
+    @property
+    def compared(self) -> bool:
+        """Whether the shot shows the product as the reference does, so parts can be mapped;
+        a generator that re-poses the product (a model) is not judged on this."""
+        return self.pose >= POSE_MIN
 
     @property
     def whole(self) -> bool:
-        return self.missing <= MISSING_LIMIT
+        return not self.compared or self.missing <= MISSING_LIMIT
 
 
 def distinct(rgb: FloatImage) -> Mask:
@@ -69,12 +79,26 @@ def _warp(shot_mask: Mask, cut: Cutout, shape: tuple[int, int]) -> Mask | None:
     return placed
 
 
+def _shape(mask: Mask) -> Mask:
+    found = box(mask)
+    assert found is not None
+    crop = mask[found[1] : found[3], found[0] : found[2]].astype(np.uint8)
+    return np.asarray(cv2.resize(crop, (128, 128), interpolation=cv2.INTER_AREA)) > 0
+
+
+def pose_agreement(shot_mask: Mask, cut: Cutout) -> float:
+    """IoU of the shot's product and the cut-out's, each scaled to its box."""
+    a, b = _shape(shot_mask), _shape(cut.alpha > 0.5)
+    return float((a & b).sum() / max(1, (a | b).sum()))
+
+
 def completeness(shot_mask: Mask, cut: Cutout, seen: Mask) -> Completeness | None:
     """How much of what ``seen`` (``distinct`` of the reference) shows is missing from the
     shot; None when the shot has no product to compare."""
     placed = _warp(shot_mask, cut, seen.shape)
     if placed is None or not placed.any():
         return None
+    pose = pose_agreement(shot_mask, cut)
     reach = max(3, round(0.03 * max(seen.shape)))
     near = cv2.dilate(u8(placed), np.ones((reach, reach), np.uint8)) > 0
     count, labels, _, _ = cv2.connectedComponentsWithStats(u8(seen | placed), connectivity=8)
@@ -85,4 +109,4 @@ def completeness(shot_mask: Mask, cut: Cutout, seen: Mask) -> Completeness | Non
     big = 1 + np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= PIECE * float(placed.sum()))
     missing = np.isin(parts, big)
     share = float(missing.sum()) / max(1.0, float((placed | missing).sum()))
-    return Completeness(missing=share, parts=int(big.size) if count > 1 else 0)
+    return Completeness(missing=share, parts=int(big.size) if count > 1 else 0, pose=pose)

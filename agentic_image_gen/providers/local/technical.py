@@ -221,6 +221,8 @@ class TechnicalEvaluator:
                 "parts": whole.parts,
                 "whole": whole.whole,
                 "limit": MISSING_LIMIT,
+                "pose": round(whole.pose, 3),
+                "compared": whole.compared,
             }
             if not whole.whole:
                 score = min(score, INCOMPLETE_CAP)
