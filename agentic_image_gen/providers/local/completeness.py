@@ -21,7 +21,7 @@ from agentic_image_gen.providers.local.arrays import FloatImage, Mask, u8
 from agentic_image_gen.providers.local.cutout import Cutout
 from agentic_image_gen.providers.local.measure import box
 from agentic_image_gen.providers.local.segment.background import difference
-from agentic_image_gen.providers.local.segment.refine import thin_lines
+from agentic_image_gen.providers.local.segment.strands import thin_lines
 
 WORK_SIDE = 512
 MISSING_LIMIT = 0.02  # missing share of the product above which it is incomplete

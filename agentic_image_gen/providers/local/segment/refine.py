@@ -1,11 +1,11 @@
 """Refinement on top of any segmenter's map: the product whole, its holes open, soft edges.
 
 Saliency models see a ring as a blob and a chain as noise. On a copy at most ``WORK_SIDE``
-pixels on its longer side (so the cost stays bounded), this clears enclosed regions that look
-like the backdrop (a ring's inside, the gap in a necklace), adds thin parts that clearly
-differ from the backdrop and hang on the product (chains, cords, hooks, bails, prongs), and
-drops specks. The hard mask then gets a soft edge from a guided filter that follows the full-
-resolution photo, and edge colours are decontaminated of the backdrop's colour.
+pixels on its longer side (so the cost stays bounded), this clears regions that show the
+backdrop (a ring's inside, the gap in a necklace, the contact shadow), drops specks, and adds
+thin parts that hang on the product (strands.py: chains, cords, hooks, bails). The hard mask
+then gets a soft edge from a guided filter that follows the full-resolution photo, and edge
+colours are decontaminated of the backdrop's colour.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import numpy as np
 from agentic_image_gen.core.errors import ProviderError
 from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.providers.local.segment.background import Difference, difference
+from agentic_image_gen.providers.local.segment.masks import components, drop_specks
+from agentic_image_gen.providers.local.segment.strands import add_thin_parts
 
 WORK_SIDE = 768
 MIN_PRODUCT = 0.0015  # of the frame: smaller is a speck, not a product to sell
@@ -23,18 +25,7 @@ MIN_CONTRAST = 2.0  # distance from the backdrop (border spreads) of the product
 HOLE_LIKE = 2.5  # closer to the backdrop than this (border spreads): may be a hole
 HOLE_MEAN = 0.8  # ... and a hole's average colour this close to the backdrop's
 HOLE_LARGE, HOLE_MEAN_LARGE = 0.2, 1.2  # a fifth of the product: a looser average will do
-HOLE_MIN = 0.03  # ... and at least this share of the product: a polished band's white highlight
-# is as flat and as white as the backdrop, but smaller than a ring's inside
-THIN_CHROMA = 6.0  # a coloured part (gold chain, leather) on a neutral backdrop
-LINE_STEP = 3.0  # a line this much darker or lighter than beside it (border spreads)
-BRIDGE = 0.2  # how far (of the frame) a long strand may start from the product
-LONG = 0.15  # a strand this long (box diagonal, of the frame) may bridge
-HUG = 0.4  # a strand reaching no farther from the product than this share of its length hugs it
-DARK = 40.0  # Lab lightness below the backdrop that a soft shadow does not reach
-STRAND = 0.035  # the widest strand (a leather cord), of the frame's longer side
-SMOOTH = 1.5  # px at work scale
-DENSE = 0.6  # share of its 3x3 neighbourhood a strand pixel's own kind fills
-SOLID = 0.8  # share of a strand's closed shape that its own pixels cover
+HOLE_MIN = 0.03  # ... and this share of the product (a band's white highlight is smaller)
 
 
 def guided_filter(guide: FloatImage, source: FloatImage, radius: int, eps: float) -> FloatImage:
@@ -52,14 +43,9 @@ def guided_filter(guide: FloatImage, source: FloatImage, radius: int, eps: float
     return f32(box(a) * guide + box(b))
 
 
-def _components(mask: Mask) -> tuple[int, np.ndarray, np.ndarray]:
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(u8(mask), connectivity=8)
-    return count, labels, stats
-
-
 def _exterior(hard: Mask) -> Mask:
     """The background reachable from the frame's edge (not a ring's enclosed inside)."""
-    count, labels, _ = _components(~hard)
+    count, labels, _ = components(~hard)
     edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     return np.isin(labels, edge[edge > 0]) if count > 1 else ~hard
 
@@ -71,7 +57,7 @@ def clear_holes(hard: Mask, diff: Difference) -> Mask:
     stone, enamel or glass is close pixel by pixel but off on average, so it stays."""
     like = hard & (diff.any < HOLE_LIKE)
     like = cv2.morphologyEx(u8(like), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)) > 0
-    count, labels, stats = _components(like)
+    count, labels, stats = components(like)
     if count <= 1:
         return hard
     area = stats[1:, cv2.CC_STAT_AREA]
@@ -92,88 +78,6 @@ def clear_holes(hard: Mask, diff: Difference) -> Mask:
     holes = np.isin(labels, 1 + np.flatnonzero(keep))
     grown = cv2.dilate(u8(holes), np.ones((3, 3), np.uint8)) > 0
     return hard & ~(grown & (diff.any < HOLE_LIKE * 1.6))
-
-
-def thin_lines(diff: Difference, width: int) -> Mask:
-    """Lines up to ``width`` px wide that stand out from their own surroundings: a chain or a
-    cord is darker or lighter than the backdrop right beside it, a fold or a shadow is not."""
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width, width))
-    # Smoothed first: a fabric's weave is finer than any strand and fades, a cord does not.
-    light = f32(cv2.GaussianBlur(diff.lighter, (0, 0), SMOOTH))
-    dark_line = f32(cv2.morphologyEx(light, cv2.MORPH_CLOSE, kernel)) - light
-    light_line = light - f32(cv2.morphologyEx(light, cv2.MORPH_OPEN, kernel))
-    return (dark_line > LINE_STEP) | (light_line > LINE_STEP) | (diff.chroma > THIN_CHROMA)
-
-
-def _strands(candidates: Mask, width: int, reach: int) -> Mask:
-    """Candidate pieces shaped like a strand: long (their box's diagonal at least ``reach``),
-    thin (area over length at most ``2 * width``) and solid (a fabric's weave gives sparse,
-    speckled clusters that a small closing fills by half or more)."""
-    # Weave pixels are scattered; a strand's have neighbours on both sides along it.
-    dense = f32(cv2.boxFilter(candidates.astype(np.float32), -1, (3, 3))) >= DENSE
-    candidates = candidates & dense
-    closed = cv2.morphologyEx(u8(candidates), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)) > 0
-    count, labels, stats = _components(closed)
-    if count <= 1:
-        return candidates
-    solid = np.bincount(labels[candidates], minlength=count)[1:]
-    area = stats[1:, cv2.CC_STAT_AREA]
-    length = np.hypot(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
-    keep = (length >= reach) & (area <= 2 * width * length) & (solid >= SOLID * area)
-    return closed & np.isin(labels, 1 + np.flatnonzero(keep))  # closed: no gaps in a cord
-
-
-def _touching(strands: Mask, hard: Mask, reach: int) -> Mask:
-    """The strands that come within ``reach`` px of the product."""
-    grown = cv2.dilate(u8(hard), np.ones((reach, reach), np.uint8)) > 0
-    _, labels, _ = _components(strands | grown)
-    attached = np.unique(labels[hard])
-    return strands & np.isin(labels, attached[attached > 0])
-
-
-def _not_shadows(strands: Mask, hard: Mask, diff: Difference) -> Mask:
-    """Drop strands that hug the product's outline and are only a little darker than the
-    backdrop: its contact shadow or reflection. Strands that reach away from the product
-    (cords, chains, hooks), or are lighter, coloured or very dark (a bezel's rim), stay."""
-    count, labels, stats = _components(strands)
-    if count <= 1:
-        return strands
-    flat = labels.ravel()
-    area = np.maximum(stats[1:, cv2.CC_STAT_AREA], 1)
-    length = np.hypot(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
-    away = f32(cv2.distanceTransform(u8(~hard), cv2.DIST_L2, 3))
-    farthest = np.zeros(count, np.float32)
-    np.maximum.at(farthest, flat, away.ravel())
-    step = np.bincount(flat, diff.delta_l.ravel(), count)[1:] / area
-    colour = np.bincount(flat, diff.chroma.ravel(), count)[1:] / area
-    shadow = (farthest[1:] < HUG * length) & (step < 0) & (step > -DARK) & (colour < THIN_CHROMA)
-    return strands & np.isin(labels, 1 + np.flatnonzero(~shadow))
-
-
-def add_thin_parts(hard: Mask, diff: Difference) -> Mask:
-    """Add thin structures that clearly stand out and hang on the product (chains, cords,
-    hooks, bails). Short ones must touch it; a long one (a cord) may start a little away,
-    past a clasp or a loop too fine to see."""
-    side = max(hard.shape)
-    width = max(7, round(STRAND * side) | 1)
-    # Only what differs from the backdrop itself: a gap between two dark bands is a bright
-    # line locally, but it is the backdrop.
-    lines = thin_lines(diff, width) & ~hard & (diff.any > HOLE_LIKE)
-    short = _strands(lines, width, round(0.04 * side)) & ~hard
-    if not short.any():
-        return hard
-    long = _strands(short, width, round(LONG * side))
-    found = _touching(short, hard, 3) | _touching(long, hard, round(BRIDGE * side) | 1)
-    return hard | _not_shadows(found, hard, diff)
-
-
-def drop_specks(hard: Mask) -> Mask:
-    """Keep the product's pieces: components at least 3% the size of the largest."""
-    count, labels, stats = _components(hard)
-    if count <= 1:
-        return hard
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    return np.isin(labels, 1 + np.flatnonzero(areas >= 0.03 * areas.max()))
 
 
 def hard_mask(small: FloatImage, prob: FloatImage) -> tuple[Mask, Difference]:
