@@ -26,6 +26,7 @@ HOLE_LIKE = 2.5  # closer to the backdrop than this (border spreads): may be a h
 HOLE_MEAN = 0.8  # ... and a hole's average colour this close to the backdrop's
 HOLE_LARGE, HOLE_MEAN_LARGE = 0.2, 1.2  # a fifth of the product: a looser average will do
 HOLE_MIN = 0.03  # ... and this share of the product (a band's white highlight is smaller)
+TRIM = 0.004  # of the longer side, peeled off the outline where it shows the backdrop
 
 
 def guided_filter(guide: FloatImage, source: FloatImage, radius: int, eps: float) -> FloatImage:
@@ -80,6 +81,16 @@ def clear_holes(hard: Mask, diff: Difference) -> Mask:
     return hard & ~(grown & (diff.any < HOLE_LIKE * 1.6))
 
 
+def trim_edge(hard: Mask, diff: Difference) -> Mask:
+    """Peel backdrop-coloured pixels off the outline, a pixel at a time, ``TRIM`` of the
+    longer side deep: a model's map, upsampled from its small side, overhangs the product by
+    a few pixels, and a white rim left there is a halo on any darker page."""
+    for _ in range(1 + round(TRIM * max(hard.shape))):
+        rim = hard & ~(cv2.erode(u8(hard), np.ones((3, 3), np.uint8)) > 0)
+        hard = hard & ~(rim & (diff.any < HOLE_LIKE))
+    return hard
+
+
 def hard_mask(small: FloatImage, prob: FloatImage) -> tuple[Mask, Difference]:
     """The refined hard mask at work scale; a tiny or low-contrast product is refused."""
     diff = difference(small)
@@ -91,7 +102,7 @@ def hard_mask(small: FloatImage, prob: FloatImage) -> tuple[Mask, Difference]:
             f"the product in the reference photo hardly differs from its background (contrast "
             f"{contrast:.1f}): use a photo on a plain, contrasting backdrop"
         )
-    hard = clear_holes(hard, diff)
+    hard = trim_edge(clear_holes(hard, diff), diff)
     hard = drop_specks(cv2.morphologyEx(u8(hard), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0)
     hard = add_thin_parts(hard, diff)  # after the speck filter: a strand may stand apart
     share = float(hard.mean())
