@@ -34,6 +34,7 @@ class Difference:
     delta_l: FloatImage  # signed lightness step from the backdrop, Lab units (0-100)
     offset: FloatImage  # H x W x 3: the signed (L, a, b) step, in border spreads
     backdrop_rgb: tuple[float, float, float]
+    texture: float  # the backdrop's lightness spread (Lab): ~0 for a studio sweep, 5+ for cloth
 
     @property
     def darker(self) -> FloatImage:
@@ -49,10 +50,12 @@ def difference(rgb: FloatImage) -> Difference:
     lab = cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)
     border = border_mask(height, width)
     samples = lab[border]
-    mean, spread = samples.mean(axis=0), samples.std(axis=0) + 1.0
+    mean, std = samples.mean(axis=0), samples.std(axis=0)
+    spread = std + 1.0
     offset = f32((lab - mean) / spread)
     chroma = np.hypot(offset[..., 1], offset[..., 2])
     lighter = offset[..., 0]
     colour = np.median(rgb[border], axis=0)
     backdrop = (float(colour[0]), float(colour[1]), float(colour[2]))
-    return Difference(f32(chroma), f32(lighter), f32(lab[..., 0] - mean[0]), offset, backdrop)
+    delta_l = f32(lab[..., 0] - mean[0])
+    return Difference(f32(chroma), f32(lighter), delta_l, offset, backdrop, float(std[0]))

@@ -26,6 +26,8 @@ HOLE_LIKE = 2.5  # closer to the backdrop than this (border spreads): may be a h
 HOLE_MEAN = 0.8  # ... and a hole's average colour this close to the backdrop's
 HOLE_LARGE, HOLE_MEAN_LARGE = 0.2, 1.2  # a fifth of the product: a looser average will do
 HOLE_MIN = 0.03  # ... and this share of the product (a band's white highlight is smaller)
+HOLE_MIN_TEXTURED = 0.004  # ... on a textured backdrop, which no highlight mimics
+TEXTURED = 3.0  # the backdrop's lightness spread (Lab) above which it is cloth, wood, stone
 TRIM = 0.004  # of the longer side, peeled off the outline where it shows the backdrop
 
 
@@ -75,7 +77,10 @@ def clear_holes(hard: Mask, diff: Difference) -> Mask:
     shadow = (np.hypot(a, b) < HOLE_MEAN) & (light < 0)
     near_out = cv2.dilate(u8(_exterior(hard)), np.ones((3, 3), np.uint8)) > 0
     on_outline = np.bincount(flat, near_out.ravel(), count)[1:] > 0
-    keep = (area >= 24) & (share >= HOLE_MIN) & (backdrop | (shadow & on_outline))
+    # A flat studio sweep is mimicked by a polished band's white highlight; cloth or wood is
+    # not, so there a small opening (a pierced setting, a gap) is the backdrop too.
+    smallest = HOLE_MIN if diff.texture < TEXTURED else HOLE_MIN_TEXTURED
+    keep = (area >= 24) & (share >= smallest) & (backdrop | (shadow & on_outline))
     holes = np.isin(labels, 1 + np.flatnonzero(keep))
     grown = cv2.dilate(u8(holes), np.ones((3, 3), np.uint8)) > 0
     return hard & ~(grown & (diff.any < HOLE_LIKE * 1.6))

@@ -24,6 +24,7 @@ SMOOTH = 1.5  # px at work scale: finer than any strand, coarser than a weave
 DENSE = 0.6  # share of its 3x3 neighbourhood a strand pixel's own kind fills
 SOLID = 0.8  # share of a strand's closed shape that its own pixels cover
 SHORT, LONG = 0.04, 0.15  # strand lengths (box diagonal, of the frame) to touch / to bridge
+TOUCH = 0.012  # how close (of the frame) a short strand must come to the product
 BRIDGE = 0.2  # how far (of the frame) a long strand may start from the product
 HUG = 0.4  # a strand reaching no farther from the product than this share of its length hugs it
 DARK = 40.0  # Lab lightness below the backdrop that a soft shadow does not reach
@@ -97,5 +98,6 @@ def add_thin_parts(hard: Mask, diff: Difference) -> Mask:
     if not short.any():
         return hard
     long = _strands(short, width, round(LONG * side))
-    found = _touching(short, hard, 3) | _touching(long, hard, round(BRIDGE * side) | 1)
+    touch = max(3, round(TOUCH * side)) | 1  # the outline was trimmed: a loop may be just off it
+    found = _touching(short, hard, touch) | _touching(long, hard, round(BRIDGE * side) | 1)
     return hard | _not_shadows(found, hard, diff)
