@@ -1,13 +1,14 @@
 """Is the product whole? A second look at the reference that owes nothing to the cut-out.
 
-The reference photo is segmented again, independently and without any model: pixels that
-clearly differ from its backdrop (another colour, much lighter, much darker than any
-shadow, or a thin dark or light strand such as a chain or a cord). The shot's product mask
-is mapped back onto the photo (its box onto the cut-out's box there) and every clearly
-different part attached to the product but absent from the shot counts as missing. Dropped
-bands, bails, hooks and chains show up here even when the shot itself looks clean. The map
-needs the shot to show the product in the reference's pose (the studio's shots do); a shot
-that re-poses it is left unjudged here rather than judged wrongly.
+The reference photo is segmented again, independently of the cut: pixels that clearly differ
+from its backdrop (another colour, much lighter, much darker than any shadow, or a thin dark
+or light strand such as a chain or a cord), and, when the cut was not made by the bundled
+model, that model's refined mask too (a white band on a white sweep differs by no colour).
+The shot's product mask is mapped back onto the photo (its box onto the cut-out's box there)
+and every clearly different part attached to the product but absent from the shot counts as
+missing: dropped bands, bails, hooks and chains show up even when the shot looks clean. The
+map needs the shot to show the product in the reference's pose (the studio's shots do); a
+shot that re-poses it is left unjudged here rather than judged wrongly.
 """
 
 from __future__ import annotations
@@ -17,15 +18,20 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from agentic_image_gen.providers.local.arrays import FloatImage, Mask, u8
+from agentic_image_gen.core.errors import ProviderError
+from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.providers.local.cutout import Cutout
 from agentic_image_gen.providers.local.measure import box
+from agentic_image_gen.providers.local.segment import Segmenter
 from agentic_image_gen.providers.local.segment.background import difference
+from agentic_image_gen.providers.local.segment.refine import WORK_SIDE as REFINE_SIDE
+from agentic_image_gen.providers.local.segment.refine import hard_mask
 from agentic_image_gen.providers.local.segment.strands import thin_lines
 
 WORK_SIDE = 512
 MISSING_LIMIT = 0.02  # missing share of the product above which it is incomplete
 POSE_MIN = 0.6  # below this the shot is not the reference's pose: nothing to map
+REACH = 0.015  # of the photo: closer than this to the shot's product is not missing (alignment)
 PIECE = 0.005  # a missing piece smaller than this share of the product is texture
 DARK_STEP = 40.0  # Lab lightness below the backdrop that no soft shadow or reflection reaches
 
@@ -58,6 +64,26 @@ def distinct(rgb: FloatImage) -> Mask:
     strong = (diff.chroma > 6.0) | (diff.lighter > 6.0) | dark
     strong |= thin_lines(diff, max(7, round(0.02 * max(small.shape[:2])) | 1))
     return cv2.morphologyEx(u8(strong), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
+
+
+def second_opinion(rgb: FloatImage, segmenter: Segmenter | None) -> Mask:
+    """``distinct``, joined (when one is given) by another segmenter's refined mask at the
+    same scale: a white band on a white sweep has no colour to stand out by, but a saliency
+    model still sees it. The caller picks a segmenter other than the one that made the cut."""
+    seen = distinct(rgb)
+    if segmenter is None:
+        return seen
+    height, width = rgb.shape[:2]
+    scale = min(1.0, REFINE_SIDE / max(height, width))
+    size = (round(width * scale), round(height * scale))
+    small = f32(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+    prob = f32(cv2.resize(segmenter.segment(rgb), size, interpolation=cv2.INTER_AREA))
+    try:
+        model, _ = hard_mask(small, prob)
+    except ProviderError:  # that segmenter sees no product here: no opinion
+        return seen
+    flat = cv2.resize(u8(model), (seen.shape[1], seen.shape[0]), interpolation=cv2.INTER_AREA)
+    return seen | (np.asarray(flat) > 0)
 
 
 def _warp(shot_mask: Mask, cut: Cutout, shape: tuple[int, int]) -> Mask | None:
@@ -99,7 +125,7 @@ def completeness(shot_mask: Mask, cut: Cutout, seen: Mask) -> Completeness | Non
     if placed is None or not placed.any():
         return None
     pose = pose_agreement(shot_mask, cut)
-    reach = max(3, round(0.03 * max(seen.shape)))
+    reach = max(3, round(REACH * max(seen.shape)))
     near = cv2.dilate(u8(placed), np.ones((reach, reach), np.uint8)) > 0
     count, labels, _, _ = cv2.connectedComponentsWithStats(u8(seen | placed), connectivity=8)
     attached = np.unique(labels[placed])

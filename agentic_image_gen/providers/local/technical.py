@@ -15,7 +15,7 @@ import math
 import re
 from typing import Any
 
-from agentic_image_gen.core.errors import ProviderError
+from agentic_image_gen.core.errors import ConfigurationError, ProviderError
 from agentic_image_gen.core.types import (
     Evaluation,
     EvaluationRequest,
@@ -31,9 +31,10 @@ from agentic_image_gen.providers.local.completeness import (
     MISSING_LIMIT,
     Completeness,
     completeness,
-    distinct,
+    second_opinion,
 )
 from agentic_image_gen.providers.local.cutout import Cutout, cutout_for, decode_reference
+from agentic_image_gen.providers.local.segment import pool_for
 
 WORST_NAMED = 3  # how many failing checks the feedback spells out with their fixes
 INCOMPLETE_CAP = 60
@@ -100,14 +101,27 @@ def assess(
     return [check(scene) for check in checks.CHECKS], whole
 
 
-async def reference_parts(reference: ReferenceImage, shared: dict[str, Any]) -> Mask:
-    """The reference's independent product map, made once per run in a worker thread."""
+SECOND_OPINION = "u2netp"  # the segmenter that double-checks a cut made by any other
+
+
+async def reference_parts(reference: ReferenceImage, shared: dict[str, Any], cut_by: str) -> Mask:
+    """The reference's product as seen independently of the segmenter ``cut_by`` that made
+    the cut-out (completeness.second_opinion), once per run and reference, in a thread."""
     cache: dict[str, asyncio.Task[Mask]] = shared.setdefault(SEEN_KEY, {})
-    key = hashlib.sha256(reference.data).hexdigest()
+    key = f"{cut_by}:{hashlib.sha256(reference.data).hexdigest()}"
+    pool = pool_for(shared)
+
+    def look() -> Mask:
+        second = None
+        if cut_by != SECOND_OPINION:
+            try:
+                second = pool.get(SECOND_OPINION)
+            except ConfigurationError:  # not installed here: the colour look alone
+                second = None
+        return second_opinion(decode_reference(reference.data)[0], second)
+
     if key not in cache:
-        cache[key] = asyncio.ensure_future(
-            asyncio.to_thread(lambda: distinct(decode_reference(reference.data)[0]))
-        )
+        cache[key] = asyncio.ensure_future(asyncio.to_thread(look))
     return await asyncio.shield(cache[key])
 
 
@@ -202,7 +216,7 @@ class TechnicalEvaluator:
         cut = await cutout_for(refs[0], self._shared) if refs else None
         seen = None
         if cut is not None and not cut.from_alpha_channel:
-            seen = await reference_parts(refs[0], self._shared)
+            seen = await reference_parts(refs[0], self._shared, cut.segmenter)
         asked = requested(request.original_prompt, request.settings)
         try:
             results, whole = await asyncio.to_thread(
