@@ -3,8 +3,9 @@
 Names: ``u2netp`` (bundled), ``isnet`` and ``birefnet`` (downloaded once, pinned),
 ``classical`` (GrabCut, no weights) and ``auto``, the best available in this order: a cached
 ``isnet``, a cached ``birefnet``, the bundled ``u2netp``, then ``classical``. ``auto`` never
-downloads; falling back to ``classical`` is announced on stderr (a logged warning). The name
-comes from the caller, else ``AIG_SEGMENTER``, else ``auto``.
+downloads; its choice is logged once per pool (info), and falling back to ``classical`` is
+announced on stderr (a warning). The name comes from the caller, else ``AIG_SEGMENTER``,
+else ``auto``.
 """
 
 from __future__ import annotations
@@ -93,8 +94,12 @@ class SegmenterPool:
         if asked != "auto":
             return asked
         chosen = next(n for n in AUTO_ORDER if available(n, self.store))
-        if chosen == "classical" and not self._announced:
-            self._announced = True
+        if self._announced:
+            return chosen
+        self._announced = True
+        if chosen != "classical":  # the usual case: said where a front end shows details
+            log.info("segmenter auto: %s (the best one installed or cached)", chosen)
+        else:
             log.warning(
                 "segmenter auto: no learned model is installed or cached; using the classical "
                 "cut-out (run 'agentic-image-gen models fetch isnet' for a better one)"
