@@ -48,7 +48,9 @@ def shape(mask: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize(
     "name",
     [
+        "02_ring_white_ring2",
         "03_ring_white_ring3",
+        "05_ring_white_ring7",
         "06_ring_white_ring8",
         "07_ring_white_ring_test_2",
     ],
