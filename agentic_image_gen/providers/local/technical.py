@@ -37,10 +37,9 @@ from agentic_image_gen.providers.local.cutout import Cutout, cutout_for, decode_
 from agentic_image_gen.providers.local.segment import pool_for
 
 WORST_NAMED = 3  # how many failing checks the feedback spells out with their fixes
-INCOMPLETE_CAP = 60
-SEEN_KEY = (
-    "local.reference_parts"  # how many failing checks the feedback spells out with their fixes
-)
+INCOMPLETE_CAP = 60  # the score of a product that is not whole, whatever else is right
+SEEN_KEY = "local.reference_parts"  # the run's cache of independent looks at the references
+SECOND_OPINION = "u2netp"  # the segmenter that double-checks a cut made by any other
 LABELS = {
     "background": "background",
     "fill": "framing",
@@ -84,7 +83,8 @@ def assess(
     seen: Mask | None = None,
 ) -> tuple[list[checks.Result], Completeness | None]:
     """Every check's result, and whether the product is whole (CPU-bound: run it in a
-    thread). ``seen`` is the reference's own independent product map (``distinct``)."""
+    thread). ``seen`` is the reference's product seen independently of the cut
+    (``reference_parts``)."""
     image = m.decode(data)
     mask = m.product_mask(image)
     whole = completeness(mask, cut, seen) if cut is not None and seen is not None else None
@@ -99,9 +99,6 @@ def assess(
         reference=reference_product(cut) if cut is not None else None,
     )
     return [check(scene) for check in checks.CHECKS], whole
-
-
-SECOND_OPINION = "u2netp"  # the segmenter that double-checks a cut made by any other
 
 
 async def reference_parts(reference: ReferenceImage, shared: dict[str, Any], cut_by: str) -> Mask:
