@@ -224,9 +224,9 @@ async def test_the_cut_out_is_made_once_per_reference(monkeypatch: pytest.Monkey
     calls: list[int] = []
     real = cutout.cut_out
 
-    def counting(data: bytes) -> cutout.Cutout:
+    def counting(data: bytes, segmenter: Any) -> cutout.Cutout:
         calls.append(len(data))
-        return real(data)
+        return real(data, segmenter)
 
     monkeypatch.setattr(cutout, "cut_out", counting)
     gen = await generator()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -16,11 +17,15 @@ from agentic_image_gen.core.types import (
     Evaluation,
     EvaluationRequest,
     GeneratedImage,
+    GenerationRequest,
     ImageSettings,
     OutputFormat,
     ReferenceImage,
 )
 from agentic_image_gen.providers.base import ProviderContext
+from agentic_image_gen.providers.local import cutout
+from agentic_image_gen.providers.local.cutout import Cutout
+from agentic_image_gen.providers.local.studio import StudioGenerator
 from agentic_image_gen.providers.local.technical import TechnicalEvaluator
 
 SIZE = "512x512"  # product_shot's default: small frames keep the suite fast
@@ -187,3 +192,52 @@ async def test_score_is_the_weighted_sum_and_feedback_names_the_worst() -> None:
 async def test_unreadable_bytes_are_a_provider_error() -> None:
     with pytest.raises(ProviderError, match="cannot read the image"):
         await evaluate(b"not an image at all")
+
+
+def _broken(cut: Cutout, share: float) -> Cutout:
+    """The same cut-out with its top ``share`` (the stone, the top of the band) removed."""
+    alpha = cut.alpha.copy()
+    rows = np.nonzero((alpha > 0.5).any(axis=1))[0]
+    alpha[: rows[0] + int(share * (rows[-1] - rows[0]))] = 0.0
+    return dataclasses.replace(cut, alpha=alpha)
+
+
+async def studio_shot_and_score(
+    shared: dict[str, Any], ref: ReferenceImage, prompt: str = "gold ring, centered"
+) -> Evaluation:
+    """A studio shot of ``ref`` judged by the technical evaluator, both sharing one run's
+    state (so both see the same cut-out), as in a real run."""
+    settings = ImageSettings(background=Background.TRANSPARENT, size=SIZE)
+    config = RunConfig(prompt=prompt, refs=(ref.source,))
+    async with AsyncExitStack() as stack:
+        context = ProviderContext(config, stack, run_cache=shared)
+        studio = await StudioGenerator.create(context)
+        evaluator = await TechnicalEvaluator.create(context)
+        image = await studio.generate_image(GenerationRequest(prompt, settings, (ref,)))
+        request = EvaluationRequest(image, prompt, prompt, settings, (ref,))
+        return await evaluator.evaluate_image(request)
+
+
+async def test_a_broken_cut_out_scores_well_under_the_threshold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ref = reference(product_shot())
+    whole = await studio_shot_and_score({}, ref)
+    assert whole.details["completeness"]["whole"] is True
+    assert whole.details["completeness"]["compared"] is True
+    assert whole.details["segmenter"] in ("u2netp", "classical", "isnet", "birefnet")
+    assert "not whole" not in whole.feedback
+
+    real = cutout.cut_out
+
+    def broken_cut_out(data: bytes, segmenter: Any) -> Cutout:
+        return _broken(real(data, segmenter), 0.3)  # the stone and the band's top are gone
+
+    monkeypatch.setattr(cutout, "cut_out", broken_cut_out)
+    broken = await studio_shot_and_score({}, ref)
+    assert broken.details["completeness"]["whole"] is False
+    assert broken.details["completeness"]["missing"] > 0.02
+    assert broken.score <= 85 - 10
+    assert "The product is not whole" in broken.feedback
+    assert broken.feedback.startswith(f"Score {broken.score}/100.")
+    assert whole.score > broken.score

@@ -86,6 +86,8 @@ class RunConfig(BaseModel):
     # Transient provider faults are retried within these limits (see core/retry.py).
     call_timeout: float = 600.0
     retry_budget: int = 8
+    # The product segmenter by name (None: AIG_SEGMENTER, else the best installed one).
+    segmenter: str | None = None
     # A marketplace profile (core/profiles.py): its rules join the brief and the delivery.
     profile: str | None = None
     # Stop after this many rounds in a row without a gain (0: never; see engine/plateau.py).

@@ -217,6 +217,8 @@ class Iteration(BaseModel):
     context: str | None = None
     revised_prompt: str | None = None
     evaluation: Evaluation | None = None
+    # The product against the reference's cut-out (engine/fidelity.py), when there is one.
+    fidelity: Fidelity | None = None
     generation_seconds: float = 0.0
     evaluation_seconds: float = 0.0
 
@@ -283,6 +285,7 @@ class RunResult(BaseModel):
     # The user's prompt with a marketplace profile's requirements: what evaluators judge.
     brief: str | None = None
     delivery: Delivery | None = None
+    segmenter: str | None = None  # what cut the product out of the reference, when one did
     # How the generator carried a round into the next ("stored": on the provider's server;
     # "stateless": the image sent back), when it says; None for providers without the notion.
     continuation: str | None = None
@@ -349,6 +352,10 @@ class RunResult(BaseModel):
             ],
             "tie_breaks": [tie_break.model_dump() for tie_break in self.tie_breaks],
             "continuation": self.continuation,
+            "segmenter": self.segmenter,
+            "fidelity_history": [
+                it.fidelity.model_dump() if it.fidelity else None for it in self.iterations
+            ],
         }
         if self.delivery is not None:
             output["delivery"] = self.delivery.model_dump() | {

@@ -56,3 +56,8 @@ def describe_providers(
     for name, why in sorted(registry.broken.items()):
         found.append(ProviderInfo(name, "cannot be loaded", {}, {}, [], f"broken plugin: {why}"))
     return found
+
+
+def fetch_models(names: list[str], registry: Registry | None = None) -> list[str]:
+    """Download (or find cached) and verify named models; their paths."""
+    return (registry or Registry.installed()).fetch_models(names)

@@ -27,7 +27,7 @@ SOFT_LOW, SOFT_HIGH = 0.04, 0.14  # colour distance from the backdrop: 0 -> 1 pr
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
-def _rgba(data: bytes) -> tuple[Array, bool]:
+def rgba_of(data: bytes) -> tuple[Array, bool]:
     """Straight RGBA floats in sRGB; whether the file had a real alpha channel."""
     image: Image.Image = Image.open(io.BytesIO(data))
     icc = image.info.get("icc_profile")
@@ -152,7 +152,7 @@ def _is_light(colour: Array) -> bool:
 
 def conform(data: bytes, profile: Profile, output_format: str) -> tuple[bytes, str, list[str]]:
     """The delivered file's bytes and format, and what the pass changed (in words)."""
-    pixels, has_alpha = _rgba(data)
+    pixels, has_alpha = rgba_of(data)
     weight = product_weight(pixels, has_alpha)
     changes: list[str] = []
     before, (source_h, source_w) = fill_of(weight), weight.shape
@@ -204,7 +204,7 @@ def check_rules(data: bytes, profile: Profile) -> list[RuleResult]:
     if icc:
         description = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
         colour_space = "sRGB" if "srgb" in description.lower() else description.strip()
-    pixels, has_alpha = _rgba(data)
+    pixels, has_alpha = rgba_of(data)
     weight = product_weight(pixels, has_alpha)
     results = [
         _rule("format", fmt in profile.formats, fmt or "unknown", " or ".join(profile.formats)),

@@ -3,7 +3,8 @@ compared with the reference's cut-out after the placement transform.
 
 The product is found in the image (alpha, or difference from the fitted backdrop), the
 reference cut-out is scaled and moved onto the product's box (the placement: a uniform
-scale and a shift, the same transform a compositor uses), and inside the union of both masks:
+scale and a shift, the same transform a compositor uses), and inside the reference's
+silhouette:
 - ``ssim``: structural similarity of the luminance (1 is identical detail and shading);
 - ``delta_e``: mean CIE76 colour difference in Lab (about 2 is a just-noticeable change;
   metal turning from yellow to rose gold is 10 or more);
@@ -14,11 +15,16 @@ redrew the ring measures what it changed.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from agentic_image_gen.core.types import Fidelity
+from agentic_image_gen.core.types import Fidelity, ReferenceImage
+from agentic_image_gen.engine.deliver import product_weight, rgba_of
+from agentic_image_gen.providers.base import ProductCut, ProductCutter
 
 Array = NDArray[np.float32]
 WORK_SIDE = 384  # analysis size of the product's box: enough for prongs, fast enough
@@ -88,7 +94,7 @@ def measure(
     solid_ref, solid_img = ref_mask > 0.5, img_mask > 0.5
     union = solid_ref | solid_img
     iou = float((solid_ref & solid_img).sum() / union.sum()) if union.any() else 0.0
-    weight = union.astype(np.float32)
+    weight = solid_ref.astype(np.float32)  # the product's own pixels, not a shadow beside it
     # Both products on one neutral backdrop: what surrounds them is not what is compared.
     ssim = _ssim(_grey(on_grey(ref_rgb, ref_mask)), _grey(on_grey(img_rgb, img_mask)), weight)
     lab_ref = cv2.cvtColor(ref_rgb, cv2.COLOR_RGB2LAB)
@@ -100,14 +106,45 @@ def measure(
 
 
 def _centred(box: tuple[int, int, int, int], aspect: float) -> tuple[int, int, int, int]:
-    """The image's product box widened to the reference's aspect, about the same centre, so
-    the comparison does not stretch either product."""
+    """The image's product box brought to the reference's aspect. Taller than the product
+    should be: a contact shadow or a reflection below it, so the box keeps its top; wider:
+    centred across."""
     left, top, right, bottom = box
     width, height = right - left, bottom - top
     if width / height < aspect:
-        grow = round(height * aspect) - width
-        left, right = left - grow // 2, right + grow - grow // 2
-    else:
-        grow = round(width / aspect) - height
-        top, bottom = top - grow // 2, bottom + grow - grow // 2
-    return left, top, right, bottom
+        return left, top, right, top + max(1, round(width / aspect))
+    grow = round(height * aspect) - width
+    return left - grow // 2, top, right + grow - grow // 2, bottom
+
+
+def of_image(data: bytes, cut: ProductCut) -> Fidelity | None:
+    """The fidelity of an encoded image's product (CPU-bound: run it in a thread)."""
+    pixels, has_alpha = rgba_of(data)
+    return measure(cut.rgb, cut.alpha, pixels[..., :3], product_weight(pixels, has_alpha))
+
+
+class FidelityMeter:
+    """Measures every image of a run against its first reference's cut-out (made once, by
+    the run's segmenter). A measurement that cannot be made is None, never a failed run."""
+
+    def __init__(self, cutter: ProductCutter | None, references: tuple[ReferenceImage, ...]):
+        self._cutter = cutter
+        self._reference = references[0] if references else None
+        self._cut: asyncio.Task[ProductCut] | None = None
+
+    async def reference_cut(self) -> ProductCut | None:
+        if self._cutter is None or self._reference is None:
+            return None
+        if self._cut is None:
+            self._cut = asyncio.ensure_future(self._cutter.cut(self._reference))
+        with contextlib.suppress(Exception):
+            return await asyncio.shield(self._cut)
+        return None
+
+    async def measure(self, data: bytes) -> Fidelity | None:
+        cut = await self.reference_cut()
+        if cut is None:
+            return None
+        with contextlib.suppress(Exception):
+            return await asyncio.to_thread(of_image, data, cut)
+        return None

@@ -37,10 +37,10 @@ from agentic_image_gen.core.types import (
     TieBreak,
 )
 from agentic_image_gen.core.usage import UsageLedger
-from agentic_image_gen.engine import budget, plateau, tasks
+from agentic_image_gen.engine import budget, opening, plateau, tasks
 from agentic_image_gen.engine.deliver import deliver_best
+from agentic_image_gen.engine.fidelity import FidelityMeter
 from agentic_image_gen.engine.tasks import Slot
-from agentic_image_gen.inputs import references as reference_loader
 from agentic_image_gen.providers.base import (
     ChecklistDeriver,
     Comparer,
@@ -67,20 +67,7 @@ async def run_loop(
     """
     if store is None:
         budget.check_first_round(config, providers.generator)
-        references = tuple(
-            await reference_loader.load_all(config.refs, allow_private=config.allow_private_urls)
-        )
-        store = await asyncio.to_thread(RunStore.create, config.out_dir, config.prompt, config)
-        for number, reference in enumerate(references, start=1):
-            await asyncio.to_thread(store.save_reference, number, reference)
-        # Complete before any provider call: a run killed now still resumes with its photos.
-        snapshot = store.snapshot(store.journal.result)
-        await asyncio.to_thread(store.write_snapshot, snapshot)
-    else:
-        store.journal.config = config  # e.g. a raised --max-iterations
-        # The copies in the run folder, exactly as they were sent the first time.
-        stored = [reference.path for reference in store.journal.references]
-        references = tuple(await reference_loader.load_all(stored))
+    store, references = await opening.open_folder(config, store)
     run = _Run(config, providers, ledger, store, references, on_event)
     try:
         return await run.drive()
@@ -116,6 +103,7 @@ class _Run:
         self.next_index = max((it.index for it in self.result.iterations), default=0) + 1
         self.slots = asyncio.Semaphore(config.max_concurrency)
         self.writer = JournalWriter(store)
+        self.meter = FidelityMeter(providers.cutter, references)
         self.checklist_task: asyncio.Task[None] | None = None
         self.prepare_task: asyncio.Task[None] | None = None
 
@@ -242,7 +230,13 @@ class _Run:
         # On disk (and in the journal) before anything else: if the evaluation fails, the
         # image stays in the run and a resume scores it.
         await self.keep(iteration, image)
-        await self.evaluate(iteration, image)
+        await asyncio.gather(self.measure(iteration, image), self.evaluate(iteration, image))
+
+    async def measure(self, iteration: Iteration, image: GeneratedImage) -> None:
+        """How faithful the product is to the reference's, beside the evaluation."""
+        iteration.fidelity = await self.meter.measure(image.data)
+        cut = await self.meter.reference_cut()
+        self.result.segmenter = cut.segmenter if cut is not None else self.result.segmenter
 
     def start_checklist(self) -> None:
         """Derive the checklist once per run, concurrently with the first generation."""

@@ -121,10 +121,13 @@ class Session:
                 ledger=ledger,
                 conversation_id=store.journal.result.thread_id if store is not None else None,
             )
+            if any(spec.cutter for spec in registry.specs):
+                context.cutter = await registry.cutter(context, config.segmenter)
             providers = Providers(
                 generator=await registry.create("generator", names.generator or "", context),
                 evaluator=await registry.create("evaluator", names.evaluator or "", context),
                 prompter=await registry.create("prompter", names.prompter or "", context),
+                cutter=context.cutter,
                 names=names,
             )
             return await run_loop(config, providers, ledger, on_event, store=store)

@@ -42,7 +42,7 @@ exit codes:
   9    budget: --max-cost cannot pay for one round, or a model has no price to keep it by
   130  interrupted (Ctrl-C); 143 on SIGTERM, 129 on SIGHUP (partial JSON printed)
 
-subcommands: runs, show RUN_DIR, report RUN_DIR, providers, profiles
+subcommands: runs, show RUN_DIR, report RUN_DIR, providers, profiles, models fetch NAME
 """
 # Field of RunConfig -> the flag a user typed.
 FLAGS = {
@@ -57,6 +57,7 @@ FLAGS = {
     "threshold": "--threshold",
     "patience": "--patience",
     "profile": "--profile",
+    "segmenter": "--segmenter",
     "out_dir": "--out",
     "candidates": "--candidates",
     "max_concurrency": "--max-concurrency",
@@ -114,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="default transparent (shop-ready cut-outs)")
     add("--format", dest="output_format", choices=[f.value for f in OutputFormat],
         help="default png")
+    add("--segmenter", metavar="NAME", help="what cuts the product out of the reference: auto "
+        "(default; or AIG_SEGMENTER), u2netp, isnet, birefnet, classical (agentic-image-gen "
+        "models fetch NAME downloads a model ahead of time)")
     add("--profile", metavar="NAME", help="a marketplace's rules: they join the brief, and the "
         "best image is delivered as a file that passes them (agentic-image-gen profiles)")
     add("--max-iterations", type=int,
@@ -227,6 +231,7 @@ def config_from(args: argparse.Namespace) -> RunConfig:
                 "threshold": _given(args, "threshold"),
                 "patience": _given(args, "patience"),
                 "profile": args.profile,
+                "segmenter": args.segmenter,
                 "out_dir": args.out or Path("runs"),
                 "providers": ProviderNames(
                     provider=args.provider,

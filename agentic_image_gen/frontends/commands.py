@@ -94,6 +94,14 @@ def _providers(args: argparse.Namespace) -> int:
     return list_providers(args.json)
 
 
+def _fetch(args: argparse.Namespace) -> int:
+    from agentic_image_gen.engine.catalog import fetch_models
+
+    for path in fetch_models(args.names):
+        print(printable(path))
+    return 0
+
+
 def _parser() -> _Parser:
     parser = _Parser(prog=PROG)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -115,6 +123,12 @@ def _parser() -> _Parser:
     )
     providers.add_argument("--json", action="store_true", help="a JSON list instead of text")
     providers.set_defaults(handler=_providers)
+    models = commands.add_parser("models", help="segmentation models: fetch them ahead of time")
+    actions = models.add_subparsers(dest="action", required=True)
+    fetch = actions.add_parser("fetch", help="download and verify models (e.g. isnet, birefnet)")
+    fetch.add_argument("names", nargs="+", metavar="NAME")
+    fetch.add_argument("--json-errors", action="store_true", help=argparse.SUPPRESS)
+    fetch.set_defaults(handler=_fetch)
     for command in (runs, show, report, profiles, providers):
         command.add_argument(
             "--json-errors",

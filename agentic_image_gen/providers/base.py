@@ -119,6 +119,24 @@ class Preparer(Protocol):
     async def prepare(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class ProductCut:
+    """The product alone, as a segmenter cut it from a reference: straight (unpremultiplied)
+    sRGB colour and alpha, H x W x 3 and H x W float32 arrays in [0, 1], cropped to it."""
+
+    rgb: Any
+    alpha: Any
+    segmenter: str  # the name that ran ("alpha-channel" when the photo had its own)
+
+
+@runtime_checkable
+class ProductCutter(Protocol):
+    """What anything that needs the product's own pixels asks (a studio, a completeness
+    check, a locked scene, the fidelity figure): one cut per reference per run."""
+
+    async def cut(self, reference: ReferenceImage) -> ProductCut: ...
+
+
 class Resources:
     """What a session shares across its runs: expensive, long-lived things (HTTP clients, a
     loaded model), each made once per key and closed when the session closes."""
@@ -160,6 +178,7 @@ class ProviderContext:
     ledger: UsageLedger = field(default_factory=UsageLedger)
     conversation_id: str | None = None  # a resumed run's prompter conversation
     run_cache: dict[str, Any] = field(default_factory=dict)  # per run: cut-outs, previews
+    cutter: ProductCutter | None = None  # the run's segmenter, when a provider offers one
 
     @property
     def resources(self) -> Resources:
@@ -209,6 +228,12 @@ class ProviderSpec:
     check: Callable[[BaseModel, Mapping[str, str]], str | None] | None = None
     prices: PriceTable = field(default_factory=PriceTable)
     auto_rank: int | None = None
+    # Segmentation this provider offers to every run (``--segmenter``): the names it knows,
+    # an async factory "module:function" (context, name) -> ProductCutter, and a function
+    # that fetches named models ahead of time (names) -> list of paths.
+    segmenters: tuple[str, ...] = ()
+    cutter: str | None = None
+    fetcher: str | None = None
 
     def resolve_options(self, given: Mapping[str, Any], env: Mapping[str, str]) -> BaseModel:
         """Defaults, then the environment, then what the run config says; validated."""
@@ -309,10 +334,36 @@ class Registry:
         context = replace(context, options=options)  # the run's state stays shared
         factory = component.factory
         if isinstance(factory, str):
-            module_name, _, attribute = factory.partition(":")
-            target = getattr(importlib.import_module(module_name), attribute)
+            target = _imported(factory)
             factory = getattr(target, "create", target)
         return await factory(context)
+
+    def _segmenting(self, name: str | None) -> ProviderSpec:
+        for spec in self.specs:
+            if spec.cutter and (name is None or name in spec.segmenters):
+                return spec
+        known = sorted({n for spec in self.specs for n in spec.segmenters})
+        raise InputError(f"unknown segmenter {name!r} (known: {', '.join(known) or 'none'})")
+
+    async def cutter(self, context: ProviderContext, name: str | None) -> ProductCutter:
+        """The run's product cutter: ``name``, else ``AIG_SEGMENTER``, else the default."""
+        name = name or context.env.get("AIG_SEGMENTER") or None
+        spec = self._segmenting(name)
+        assert spec.cutter is not None
+        made: ProductCutter = await _imported(spec.cutter)(context, name)
+        return made
+
+    def fetch_models(self, names: Sequence[str]) -> list[str]:
+        """Download named models ahead of time (each provider fetches what it knows)."""
+        paths: list[str] = []
+        for name in names:
+            spec = self._segmenting(name)
+            if spec.fetcher is None:
+                raise InputError(f"segmenter {name!r} has nothing to fetch")
+            fetched = _imported(spec.fetcher)([name])
+            found = fetched.values() if isinstance(fetched, Mapping) else fetched
+            paths += [str(path) for path in found]
+        return paths
 
     def prices(self) -> PriceTable:
         """Every provider's own price table, merged."""
@@ -322,11 +373,18 @@ class Registry:
         return table
 
 
+def _imported(target: str) -> Any:
+    """``"module:attribute"``, imported now (a provider's code loads only when used)."""
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
 @dataclass(frozen=True)
 class Providers:
     generator: ImageGenerator
     evaluator: Evaluator
     prompter: Prompter
+    cutter: ProductCutter | None = None  # the run's segmenter (fidelity, locked scenes)
     names: ProviderNames = field(default_factory=lambda: ProviderNames(provider="custom"))
 
 

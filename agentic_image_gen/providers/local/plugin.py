@@ -19,4 +19,7 @@ PROVIDER = ProviderSpec(
     defaults={"generator": "studio", "evaluator": "technical", "prompter": "rules"},
     needs=("a reference photo of the product (--refs) for the studio",),
     auto_rank=0,
+    segmenters=("auto", "u2netp", "isnet", "birefnet", "classical"),
+    cutter=f"{_PACKAGE}.cutting:create_cutter",
+    fetcher=f"{_PACKAGE}.segment.models:fetch_models",
 )

@@ -29,6 +29,7 @@ from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.local import vocabulary
 from agentic_image_gen.providers.local.compose import compose
 from agentic_image_gen.providers.local.cutout import Cutout, cutout_for
+from agentic_image_gen.providers.local.cutting import prepare_cutting
 from agentic_image_gen.providers.local.vocabulary import StudioSettings
 
 TOKEN_PREFIX = "studio:v1:"
@@ -116,7 +117,7 @@ class StudioGenerator:
     async def create(cls, context: ProviderContext) -> StudioGenerator:
         if not context.config.refs:
             raise InputError(NEEDS_REFERENCE)
-        return cls(context.run_cache)
+        return cls(await prepare_cutting(context))
 
     async def generate_image(self, request: GenerationRequest) -> GeneratedImage:
         if not request.references:

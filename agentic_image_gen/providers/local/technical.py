@@ -11,19 +11,37 @@ checks in ``Evaluation.fixes`` for the prompter.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
+import re
 from typing import Any
 
-from agentic_image_gen.core.errors import ProviderError
-from agentic_image_gen.core.types import Evaluation, EvaluationRequest, ImageSettings
+from agentic_image_gen.core.errors import ConfigurationError, ProviderError
+from agentic_image_gen.core.types import (
+    Evaluation,
+    EvaluationRequest,
+    ImageSettings,
+    ReferenceImage,
+)
 from agentic_image_gen.inputs.imaging import NotAnImage
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.local import checks, vocabulary
 from agentic_image_gen.providers.local import measure as m
 from agentic_image_gen.providers.local.arrays import FloatImage, Mask
-from agentic_image_gen.providers.local.cutout import Cutout, cutout_for
+from agentic_image_gen.providers.local.completeness import (
+    MISSING_LIMIT,
+    Completeness,
+    completeness,
+    second_opinion,
+)
+from agentic_image_gen.providers.local.cutout import Cutout, cutout_for, decode_reference
+from agentic_image_gen.providers.local.cutting import prepare_cutting
+from agentic_image_gen.providers.local.segment import pool_for
 
 WORST_NAMED = 3  # how many failing checks the feedback spells out with their fixes
+INCOMPLETE_CAP = 60  # the score of a product that is not whole, whatever else is right
+SEEN_KEY = "local.reference_parts"  # the run's cache of independent looks at the references
+SECOND_OPINION = "u2netp"  # the segmenter that double-checks a cut made by any other
 LABELS = {
     "background": "background",
     "fill": "framing",
@@ -60,11 +78,18 @@ def reference_product(cut: Cutout) -> tuple[FloatImage, Mask]:
 
 
 def assess(
-    data: bytes, settings: ImageSettings, asked: dict[str, Any], cut: Cutout | None
-) -> list[checks.Result]:
-    """Every check's result (CPU-bound: run it in a thread)."""
+    data: bytes,
+    settings: ImageSettings,
+    asked: dict[str, Any],
+    cut: Cutout | None,
+    seen: Mask | None = None,
+) -> tuple[list[checks.Result], Completeness | None]:
+    """Every check's result, and whether the product is whole (CPU-bound: run it in a
+    thread). ``seen`` is the reference's product seen independently of the cut
+    (``reference_parts``)."""
     image = m.decode(data)
     mask = m.product_mask(image)
+    whole = completeness(mask, cut, seen) if cut is not None and seen is not None else None
     scene = checks.Scene(
         image=image,
         mask=mask,
@@ -75,7 +100,36 @@ def assess(
         dramatic=asked["dramatic"],
         reference=reference_product(cut) if cut is not None else None,
     )
-    return [check(scene) for check in checks.CHECKS]
+    return [check(scene) for check in checks.CHECKS], whole
+
+
+async def reference_parts(reference: ReferenceImage, shared: dict[str, Any], cut_by: str) -> Mask:
+    """The reference's product as seen independently of the segmenter ``cut_by`` that made
+    the cut-out (completeness.second_opinion), once per run and reference, in a thread."""
+    cache: dict[str, asyncio.Task[Mask]] = shared.setdefault(SEEN_KEY, {})
+    key = f"{cut_by}:{hashlib.sha256(reference.data).hexdigest()}"
+    pool = pool_for(shared)
+
+    def look() -> Mask:
+        second = None
+        if cut_by != SECOND_OPINION:
+            try:
+                second = pool.get(SECOND_OPINION)
+            except ConfigurationError:  # not installed here: the colour look alone
+                second = None
+        return second_opinion(decode_reference(reference.data)[0], second)
+
+    if key not in cache:
+        cache[key] = asyncio.ensure_future(asyncio.to_thread(look))
+    return await asyncio.shield(cache[key])
+
+
+def incomplete_line(whole: Completeness) -> str:
+    return (
+        f"The product is not whole: {whole.missing:.0%} of it as the reference photo shows it "
+        f"({whole.parts} piece{'s' if whole.parts != 1 else ''}: a band, chain, hook, bail or "
+        f"stone) is missing from the shot; the cut-out must keep every part."
+    )
 
 
 def score_of(results: list[checks.Result]) -> int:
@@ -158,21 +212,37 @@ class TechnicalEvaluator:
 
     @classmethod
     async def create(cls, context: ProviderContext) -> TechnicalEvaluator:
-        return cls(context.run_cache)
+        return cls(await prepare_cutting(context))
 
     async def evaluate_image(self, request: EvaluationRequest) -> Evaluation:
-        cut = await cutout_for(request.references[0], self._shared) if request.references else None
+        refs = request.references
+        cut = await cutout_for(refs[0], self._shared) if refs else None
+        seen = None
+        if cut is not None and not cut.from_alpha_channel:
+            seen = await reference_parts(refs[0], self._shared, cut.segmenter)
         asked = requested(request.original_prompt, request.settings)
         try:
-            results = await asyncio.to_thread(
-                assess, request.image.data, request.settings, asked, cut
+            results, whole = await asyncio.to_thread(
+                assess, request.image.data, request.settings, asked, cut, seen
             )
         except NotAnImage as exc:
             raise ProviderError(f"the technical evaluator cannot read the image: {exc}") from exc
-        score = score_of(results)
-        return Evaluation(
-            score=min(max(score, 0), 100),
-            feedback=feedback(score, results),
-            fixes=fixes_of(results),
-            details=details(results, asked),
-        )
+        score = min(max(score_of(results), 0), 100)
+        text = feedback(score, results)
+        info = details(results, asked)
+        info["segmenter"] = cut.segmenter if cut is not None else None
+        info["completeness"] = None
+        if whole is not None:
+            info["completeness"] = {
+                "missing": round(whole.missing, 4),
+                "parts": whole.parts,
+                "whole": whole.whole,
+                "limit": MISSING_LIMIT,
+                "pose": round(whole.pose, 3),
+                "compared": whole.compared,
+            }
+            if not whole.whole:
+                score = min(score, INCOMPLETE_CAP)
+                others = re.sub(r"^Score \d+/100[.:] *", "", text)
+                text = f"Score {score}/100. {incomplete_line(whole)} Other checks: {others}"
+        return Evaluation(score=score, feedback=text, fixes=fixes_of(results), details=info)

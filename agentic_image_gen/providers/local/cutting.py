@@ -1,0 +1,50 @@
+"""The local provider's segmentation for every run: the session's segmenter pool (each model
+loads once per session) and the run's chosen segmenter, behind the engine's ProductCutter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentic_image_gen.core.types import ReferenceImage
+from agentic_image_gen.providers.base import ProductCut, ProviderContext
+from agentic_image_gen.providers.local.cutout import cutout_for
+from agentic_image_gen.providers.local.segment.registry import (
+    NAME_KEY,
+    POOL_KEY,
+    SegmenterPool,
+    segmenter_name,
+)
+
+
+async def prepare_cutting(context: ProviderContext) -> dict[str, Any]:
+    """The run's cache, holding the session's pool and the run's segmenter name (validated:
+    an unknown name is one line before anything runs)."""
+    cache = context.run_cache
+    if POOL_KEY not in cache:
+
+        async def make() -> SegmenterPool:
+            return SegmenterPool()
+
+        cache[POOL_KEY] = await context.resources.shared(POOL_KEY, make)
+    if NAME_KEY not in cache:
+        cache[NAME_KEY] = segmenter_name(context.config.segmenter, context.env)
+    return cache
+
+
+class LocalCutter:
+    """Cut-outs for the engine and other providers, shared with the studio's own (one cut
+    per reference per run)."""
+
+    def __init__(self, cache: dict[str, Any]) -> None:
+        self._cache = cache
+
+    async def cut(self, reference: ReferenceImage) -> ProductCut:
+        cut = await cutout_for(reference, self._cache)
+        return ProductCut(rgb=cut.rgb, alpha=cut.alpha, segmenter=cut.segmenter)
+
+
+async def create_cutter(context: ProviderContext, name: str | None) -> LocalCutter:
+    cache = await prepare_cutting(context)
+    if name is not None:
+        cache[NAME_KEY] = segmenter_name(name, context.env)
+    return LocalCutter(cache)

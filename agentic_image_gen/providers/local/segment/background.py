@@ -1,0 +1,61 @@
+"""How far each pixel is from the photo's backdrop, seen in the border band.
+
+The border is assumed to show the backdrop. Distances are in units of the border's own
+spread (Lab), so a textured linen or wood backdrop needs a larger step than a white sweep
+before a pixel counts as different. Chroma and lightness are kept apart: darker pixels of
+the backdrop's own colour are usually shadow, lighter or differently coloured ones product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32
+
+BORDER = 0.03
+
+
+def border_mask(height: int, width: int) -> Mask:
+    band = max(4, round(BORDER * min(height, width)))
+    mask = np.ones((height, width), bool)
+    mask[band:-band, band:-band] = False
+    return mask
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Per-pixel distance from the backdrop, in border spreads."""
+
+    chroma: FloatImage  # colour (a, b) distance
+    lighter: FloatImage  # signed: positive where lighter than the backdrop
+    delta_l: FloatImage  # signed lightness step from the backdrop, Lab units (0-100)
+    offset: FloatImage  # H x W x 3: the signed (L, a, b) step, in border spreads
+    backdrop_rgb: tuple[float, float, float]
+    texture: float  # the backdrop's lightness spread (Lab): ~0 for a studio sweep, 5+ for cloth
+
+    @property
+    def darker(self) -> FloatImage:
+        return f32(-self.lighter)
+
+    @property
+    def any(self) -> FloatImage:
+        return f32(np.maximum(self.chroma, np.abs(self.lighter)))
+
+
+def difference(rgb: FloatImage) -> Difference:
+    height, width = rgb.shape[:2]
+    lab = cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)
+    border = border_mask(height, width)
+    samples = lab[border]
+    mean, std = samples.mean(axis=0), samples.std(axis=0)
+    spread = std + 1.0
+    offset = f32((lab - mean) / spread)
+    chroma = np.hypot(offset[..., 1], offset[..., 2])
+    lighter = offset[..., 0]
+    colour = np.median(rgb[border], axis=0)
+    backdrop = (float(colour[0]), float(colour[1]), float(colour[2]))
+    delta_l = f32(lab[..., 0] - mean[0])
+    return Difference(f32(chroma), f32(lighter), delta_l, offset, backdrop, float(std[0]))

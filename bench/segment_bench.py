@@ -1,0 +1,135 @@
+"""The cut-out on the development photos: shape IoU, coverage, score, first-iteration time.
+
+For each photo in ``../shared/photos`` (never copied into the project): the shape IoU of the
+cut-out against the hand-drawn mask where one exists (both masks cropped to their box and
+scaled to 256x256, as PROVENANCE.md defines it), the product's share of the photo, and the
+technical score and wall time of the first iteration of a real offline run
+(``--background transparent --max-iterations 2`` at 1024x1024, a fresh run each, so the
+model load is paid every time; with ``--repeat N`` the fastest of N runs counts, since other
+work on a shared machine only ever adds time). Run:
+``python bench/segment_bench.py [--segmenter NAME] [--repeat N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from agentic_image_gen.core.config import RunConfig, choose_providers, image_settings
+from agentic_image_gen.core.errors import AigError
+from agentic_image_gen.core.types import RunResult
+from agentic_image_gen.engine.loop import LoopEvent, run_image_generation_loop
+from agentic_image_gen.providers.base import ProviderContext, build_providers
+from agentic_image_gen.providers.local.cutout import Cutout, cut_out
+from agentic_image_gen.providers.local.segment import SegmenterPool
+from agentic_image_gen.providers.local.segment.registry import NAME_KEY
+
+PHOTOS = Path(__file__).resolve().parent.parent.parent / "shared" / "photos"
+PROMPT = "jewelry product photo, soft studio lighting"
+THRESHOLD = 85
+TARGET_IOU, TARGET_SECONDS = 0.85, 2.0
+
+
+def shape_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of two masks each cropped to its own box and scaled to 256x256."""
+
+    def norm(mask: np.ndarray) -> np.ndarray:
+        rows, cols = np.nonzero(mask)
+        crop = mask[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+        return (
+            cv2.resize(crop.astype(np.uint8) * 255, (256, 256), interpolation=cv2.INTER_AREA) > 127
+        )
+
+    if not a.any() or not b.any():
+        return 0.0
+    na, nb = norm(a), norm(b)
+    return float((na & nb).sum() / max(1, (na | nb).sum()))
+
+
+def full_mask(cut: Cutout) -> np.ndarray:
+    width, height = cut.source_size
+    mask = np.zeros((height, width), bool)
+    x, y = cut.origin
+    solid = cut.alpha > 0.5
+    mask[y : y + solid.shape[0], x : x + solid.shape[1]] = solid
+    return mask
+
+
+async def first_iteration(photo: Path, segmenter: str, out: Path) -> tuple[RunResult, float]:
+    config = RunConfig(
+        prompt=PROMPT,
+        refs=(str(photo),),
+        image=image_settings("high", "1024x1024", "transparent", "png"),
+        max_iterations=2,
+        threshold=100,
+        out_dir=out,
+        providers=choose_providers("local", has_api_key=False),
+    )
+    marks: list[float] = []
+
+    def on_event(event: LoopEvent) -> None:
+        if event.stage == "generating":
+            marks.append(time.perf_counter())
+
+    async with AsyncExitStack() as stack:
+        context = ProviderContext(config, stack, run_cache={NAME_KEY: segmenter})
+        providers = await build_providers(context, config.providers)
+        result = await run_image_generation_loop(config, providers, on_event)
+    marks.append(time.perf_counter())  # a run that stops after one iteration ends here
+    return result, marks[1] - marks[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--segmenter", default="auto")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per photo; the fastest counts")
+    args = parser.parse_args(argv)
+    if not PHOTOS.is_dir():
+        print(f"no development photos at {PHOTOS}", file=sys.stderr)
+        return 1
+    os.environ.pop("OPENAI_API_KEY", None)
+    pool = SegmenterPool()
+    print(f"segmenter {pool.resolve(args.segmenter)}, {os.cpu_count()} CPU(s)")
+    print("| photo | shape IoU | coverage | score (1st) | whole | 1st iteration s |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    with tempfile.TemporaryDirectory(prefix="aig-segment-bench-") as tmp:
+        for photo in sorted(p for p in PHOTOS.iterdir() if p.suffix in (".jpg", ".webp")):
+            mask_path = PHOTOS / "masks" / (photo.stem + ".png")
+            try:
+                cut = cut_out(photo.read_bytes(), pool.get(args.segmenter))
+                mine = full_mask(cut)
+                coverage = f"{mine.mean():.3f}"
+                iou = "-"
+                if mask_path.exists():
+                    truth = np.asarray(Image.open(mask_path).convert("L")) > 127
+                    iou = f"{shape_iou(mine, truth):.2f}"
+                runs = [
+                    asyncio.run(first_iteration(photo, args.segmenter, Path(tmp)))
+                    for _ in range(max(1, args.repeat))
+                ]
+                result, seconds = runs[0][0], min(s for _, s in runs)
+                first = result.iterations[0]
+                whole = (first.evaluation.details if first.evaluation else {}).get(
+                    "completeness"
+                ) or {}
+                print(
+                    f"| {photo.name} | {iou} | {coverage} | {first.score} | "
+                    f"{whole.get('whole', '-')} ({whole.get('missing', 0):.3f}) | {seconds:.2f} |"
+                )
+            except AigError as exc:
+                print(f"| {photo.name} | failed: {exc} | | | | |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

