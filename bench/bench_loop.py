@@ -31,7 +31,8 @@ from remote_fake import RemoteFake
 from agentic_image_gen.core.config import ProviderNames, RunConfig
 from agentic_image_gen.core.types import RunResult
 from agentic_image_gen.engine.session import Session
-from agentic_image_gen.providers.base import Component, ProviderContext, Registry
+from agentic_image_gen.providers.base import Component, ProviderContext
+from agentic_image_gen.providers.registry import Registry
 
 LATENCY = {
     "generation": 0.40,

@@ -101,6 +101,7 @@ RULES: dict[str, tuple[str, ...]] = {
         f"{ROOT}.inputs.normalise",
     ),
     f"{ROOT}.providers.base": (f"{ROOT}.core",),
+    f"{ROOT}.providers.registry": (f"{ROOT}.core", f"{ROOT}.providers.base"),
     f"{ROOT}.providers.openai": (
         f"{ROOT}.core",
         f"{ROOT}.providers.base",
@@ -121,6 +122,7 @@ RULES: dict[str, tuple[str, ...]] = {
         f"{ROOT}.store",
         f"{ROOT}.inputs",
         f"{ROOT}.providers.base",
+        f"{ROOT}.providers.registry",
     ),
     f"{ROOT}.frontends": (f"{ROOT}.core", f"{ROOT}.frontends", *API),
 }

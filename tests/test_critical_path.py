@@ -29,8 +29,9 @@ from agentic_image_gen.core.types import (
     ImageSettings,
 )
 from agentic_image_gen.inputs.imaging import checkerboard, vision_copy
-from agentic_image_gen.providers.base import ProviderContext, Registry
+from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.openai.evaluator import evaluator_preview
+from agentic_image_gen.providers.registry import Registry
 
 
 def ended(request: RecordedRequest) -> float:

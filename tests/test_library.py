@@ -22,7 +22,8 @@ from agentic_image_gen import RunConfig, Session
 from agentic_image_gen.core.config import ProviderNames
 from agentic_image_gen.core.types import GeneratedImage, GenerationRequest
 from agentic_image_gen.core.usage import CallRecord
-from agentic_image_gen.providers.base import Component, ProviderContext, ProviderSpec, Registry
+from agentic_image_gen.providers.base import Component, ProviderContext, ProviderSpec
+from agentic_image_gen.providers.registry import Registry
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -25,8 +25,9 @@ from agentic_image_gen.core.types import ReferenceImage
 from agentic_image_gen.frontends import cli
 from agentic_image_gen.inputs import references
 from agentic_image_gen.inputs.imaging import decode_image, vision_copy
-from agentic_image_gen.providers.base import ProviderContext, Registry
+from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.local import measure
+from agentic_image_gen.providers.registry import Registry
 
 
 def encoded(image: Image.Image, fmt: str, **options: object) -> bytes:

@@ -10,8 +10,8 @@ from agentic_image_gen.core.config import RunConfig, problems, public_dump
 from agentic_image_gen.core.errors import InputError
 from agentic_image_gen.core.types import ImageSettings, validate_size
 from agentic_image_gen.frontends.arguments import build_parser, config_from
-from agentic_image_gen.providers.base import Registry
 from agentic_image_gen.providers.openai.plugin import DEFAULT_IMAGE_MODEL, PROVIDER
+from agentic_image_gen.providers.registry import Registry
 
 
 @pytest.mark.parametrize(

@@ -88,6 +88,8 @@ class RunConfig(BaseModel):
     retry_budget: int = 8
     # The product segmenter by name (None: AIG_SEGMENTER, else the best installed one).
     segmenter: str | None = None
+    # Keep the reference's own product pixels: generators paint only the scene around them.
+    lock_product: bool = False
     # A marketplace profile (core/profiles.py): its rules join the brief and the delivery.
     profile: str | None = None
     # Stop after this many rounds in a row without a gain (0: never; see engine/plateau.py).

@@ -113,6 +113,20 @@ class ReferenceImage:
 
 
 @dataclass(frozen=True)
+class LockedScene:
+    """A product locked in place (``--lock-product``): the generator paints only the scene.
+
+    ``canvas`` is a PNG of the output size with the reference's own product pixels at their
+    place and transparency elsewhere; ``mask`` a PNG whose opaque pixels protect the product
+    and whose transparent ones are the scene to paint (OpenAI's ``input_image_mask``);
+    ``box`` the product's (left, top, right, bottom) on the canvas."""
+
+    canvas: bytes
+    mask: bytes
+    box: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
     """One generation turn.
 
@@ -123,6 +137,7 @@ class GenerationRequest:
     provider uses it to try something different; a sampling model varies anyway.
     ``previous_image`` is the file of the image ``context`` continues from: a provider that
     cannot continue on its server (an account that stores nothing) sends that image back.
+    ``locked``, when set, is the product in place: paint the scene around it, not the product.
     """
 
     prompt: str
@@ -131,6 +146,7 @@ class GenerationRequest:
     context: str | None = None
     variant: int = 0
     previous_image: str | None = None
+    locked: LockedScene | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentic_image_gen.core.errors import AigError
-from agentic_image_gen.providers.base import ROLES, Registry
+from agentic_image_gen.providers.base import ROLES
+from agentic_image_gen.providers.registry import Registry
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agentic_image_gen.core.types import Fidelity, ReferenceImage
-from agentic_image_gen.engine.deliver import product_weight, rgba_of
+from agentic_image_gen.engine.deliver import backdrop_model, product_weight, rgba_of
 from agentic_image_gen.providers.base import ProductCut, ProductCutter
 
 Array = NDArray[np.float32]
@@ -44,7 +44,9 @@ def _crop(
     """``box`` scaled onto ``size``; parts of the box outside the frame are empty."""
     left, top, right, bottom = box
     sx, sy = size[0] / (right - left), size[1] / (bottom - top)
-    matrix = np.array([[sx, 0, -left * sx], [0, sy, -top * sy]], np.float32)
+    # Pixel centres map to pixel centres: (x + 0.5 - left) * sx = x' + 0.5.
+    tx, ty = (0.5 - left) * sx - 0.5, (0.5 - top) * sy - 0.5
+    matrix = np.array([[sx, 0, tx], [0, sy, ty]], np.float32)
     flags = cv2.INTER_AREA if max(sx, sy) < 1 else cv2.INTER_LINEAR
     moved_rgb = cv2.warpAffine(rgb, matrix, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
     moved_mask = cv2.warpAffine(mask, matrix, size, flags=flags, borderValue=0)
@@ -56,7 +58,9 @@ def _blur(image: Array) -> Array:
 
 
 def _grey(rgb: Array) -> Array:
-    return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), np.float32)
+    """Luminance, with sensor-noise-level grain smoothed (resampling alone changes it)."""
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    return np.asarray(cv2.GaussianBlur(grey, (0, 0), 1.0), np.float32)
 
 
 def on_grey(rgb: Array, mask: Array) -> Array:
@@ -87,19 +91,25 @@ def measure(
         return None
     # One size for both crops, with the reference's aspect: the placement is a uniform scale.
     ref_w, ref_h = ref_box[2] - ref_box[0], ref_box[3] - ref_box[1]
-    scale = WORK_SIDE / max(ref_w, ref_h)
+    # Compared at the smaller of the two products' sizes (never upsampled: detail one of them
+    # does not have is not a difference).
+    img_long = max(img_box[2] - img_box[0], img_box[3] - img_box[1])
+    scale = min(WORK_SIDE, max(ref_w, ref_h), img_long) / max(ref_w, ref_h)
     size = (max(8, round(ref_w * scale)), max(8, round(ref_h * scale)))
     ref_rgb, ref_mask = _crop(reference_rgb, reference_alpha, ref_box, size)
     img_rgb, img_mask = _crop(image_rgb, image_mask, _centred(img_box, ref_w / ref_h), size)
     solid_ref, solid_img = ref_mask > 0.5, img_mask > 0.5
     union = solid_ref | solid_img
     iou = float((solid_ref & solid_img).sum() / union.sum()) if union.any() else 0.0
-    weight = solid_ref.astype(np.float32)  # the product's own pixels, not a shadow beside it
+    # The product's own pixels, away from its soft rim (where it blends with any scene) and
+    # from a shadow beside it.
+    inner = cv2.erode(solid_ref.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    weight = inner.astype(np.float32)
     # Both products on one neutral backdrop: what surrounds them is not what is compared.
     ssim = _ssim(_grey(on_grey(ref_rgb, ref_mask)), _grey(on_grey(img_rgb, img_mask)), weight)
     lab_ref = cv2.cvtColor(ref_rgb, cv2.COLOR_RGB2LAB)
     lab_img = cv2.cvtColor(img_rgb, cv2.COLOR_RGB2LAB)
-    inside = solid_ref & solid_img
+    inside = inner & solid_img
     delta = np.linalg.norm(lab_ref - lab_img, axis=2)
     delta_e = float(delta[inside].mean()) if inside.any() else 100.0
     return Fidelity(ssim=round(ssim, 3), delta_e=round(delta_e, 2), shape_iou=round(iou, 3))
@@ -117,10 +127,27 @@ def _centred(box: tuple[int, int, int, int], aspect: float) -> tuple[int, int, i
     return left - grow // 2, top, right + grow - grow // 2, bottom
 
 
-def of_image(data: bytes, cut: ProductCut) -> Fidelity | None:
-    """The fidelity of an encoded image's product (CPU-bound: run it in a thread)."""
+PLAIN_BACKDROP = 0.03  # median distance of the border from the fitted backdrop
+
+
+def _plain(rgb: Array) -> bool:
+    """Whether the backdrop is a smooth surface (a studio sweep) the fit describes."""
+    band = max(4, round(0.02 * min(rgb.shape[:2])))
+    edge = np.concatenate([rgb[:band].reshape(-1, 3), rgb[-band:].reshape(-1, 3)])
+    fitted = backdrop_model(rgb)
+    fit = np.concatenate([fitted[:band].reshape(-1, 3), fitted[-band:].reshape(-1, 3)])
+    return float(np.median(np.abs(edge - fit).max(axis=1))) <= PLAIN_BACKDROP
+
+
+def of_image(data: bytes, cut: ProductCut, placed: Array | None = None) -> Fidelity | None:
+    """The fidelity of an encoded image's product, where ``placed`` (the product's alpha
+    where it was put, e.g. a locked scene's) or the image itself says the product is; None
+    when it cannot tell without a segmenter (CPU-bound: run it in a thread)."""
     pixels, has_alpha = rgba_of(data)
-    return measure(cut.rgb, cut.alpha, pixels[..., :3], product_weight(pixels, has_alpha))
+    if placed is None and not has_alpha and not _plain(pixels[..., :3]):
+        return None
+    mask = placed if placed is not None else product_weight(pixels, has_alpha)
+    return measure(cut.rgb, cut.alpha, pixels[..., :3], mask)
 
 
 class FidelityMeter:
@@ -141,10 +168,17 @@ class FidelityMeter:
             return await asyncio.shield(self._cut)
         return None
 
-    async def measure(self, data: bytes) -> Fidelity | None:
+    async def measure(self, data: bytes, placed: bytes | None = None) -> Fidelity | None:
+        """``placed``: a PNG whose alpha is where the product was put (a locked scene)."""
         cut = await self.reference_cut()
         if cut is None:
             return None
         with contextlib.suppress(Exception):
-            return await asyncio.to_thread(of_image, data, cut)
+            where = None if placed is None else rgba_of(placed)[0][..., 3]
+            figure = await asyncio.to_thread(of_image, data, cut, where)
+            if figure is not None or self._cutter is None:
+                return figure
+            # A busy scene: the run's segmenter finds the product in the image itself.
+            found = await self._cutter.cut(ReferenceImage("image", data, "image/png", 0, 0))
+            return await asyncio.to_thread(measure, cut.rgb, cut.alpha, found.rgb, found.alpha)
         return None

@@ -37,7 +37,7 @@ from agentic_image_gen.core.types import (
     TieBreak,
 )
 from agentic_image_gen.core.usage import UsageLedger
-from agentic_image_gen.engine import budget, opening, plateau, tasks
+from agentic_image_gen.engine import budget, lock, opening, plateau, tasks
 from agentic_image_gen.engine.deliver import deliver_best
 from agentic_image_gen.engine.fidelity import FidelityMeter
 from agentic_image_gen.engine.tasks import Slot
@@ -96,6 +96,10 @@ class _Run:
         self.profile = PROFILES.get(config.profile) if config.profile else None
         # What every role works from: the user's prompt with the profile's requirements.
         self.brief = with_brief(config.prompt, self.profile)
+        if config.lock_product:
+            self.brief = f"{self.brief.rstrip(' .,;:')}; {lock.LOCK_BRIEF}"
+        fill = self.profile.fill_target if self.profile else None
+        self.lock = lock.Lock(config.lock_product, fill)
         self.result.brief = self.brief if self.profile else None
         self.result.stop_reason = self.result.error = None
         self.ledger = ledger
@@ -141,6 +145,8 @@ class _Run:
         )
         reason: StopReason | None = None
         try:
+            providers = self.providers
+            await self.lock.prepare(providers.cutter, self.references, config.image)
             self.start_checklist()
             self.start_preparing()
             while (reason := await self.step()) is None:
@@ -234,7 +240,8 @@ class _Run:
 
     async def measure(self, iteration: Iteration, image: GeneratedImage) -> None:
         """How faithful the product is to the reference's, beside the evaluation."""
-        iteration.fidelity = await self.meter.measure(image.data)
+        placed = self.lock.scene.canvas if self.lock.scene else None
+        iteration.fidelity = await self.meter.measure(image.data, placed)
         cut = await self.meter.reference_cut()
         self.result.segmenter = cut.segmenter if cut is not None else self.result.segmenter
 
@@ -348,8 +355,10 @@ class _Run:
                     context=context,
                     variant=candidate - 1,
                     previous_image=source,
+                    locked=self.lock.scene,
                 )
             )
+        image = await self.lock.apply(self.providers.generator, image)
         iteration = Iteration(
             index=index,
             round=number,

@@ -31,9 +31,9 @@ from agentic_image_gen.providers.base import (
     ProviderContext,
     Providers,
     ProviderSpec,
-    Registry,
     Resources,
 )
+from agentic_image_gen.providers.registry import Registry
 from agentic_image_gen.store.run_store import RunStore
 
 # What a resume may change: limits, not what the images are made of.

@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--segmenter", metavar="NAME", help="what cuts the product out of the reference: auto "
         "(default; or AIG_SEGMENTER), u2netp, isnet, birefnet, classical (agentic-image-gen "
         "models fetch NAME downloads a model ahead of time)")
+    add("--lock-product", action="store_true",
+        help="keep the reference's own product pixels: a generator paints only the scene, "
+        "and the product is composited back exactly after every image")
     add("--profile", metavar="NAME", help="a marketplace's rules: they join the brief, and the "
         "best image is delivered as a file that passes them (agentic-image-gen profiles)")
     add("--max-iterations", type=int,
@@ -232,6 +235,7 @@ def config_from(args: argparse.Namespace) -> RunConfig:
                 "patience": _given(args, "patience"),
                 "profile": args.profile,
                 "segmenter": args.segmenter,
+                "lock_product": args.lock_product,
                 "out_dir": args.out or Path("runs"),
                 "providers": ProviderNames(
                     provider=args.provider,

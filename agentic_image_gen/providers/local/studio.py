@@ -33,6 +33,14 @@ from agentic_image_gen.providers.local.cutting import prepare_cutting
 from agentic_image_gen.providers.local.vocabulary import StudioSettings
 
 TOKEN_PREFIX = "studio:v1:"
+# What --lock-product keeps as shot: every move that changes the product's own pixels.
+LOCKED = {
+    "exposure": "as-shot",
+    "light": "natural",
+    "warmth": "as-shot",
+    "sharpen": False,
+    "brilliance": False,
+}
 AUTO_SIZE = (1024, 1024)
 _LOSSY_QUALITY = {
     Quality.LOW: 80, Quality.MEDIUM: 88, Quality.AUTO: 92, Quality.HIGH: 94,
@@ -125,6 +133,8 @@ class StudioGenerator:
         previous = decode_token(request.context) if request.context else StudioSettings()
         settings = vocabulary.apply(previous, request.prompt)
         settings = vocabulary.explore(settings, request.prompt, request.variant)
+        if request.locked is not None:  # the product's pixels stay the photo's: no retouching
+            settings = vocabulary.replace(settings, **LOCKED)
         cut = await cutout_for(request.references[0], self._shared)
         data, width, height = await asyncio.to_thread(render, cut, settings, request.settings)
         transparent = vocabulary.wants_transparent(request.settings, settings.backdrop)

@@ -65,15 +65,23 @@ class OpenAIImageGenerator:
         return cls(api, await run_uploads(context), options, run_continuation(context))
 
     @property
+    def paints_around_locked_products(self) -> bool:
+        """With ``--lock-product`` the model paints the scene; the engine puts the product's
+        own pixels back over whatever it drew there."""
+        return True
+
+    @property
     def continuation(self) -> str:
-        """"stored" or "stateless": how rounds are carried on (the run's JSON says it)."""
+        """ "stored" or "stateless": how rounds are carried on (the run's JSON says it)."""
         return self._continuation.mode
 
     def image_cost(self, settings: ImageSettings) -> float | None:
         prices = self._api.ledger.prices
         return prices.image_cost(self._image_model, settings.quality.value, settings.size)
 
-    def _tool(self, settings: ImageSettings, edit: bool) -> dict[str, Any]:
+    def _tool(
+        self, settings: ImageSettings, edit: bool, mask: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         tool: dict[str, Any] = {
             "type": "image_generation",
             "model": self._image_model,
@@ -84,11 +92,15 @@ class OpenAIImageGenerator:
         }
         if edit:
             tool["action"] = "edit"
+        if mask is not None:
+            tool["input_image_mask"] = mask
         if self._input_fidelity is not None:
             tool["input_fidelity"] = self._input_fidelity
         return tool
 
     async def generate_image(self, request: GenerationRequest) -> GeneratedImage:
+        if request.locked is not None:
+            return await self._locked(request)
         token = request.context
         if token is not None and token.startswith(STATELESS_PREFIX):
             self._continuation.stateless = True  # a resumed stateless run stays stateless
@@ -106,6 +118,31 @@ class OpenAIImageGenerator:
         parts += [await self._uploads.part(r.data, r.mime_type) for r in request.references]
         stateless = self._continuation.stateless
         return await self._call(request, parts, previous_response_id=None, stateless=stateless)
+
+    async def _locked(self, request: GenerationRequest) -> GeneratedImage:
+        """A locked product: every turn edits an image in which the product is in place (the
+        canvas, then the previous round's best, composited), with a mask that protects it;
+        the references ride along for the product's identity, the scene is what changes."""
+        scene = request.locked
+        assert scene is not None
+        if request.context is not None and request.previous_image is not None:
+            base = await self._previous_image(request)
+        else:
+            base = await self._uploads.part(scene.canvas, "image/png")
+        mask_part = await self._uploads.part(scene.mask, "image/png")
+        mask = {k: v for k, v in mask_part.items() if k in ("file_id", "image_url")}
+        parts = [base, *[await self._uploads.part(r.data, r.mime_type) for r in request.references]]
+        stateless = self._continuation.stateless
+        previous = None if stateless or request.context is None else request.context
+        if previous is not None and previous.startswith(STATELESS_PREFIX):
+            previous = None
+        try:
+            return await self._call(request, parts, previous, stateless, edit=True, mask=mask)
+        except ProviderError as error:
+            if previous is None or not stored_state_gone(error):
+                raise
+            self._continuation.stateless = True
+            return await self._call(request, parts, None, True, edit=True, mask=mask)
 
     async def _previous_image(self, request: GenerationRequest) -> dict[str, Any]:
         if request.previous_image is None:
@@ -126,15 +163,18 @@ class OpenAIImageGenerator:
         images: list[dict[str, Any]],
         previous_response_id: str | None,
         stateless: bool,
+        edit: bool | None = None,
+        mask: dict[str, Any] | None = None,
     ) -> GeneratedImage:
         """One generation call; ``stateless`` is decided by the caller, once, so a switch made
         meanwhile by another candidate (or the prompter) never mixes the two modes in it."""
-        edit = stateless and request.context is not None
+        if edit is None:
+            edit = stateless and request.context is not None
         content: list[dict[str, Any]] = [{"type": "input_text", "text": request.prompt}, *images]
         arguments: dict[str, Any] = {
             "model": self._model,
             "input": [{"role": "user", "content": content}],
-            "tools": [self._tool(request.settings, edit)],
+            "tools": [self._tool(request.settings, edit, mask)],
             "tool_choice": {"type": "image_generation"},
         }
         if previous_response_id is not None:

@@ -1,0 +1,150 @@
+"""The provider registry: every installed provider, read from entry points (the built-ins
+register the same way, in pyproject.toml); a broken plugin is reported, not fatal."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from importlib.metadata import entry_points
+from typing import Any
+
+from agentic_image_gen.core.config import ProviderNames, RunConfig
+from agentic_image_gen.core.errors import ConfigurationError, InputError
+from agentic_image_gen.core.usage import PriceTable
+from agentic_image_gen.providers.base import (
+    ENTRY_POINT_GROUP,
+    Component,
+    ProductCutter,
+    ProviderContext,
+    ProviderSpec,
+    Role,
+)
+
+
+class Registry:
+    """Every installed provider, from entry points; a broken plugin is reported, not fatal."""
+
+    def __init__(self, specs: Iterable[ProviderSpec] = ()) -> None:
+        self._specs: dict[str, ProviderSpec] = {}
+        self.broken: dict[str, str] = {}  # entry-point name -> why it could not be loaded
+        for spec in specs:
+            self.register(spec)
+
+    @classmethod
+    def installed(cls) -> Registry:
+        registry = cls()
+        for point in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                loaded = point.load()
+                spec = loaded() if callable(loaded) else loaded
+                if not isinstance(spec, ProviderSpec):
+                    raise TypeError(f"{point.value} is not a ProviderSpec")
+                registry.register(spec)
+            except Exception as exc:  # a third party's bug must not break every run
+                registry.broken[point.name] = f"{type(exc).__name__}: {exc}"
+        return registry
+
+    def register(self, spec: ProviderSpec) -> None:
+        self._specs[spec.name] = spec
+
+    @property
+    def specs(self) -> list[ProviderSpec]:
+        return sorted(self._specs.values(), key=lambda spec: spec.name)
+
+    def spec(self, name: str) -> ProviderSpec:
+        if name not in self._specs:
+            raise InputError(
+                f"argument --provider: invalid choice: {name!r} "
+                f"(choose from {', '.join(['auto', *sorted(self._specs)])})"
+            )
+        return self._specs[name]
+
+    def component(self, role: Role, name: str) -> tuple[ProviderSpec, Component]:
+        for spec in self.specs:
+            for component in spec.components:
+                if component.role == role and component.name == name:
+                    return spec, component
+        known = sorted(c.name for s in self.specs for c in s.components if c.role == role)
+        raise ConfigurationError(f"unknown {role} {name!r} (known: {', '.join(known)})")
+
+    def choose(self, config: RunConfig, env: Mapping[str, str]) -> ProviderNames:
+        """The component for each role: the run's provider set (``auto``: the best usable
+        one), with any role the config names overriding it."""
+        chosen = config.providers
+        provider = chosen.provider
+        if provider == "auto":
+            provider = self._auto(config, env)
+        spec = self.spec(provider)
+        return ProviderNames(
+            provider=provider,
+            generator=chosen.generator or spec.defaults["generator"],
+            evaluator=chosen.evaluator or spec.defaults["evaluator"],
+            prompter=chosen.prompter or spec.defaults["prompter"],
+        )
+
+    def _auto(self, config: RunConfig, env: Mapping[str, str]) -> str:
+        ranked = sorted(
+            (spec for spec in self.specs if spec.auto_rank is not None),
+            key=lambda spec: -(spec.auto_rank or 0),
+        )
+        for spec in ranked:
+            options = spec.resolve_options(config.provider_options.get(spec.name, {}), env)
+            if spec.problem(options, env) is None:
+                return spec.name
+        raise ConfigurationError("no provider is usable here (see: agentic-image-gen providers)")
+
+    async def create(self, role: Role, name: str, context: ProviderContext) -> Any:
+        """Build one component; its provider's options are resolved and checked first."""
+        spec, component = self.component(role, name)
+        options = spec.resolve_options(
+            context.config.provider_options.get(spec.name, {}), context.env
+        )
+        if (problem := spec.problem(options, context.env)) is not None:
+            raise ConfigurationError(problem)
+        context = replace(context, options=options)  # the run's state stays shared
+        factory = component.factory
+        if isinstance(factory, str):
+            target = _imported(factory)
+            factory = getattr(target, "create", target)
+        return await factory(context)
+
+    def _segmenting(self, name: str | None) -> ProviderSpec:
+        for spec in self.specs:
+            if spec.cutter and (name is None or name in spec.segmenters):
+                return spec
+        known = sorted({n for spec in self.specs for n in spec.segmenters})
+        raise InputError(f"unknown segmenter {name!r} (known: {', '.join(known) or 'none'})")
+
+    async def cutter(self, context: ProviderContext, name: str | None) -> ProductCutter:
+        """The run's product cutter: ``name``, else ``AIG_SEGMENTER``, else the default."""
+        name = name or context.env.get("AIG_SEGMENTER") or None
+        spec = self._segmenting(name)
+        assert spec.cutter is not None
+        made: ProductCutter = await _imported(spec.cutter)(context, name)
+        return made
+
+    def fetch_models(self, names: Sequence[str]) -> list[str]:
+        """Download named models ahead of time (each provider fetches what it knows)."""
+        paths: list[str] = []
+        for name in names:
+            spec = self._segmenting(name)
+            if spec.fetcher is None:
+                raise InputError(f"segmenter {name!r} has nothing to fetch")
+            fetched = _imported(spec.fetcher)([name])
+            found = fetched.values() if isinstance(fetched, Mapping) else fetched
+            paths += [str(path) for path in found]
+        return paths
+
+    def prices(self) -> PriceTable:
+        """Every provider's own price table, merged."""
+        table = PriceTable()
+        for spec in self.specs:
+            table = table.merged(spec.prices)
+        return table
+
+
+def _imported(target: str) -> Any:
+    """``"module:attribute"``, imported now (a provider's code loads only when used)."""
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)

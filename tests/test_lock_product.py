@@ -1,0 +1,115 @@
+"""``--lock-product``: the generator gets the product in place and a mask protecting it; the
+fake paints over everything, and the saved image still holds the product's exact pixels."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fakes import FakeOpenAIServer
+from helpers import run_cli
+from images import ring_photo
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "examples" / "ring.jpg"
+
+
+def _images(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p for item in body["input"] for p in item["content"] if p["type"] == "input_image"]
+
+
+def _decoded(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGBA"), np.int16)
+
+
+@pytest.mark.parametrize("extra", [[], ["--no-store"]])
+def test_a_locked_product_keeps_its_exact_pixels_whatever_the_model_paints(
+    openai_env: FakeOpenAIServer,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    extra: list[str],
+) -> None:
+    openai_env.script_scores([60, 70, 80])
+    code, output, err = run_cli(
+        capsys,
+        "18k gold ring on a marble table",
+        "--refs",
+        str(SAMPLE),
+        "--lock-product",
+        "--background",
+        "opaque",
+        "--out",
+        str(tmp_path),
+        "--threshold",
+        "99",
+        "--evaluator",
+        "rubric",
+        "--segmenter",
+        "classical",
+        *extra,
+    )
+    assert code == 0, err
+    uploads = dict(openai_env.uploads)
+    generations = [r.body for r in openai_env.generation_requests()]
+    assert len(generations) == 3
+    canvas = None
+    for number, body in enumerate(generations):
+        tool = body["tools"][0]
+        assert tool["action"] == "edit"
+        mask = _decoded(uploads[tool["input_image_mask"]["file_id"]])
+        base = _decoded(uploads[_images(body)[0]["file_id"]])
+        if number == 0:
+            canvas = base
+            # The mask protects (opaque) exactly where the product is, and only there.
+            product = canvas[..., 3] > 127
+            assert (mask[..., 3][product] == 255).all()
+            assert (mask[..., 3] == 0).mean() > 0.5
+        assert "product itself is fixed" in body["input"][0]["content"][0]["text"]
+    assert canvas is not None
+    product = canvas[..., 3] == 255
+    for path in output["image_history"]:
+        saved = _decoded(Path(path).read_bytes())
+        # The fake painted noise over the whole frame; the product's pixels are the canvas's.
+        assert np.abs(saved[..., :3][product] - canvas[..., :3][product]).max() <= 1
+        assert np.abs(saved[..., :3][~product] - 255).mean() > 5  # the scene is the model's
+    for figure in output["fidelity_history"]:
+        assert figure["ssim"] >= 0.95 and figure["delta_e"] <= 2.0, figure
+
+
+def test_without_the_lock_the_fidelity_figure_shows_the_drift(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    photo = tmp_path / "ring.png"
+    photo.write_bytes(ring_photo(512, 512, fmt="PNG"))
+    openai_env.script_scores([60])
+    code, output, err = run_cli(
+        capsys,
+        "gold ring",
+        "--refs",
+        str(SAMPLE),
+        "--max-iterations",
+        "1",
+        "--background",
+        "opaque",
+        "--out",
+        str(tmp_path / "runs"),
+        "--evaluator",
+        "rubric",
+        "--segmenter",
+        "classical",
+    )
+    assert code == 0, err
+    (figure,) = output["fidelity_history"]
+    assert figure is None or figure["ssim"] < 0.9 or figure["delta_e"] > 5, figure
+
+
+def test_lock_product_needs_a_reference(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run_cli(capsys, "ring", "--lock-product", "--out", str(tmp_path))
+    assert code == 2
+    assert "--lock-product needs a reference photo of the product (--refs)" in err
