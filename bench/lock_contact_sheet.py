@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import io
 import sys
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import cv2
@@ -70,9 +71,10 @@ def thumb(image: Image.Image) -> Image.Image:
 async def rows(names: tuple[str, ...]) -> list[list[Image.Image]]:
     settings = ImageSettings(background="opaque")  # type: ignore[arg-type]
     made = []
-    async with Session() as session:
-        context = ProviderContext(RunConfig(prompt="sheet"), session._stack)  # noqa: SLF001
-        context.shared_resources = session.resources
+    async with Session() as session, AsyncExitStack() as stack:
+        context = ProviderContext(
+            RunConfig(prompt="sheet"), stack, shared_resources=session.resources
+        )
         cutter = await session.registry.cutter(context, None)
         for number, name in enumerate(names):
             data = (PHOTOS / name).read_bytes()
