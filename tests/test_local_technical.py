@@ -100,9 +100,24 @@ async def test_each_check_passes_clean_and_fails_on_its_fault_naming_the_fix(
     assert check(passing, name)["passed"], check(passing, name)
     assert not check(failing, name)["passed"], check(failing, name)
     assert check(failing, name)["score"] < check(passing, name)["score"]
-    assert fix in failing.fixes
     assert failing.score < passing.score
     assert fix in failing.feedback
+    if fix in prompt:  # asking again for what the prompt says would change nothing
+        assert fix not in (failing.fixes or [])
+        assert f"although the prompt already asks for '{fix}'" in failing.feedback
+    else:
+        assert fix in (failing.fixes or [])
+
+
+async def test_a_critique_does_not_ask_for_what_the_prompt_already_says() -> None:
+    """The plateau of issue 16: the prompt had 'white seamless background'; the critique kept
+    asking to add it, and the prompter kept the prompt as it was."""
+    prompt = "gold ring, white seamless background"
+    failing = await evaluate(product_shot(backdrop="table"), prompt)
+    assert not check(failing, "background")["passed"]
+    assert "white seamless background" not in (failing.fixes or [])
+    assert "add 'white seamless background'" not in failing.feedback
+    assert "although the prompt already asks for 'white seamless background'" in failing.feedback
 
 
 async def test_transparency_is_checked_where_it_was_asked() -> None:

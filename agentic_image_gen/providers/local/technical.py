@@ -150,7 +150,21 @@ def _fix_text(result: checks.Result) -> str:
     return " and ".join(f"'{phrase}'" for phrase in result.fixes)
 
 
-def feedback(score: int, results: list[checks.Result]) -> str:
+def _asked(phrase: str, prompt: str) -> bool:
+    return phrase.lower() in prompt.lower()
+
+
+def _action(result: checks.Result, prompt: str) -> str:
+    """What to do about a failing check: add its fix, or, when the prompt already says it,
+    say so (asking again for what is asked changes nothing)."""
+    if not result.fixes:
+        return " (check --size and --format)"
+    if all(_asked(phrase, prompt) for phrase in result.fixes):
+        return f" although the prompt already asks for {_fix_text(result)}"
+    return f": add {_fix_text(result)}"
+
+
+def feedback(score: int, results: list[checks.Result], prompt: str = "") -> str:
     """One short paragraph: the worst failures with what they measured and their fixes, then
     the other failures with their fixes only, then what passes."""
     failing = worst_first(results)
@@ -158,9 +172,7 @@ def feedback(score: int, results: list[checks.Result]) -> str:
         return f"Score {score}/100: every technical check passes; the shot is shop-ready."
     named = []
     for result in failing[:WORST_NAMED]:
-        fix = _fix_text(result)
-        action = f": add {fix}" if fix else " (check --size and --format)"
-        named.append(f"{LABELS[result.name]}: {result.problem}{action}")
+        named.append(f"{LABELS[result.name]}: {result.problem}{_action(result, prompt)}")
     text = f"Score {score}/100. Fix first: " + "; ".join(named) + "."
     rest = [
         f"{LABELS[r.name]} (add {_fix_text(r)})" if r.fixes else LABELS[r.name]
@@ -174,11 +186,12 @@ def feedback(score: int, results: list[checks.Result]) -> str:
     return text
 
 
-def fixes_of(results: list[checks.Result]) -> list[str]:
-    """The fixes of every failing check, worst first, each phrase once."""
+def fixes_of(results: list[checks.Result], prompt: str = "") -> list[str]:
+    """The fixes of every failing check, worst first, each phrase once, except those the
+    prompt already says."""
     fixes: list[str] = []
     for result in worst_first(results):
-        fixes += [phrase for phrase in result.fixes if phrase not in fixes]
+        fixes += [p for p in result.fixes if p not in fixes and not _asked(p, prompt)]
     return fixes
 
 
@@ -228,7 +241,7 @@ class TechnicalEvaluator:
         except NotAnImage as exc:
             raise ProviderError(f"the technical evaluator cannot read the image: {exc}") from exc
         score = min(max(score_of(results), 0), 100)
-        text = feedback(score, results)
+        text = feedback(score, results, request.prompt)
         info = details(results, asked)
         info["segmenter"] = cut.segmenter if cut is not None else None
         info["completeness"] = None
@@ -245,4 +258,5 @@ class TechnicalEvaluator:
                 score = min(score, INCOMPLETE_CAP)
                 others = re.sub(r"^Score \d+/100[.:] *", "", text)
                 text = f"Score {score}/100. {incomplete_line(whole)} Other checks: {others}"
-        return Evaluation(score=score, feedback=text, fixes=fixes_of(results), details=info)
+        fixes = fixes_of(results, request.prompt)
+        return Evaluation(score=score, feedback=text, fixes=fixes, details=info)
