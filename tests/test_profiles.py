@@ -161,3 +161,24 @@ def test_profiles_lists_every_profile(capsys: pytest.CaptureFixture[str]) -> Non
     assert [p["name"] for p in listed] == list(PROFILES)
     amazon = listed[0]
     assert "background: pure white, RGB 255" in amazon["rules"]
+
+
+def test_an_offline_locked_amazon_run_keeps_the_product_and_complies(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    code, output, err = run_cli(
+        capsys,
+        "18k yellow gold ring with a blue sapphire",
+        "--refs",
+        str(SAMPLE),
+        "--profile",
+        "amazon-main",
+        "--lock-product",
+        "--out",
+        str(tmp_path),
+    )
+    assert code == 0, err
+    assert output["delivery"]["compliant"] is True
+    for figure in output["fidelity_history"]:  # the studio no longer retouches the product
+        assert figure["ssim"] >= 0.9 and figure["delta_e"] <= 4.0, figure
