@@ -18,21 +18,19 @@ import os
 import sys
 import tempfile
 import time
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from agentic_image_gen.core.config import RunConfig, choose_providers, image_settings
+from agentic_image_gen.core.config import ProviderNames, RunConfig
 from agentic_image_gen.core.errors import AigError
-from agentic_image_gen.core.types import RunResult
-from agentic_image_gen.engine.loop import LoopEvent, run_image_generation_loop
-from agentic_image_gen.providers.base import ProviderContext, build_providers
+from agentic_image_gen.core.events import Event, StageStarted
+from agentic_image_gen.core.types import ImageSettings, RunResult
+from agentic_image_gen.engine.session import Session
 from agentic_image_gen.providers.local.cutout import Cutout, cut_out
 from agentic_image_gen.providers.local.segment import SegmenterPool
-from agentic_image_gen.providers.local.segment.registry import NAME_KEY
 
 PHOTOS = Path(__file__).resolve().parent.parent.parent / "shared" / "photos"
 PROMPT = "jewelry product photo, soft studio lighting"
@@ -69,22 +67,21 @@ async def first_iteration(photo: Path, segmenter: str, out: Path) -> tuple[RunRe
     config = RunConfig(
         prompt=PROMPT,
         refs=(str(photo),),
-        image=image_settings("high", "1024x1024", "transparent", "png"),
+        image=ImageSettings(),
         max_iterations=2,
         threshold=100,
         out_dir=out,
-        providers=choose_providers("local", has_api_key=False),
+        providers=ProviderNames(provider="local"),
+        segmenter=segmenter,
     )
     marks: list[float] = []
 
-    def on_event(event: LoopEvent) -> None:
-        if event.stage == "generating":
+    def on_event(event: Event) -> None:
+        if isinstance(event, StageStarted) and event.stage == "generating":
             marks.append(time.perf_counter())
 
-    async with AsyncExitStack() as stack:
-        context = ProviderContext(config, stack, run_cache={NAME_KEY: segmenter})
-        providers = await build_providers(context, config.providers)
-        result = await run_image_generation_loop(config, providers, on_event)
+    async with Session() as session:
+        result = await session.run(config, on_event)
     marks.append(time.perf_counter())  # a run that stops after one iteration ends here
     return result, marks[1] - marks[0]
 

@@ -178,3 +178,16 @@ def test_help_imports_no_sdk_and_no_image_library() -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "script",
+    sorted(p.name for p in (PACKAGE.parent / "bench").glob("*.py") if p.name != "remote_fake.py"),
+)
+def test_every_bench_script_still_runs_on_todays_api(script: str) -> None:
+    """Benches are not run by the suite; their --help at least imports what they use."""
+    path = PACKAGE.parent / "bench" / script
+    done = subprocess.run(
+        [sys.executable, str(path), "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
