@@ -88,6 +88,8 @@ def test_an_offline_run_reports_fidelity_and_its_segmenter(
     journal = json.loads((Path(output["run_dir"]) / "run.json").read_text())
     assert journal["config"]["segmenter"] == "classical"
     assert journal["result"]["iterations"][0]["fidelity"] == figures[0]
+    report = Path(output["report"]).read_text()
+    assert report.count("fidelity to the reference: SSIM") == output["iterations"]
 
 
 def test_an_unknown_segmenter_is_one_line(

@@ -92,7 +92,10 @@ class Session:
         except BaseException:
             store.close()  # the folder's lock: refused here, the run never starts
             raise
-        return await self._drive(config, store, on_event)
+        try:
+            return await self._drive(config, store, on_event)
+        finally:
+            store.close()  # (the loop closes it too; closing twice is safe)
 
     async def _drive(
         self, config: RunConfig, store: RunStore | None, on_event: EventSink | None

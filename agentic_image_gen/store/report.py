@@ -231,6 +231,7 @@ def build_context(journal: RunJournal, run_dir: Path, *, embed: bool = False) ->
                 "width": it.width,
                 "height": it.height,
                 "score": evaluation.score if evaluation else None,
+                "fidelity": it.fidelity.model_dump() if it.fidelity else None,
                 "tone": _score_tone(evaluation.score if evaluation else None, threshold),
                 "feedback": evaluation.feedback if evaluation else None,
                 "details": _details(_findings(evaluation)) if evaluation else [],
