@@ -19,3 +19,14 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[s
     code = cli.main([*argv, "--quiet"])
     captured = capsys.readouterr()
     return code, json.loads(captured.out) if captured.out.strip() else {}, captured.err
+
+
+def input_images(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``input_image`` parts of a Responses request body, in order."""
+    return [
+        part
+        for item in body["input"]
+        if isinstance(item.get("content"), list)
+        for part in item["content"]
+        if part["type"] == "input_image"
+    ]

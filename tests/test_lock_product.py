@@ -5,21 +5,16 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from fakes import FakeOpenAIServer
-from helpers import run_cli
+from helpers import input_images, run_cli
 from images import ring_photo
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "ring.jpg"
-
-
-def _images(body: dict[str, Any]) -> list[dict[str, Any]]:
-    return [p for item in body["input"] for p in item["content"] if p["type"] == "input_image"]
 
 
 def _decoded(data: bytes) -> np.ndarray:
@@ -61,7 +56,7 @@ def test_a_locked_product_keeps_its_exact_pixels_whatever_the_model_paints(
         tool = body["tools"][0]
         assert tool["action"] == "edit"
         mask = _decoded(uploads[tool["input_image_mask"]["file_id"]])
-        base = _decoded(uploads[_images(body)[0]["file_id"]])
+        base = _decoded(uploads[input_images(body)[0]["file_id"]])
         if number == 0:
             canvas = base
             # The mask protects (opaque) exactly where the product is, and only there.

@@ -8,18 +8,8 @@ from typing import Any
 
 import pytest
 from fakes import FakeOpenAIServer
-from helpers import run_cli
+from helpers import input_images, run_cli
 from images import ring_photo
-
-
-def _images(body: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        part
-        for item in body["input"]
-        if isinstance(item.get("content"), list)
-        for part in item["content"]
-        if part["type"] == "input_image"
-    ]
 
 
 def _assert_stateless(server: FakeOpenAIServer, output: dict[str, Any], ref: bytes) -> None:
@@ -30,7 +20,7 @@ def _assert_stateless(server: FakeOpenAIServer, output: dict[str, Any], ref: byt
     later = [r.body for r in generations if r.body["tools"][0].get("action") == "edit"]
     assert len(later) == len(rounds) - 1
     for number, body in enumerate(later, start=2):
-        previous, reference = _images(body)
+        previous, reference = input_images(body)
         assert uploads[reference["file_id"]] == ref
         best = rounds[number - 2]["best_iteration"]
         image_path = Path(output["image_history"][best - 1])

@@ -5,25 +5,14 @@ from __future__ import annotations
 import base64
 import io
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fakes import FakeOpenAIServer
-from helpers import run_cli
+from helpers import input_images, run_cli
 from images import ring_photo
 from PIL import Image, ImageStat
 
 from agentic_image_gen.providers.openai.uploads import fitting_data_url
-
-
-def _images(body: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        part
-        for item in body["input"]
-        if isinstance(item.get("content"), list)
-        for part in item["content"]
-        if part["type"] == "input_image"
-    ]
 
 
 def test_four_candidates_and_two_retries_upload_each_reference_once(
@@ -51,7 +40,7 @@ def test_four_candidates_and_two_retries_upload_each_reference_once(
     named += [r.body for r in openai_env.requests if r.kind in ("checklist", "evaluation")]
     assert len(named) == 6 + 1 + 4
     for body in named:
-        references = _images(body)[:2]
+        references = input_images(body)[:2]
         assert [part.get("file_id") for part in references] == file_ids
         assert all("image_url" not in part for part in references)
     assert sorted(openai_env.deleted_files) == sorted(file_ids)
@@ -86,7 +75,7 @@ def test_a_server_without_files_gets_data_urls(
     assert code == 0, err
     assert len(openai_env.requests_to("/v1/files")) == 1  # asked once, then not again
     for request in openai_env.generation_requests():
-        (image,) = _images(request.body)
+        (image,) = input_images(request.body)
         assert base64.b64decode(image["image_url"].split(",", 1)[1]) == ref.read_bytes()
 
 
