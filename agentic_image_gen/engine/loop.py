@@ -100,7 +100,7 @@ class _Run:
             self.brief = f"{self.brief.rstrip(' .,;:')}; {lock.LOCK_BRIEF}"
         fill = self.profile.fill_target if self.profile else None
         self.lock = lock.Lock(config.lock_product, fill)
-        self.result.brief = self.brief if self.profile else None
+        self.result.brief = self.brief if self.brief != config.prompt else None
         self.result.stop_reason = self.result.error = None
         self.ledger = ledger
         self.ledger.records[:0] = self.result.usage  # a resumed run keeps its earlier calls
@@ -145,10 +145,9 @@ class _Run:
         )
         reason: StopReason | None = None
         try:
-            providers = self.providers
-            await self.lock.prepare(providers.cutter, self.references, config.image)
             self.start_checklist()
             self.start_preparing()
+            await self.lock.prepare(self.providers.cutter, self.references, config.image)
             while (reason := await self.step()) is None:
                 pass
             await self.settle(result.iterations)

@@ -79,6 +79,8 @@ class Session:
 
     async def run(self, config: RunConfig, on_event: EventSink | None = None) -> RunResult:
         """A new run. Raises RunFailed (RunInterrupted when cancelled) with the partial result."""
+        if config.lock_product and not config.refs:  # before any folder exists
+            raise InputError("--lock-product needs a reference photo of the product (--refs)")
         return await self._drive(config, None, on_event)
 
     async def resume(
