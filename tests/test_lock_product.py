@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from fakes import FakeOpenAIServer
 from helpers import input_images, run_cli
-from images import ring_photo
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,8 +77,6 @@ def test_a_locked_product_keeps_its_exact_pixels_whatever_the_model_paints(
 def test_without_the_lock_the_fidelity_figure_shows_the_drift(
     openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    photo = tmp_path / "ring.png"
-    photo.write_bytes(ring_photo(512, 512, fmt="PNG"))
     openai_env.script_scores([60])
     code, output, err = run_cli(
         capsys,
@@ -99,7 +96,9 @@ def test_without_the_lock_the_fidelity_figure_shows_the_drift(
     )
     assert code == 0, err
     (figure,) = output["fidelity_history"]
-    assert figure is None or figure["ssim"] < 0.9 or figure["delta_e"] > 5, figure
+    # The fake draws no ring at all: the figure says so (measured 0.65 / 68 / 0.47).
+    assert figure is not None, "a busy scene is measured through the segmenter"
+    assert figure["ssim"] < 0.9 and figure["delta_e"] > 10 and figure["shape_iou"] < 0.8, figure
 
 
 def test_lock_product_needs_a_reference(
