@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -267,8 +266,3 @@ class Providers:
     prompter: Prompter
     cutter: ProductCutter | None = None  # the run's segmenter (fidelity, locked scenes)
     names: ProviderNames = field(default_factory=lambda: ProviderNames(provider="custom"))
-
-
-def warn(message: str) -> None:
-    """A one-line notice on stderr (a fall-back, a skipped plugin); stdout stays the JSON's."""
-    print(f"agentic-image-gen: warning: {message}", file=sys.stderr, flush=True)
