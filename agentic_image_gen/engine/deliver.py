@@ -10,6 +10,7 @@ RGB 255 with that soft mask, so edges stay smooth and the backdrop is exactly wh
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 from pathlib import Path
 
@@ -20,25 +21,23 @@ from PIL import Image, ImageCms
 
 from agentic_image_gen.core.profiles import Profile
 from agentic_image_gen.core.types import Delivery, RuleResult, RunResult
+from agentic_image_gen.inputs.normalise import normalise
 from agentic_image_gen.store.run_store import RunStore
 
 Array = NDArray[np.float32]
 SOFT_LOW, SOFT_HIGH = 0.04, 0.14  # colour distance from the backdrop: 0 -> 1 product weight
-_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+@functools.cache
+def _srgb_profile() -> bytes:
+    """The sRGB ICC profile embedded in delivered files (made once, when first needed)."""
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
 def rgba_of(data: bytes) -> tuple[Array, bool]:
-    """Straight RGBA floats in sRGB; whether the file had a real alpha channel."""
-    image: Image.Image = Image.open(io.BytesIO(data))
-    icc = image.info.get("icc_profile")
-    if icc and image.mode in ("RGB", "RGBA"):
-        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        image = (
-            ImageCms.profileToProfile(
-                image, source, ImageCms.createProfile("sRGB"), outputMode=image.mode
-            )
-            or image
-        )
+    """Straight RGBA floats, normalised as every image we measure is (upright, 8-bit, sRGB);
+    whether the file had a real alpha channel."""
+    image, _changed = normalise(Image.open(io.BytesIO(data)))
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     pixels = np.asarray(image.convert("RGBA"), np.float32) / 255.0
     return pixels, has_alpha and float(pixels[..., 3].min()) < 0.999
@@ -186,11 +185,11 @@ def conform(data: bytes, profile: Profile, output_format: str) -> tuple[bytes, s
     )
     out = io.BytesIO()
     if fmt == "jpeg":
-        image.save(out, "JPEG", quality=95, icc_profile=_SRGB)
+        image.save(out, "JPEG", quality=95, icc_profile=_srgb_profile())
     elif fmt == "webp":
-        image.save(out, "WEBP", quality=95, icc_profile=_SRGB)
+        image.save(out, "WEBP", quality=95, icc_profile=_srgb_profile())
     else:
-        image.save(out, "PNG", icc_profile=_SRGB)
+        image.save(out, "PNG", icc_profile=_srgb_profile())
     return out.getvalue(), fmt, changes
 
 
