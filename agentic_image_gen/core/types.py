@@ -118,12 +118,10 @@ class LockedScene:
 
     ``canvas`` is a PNG of the output size with the reference's own product pixels at their
     place and transparency elsewhere; ``mask`` a PNG whose opaque pixels protect the product
-    and whose transparent ones are the scene to paint (OpenAI's ``input_image_mask``);
-    ``box`` the product's (left, top, right, bottom) on the canvas."""
+    and whose transparent ones are the scene to paint (OpenAI's ``input_image_mask``)."""
 
     canvas: bytes
     mask: bytes
-    box: tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)

@@ -42,9 +42,9 @@ LOCK_BRIEF = (
 )
 
 
-def place(cut: ProductCut, size: tuple[int, int], fill: float) -> tuple[Array, tuple[int, ...]]:
+def place(cut: ProductCut, size: tuple[int, int], fill: float) -> Array:
     """The product as RGBA floats on a transparent canvas of ``size``, centred, its larger
-    side ``fill`` of the frame's; and its box."""
+    side ``fill`` of the frame's."""
     width, height = size
     alpha: Array = np.asarray(cut.alpha, np.float32)
     rgb: Array = np.asarray(cut.rgb, np.float32)
@@ -60,7 +60,7 @@ def place(cut: ProductCut, size: tuple[int, int], fill: float) -> tuple[Array, t
     canvas = np.zeros((height, width, 4), np.float32)
     x, y = (width - new_w) // 2, (height - new_h) // 2
     canvas[y : y + new_h, x : x + new_w] = resized
-    return canvas, (x, y, x + new_w, y + new_h)
+    return canvas
 
 
 def _png(pixels: Array, mode: str) -> bytes:
@@ -71,11 +71,11 @@ def _png(pixels: Array, mode: str) -> bytes:
 
 def scene_for(cut: ProductCut, settings: ImageSettings, fill: float | None) -> LockedScene:
     """The canvas and mask a scene painter gets (CPU-bound: run it in a thread)."""
-    canvas, box = place(cut, settings.dimensions or AUTO_SIZE, fill or DEFAULT_FILL)
+    canvas = place(cut, settings.dimensions or AUTO_SIZE, fill or DEFAULT_FILL)
     solid = (canvas[..., 3] > 0.5).astype(np.float32)
     protected = cv2.dilate(solid, np.ones((5, 5), np.uint8))  # a little room for the edge
     mask = np.dstack([np.zeros_like(canvas[..., :3]), protected])  # opaque: keep
-    return LockedScene(canvas=_png(canvas, "RGBA"), mask=_png(mask, "RGBA"), box=tuple(box))  # type: ignore[arg-type]
+    return LockedScene(canvas=_png(canvas, "RGBA"), mask=_png(mask, "RGBA"))
 
 
 async def prepare(
