@@ -71,12 +71,14 @@ def backdrop_model(rgb: Array) -> Array:
     return fitted
 
 
-def product_weight(pixels: Array, has_alpha: bool) -> Array:
-    """0 (backdrop) to 1 (product) per pixel."""
+def product_weight(pixels: Array, has_alpha: bool, backdrop: Array | None = None) -> Array:
+    """0 (backdrop) to 1 (product) per pixel; ``backdrop`` is the fitted backdrop when the
+    caller already has it."""
     if has_alpha:
         return pixels[..., 3].copy()
     rgb = pixels[..., :3]
-    distance = np.abs(rgb - backdrop_model(rgb)).max(axis=2)
+    fitted = backdrop_model(rgb) if backdrop is None else backdrop
+    distance = np.abs(rgb - fitted).max(axis=2)
     weight = np.clip((distance - SOFT_LOW) / (SOFT_HIGH - SOFT_LOW), 0.0, 1.0)
     # Specks of sensor noise or texture are not product: keep components of real size.
     solid = (weight > 0.5).astype(np.uint8)

@@ -130,11 +130,10 @@ def _centred(box: tuple[int, int, int, int], aspect: float) -> tuple[int, int, i
 PLAIN_BACKDROP = 0.03  # median distance of the border from the fitted backdrop
 
 
-def _plain(rgb: Array) -> bool:
+def _plain(rgb: Array, fitted: Array) -> bool:
     """Whether the backdrop is a smooth surface (a studio sweep) the fit describes."""
     band = max(4, round(0.02 * min(rgb.shape[:2])))
     edge = np.concatenate([rgb[:band].reshape(-1, 3), rgb[-band:].reshape(-1, 3)])
-    fitted = backdrop_model(rgb)
     fit = np.concatenate([fitted[:band].reshape(-1, 3), fitted[-band:].reshape(-1, 3)])
     return float(np.median(np.abs(edge - fit).max(axis=1))) <= PLAIN_BACKDROP
 
@@ -144,10 +143,15 @@ def of_image(data: bytes, cut: ProductCut, placed: Array | None = None) -> Fidel
     where it was put, e.g. a locked scene's) or the image itself says the product is; None
     when it cannot tell without a segmenter (CPU-bound: run it in a thread)."""
     pixels, has_alpha = rgba_of(data)
-    if placed is None and not has_alpha and not _plain(pixels[..., :3]):
+    rgb = pixels[..., :3]
+    if placed is not None:
+        return measure(cut.rgb, cut.alpha, rgb, placed)
+    if has_alpha:
+        return measure(cut.rgb, cut.alpha, rgb, pixels[..., 3])
+    fitted = backdrop_model(rgb)
+    if not _plain(rgb, fitted):
         return None
-    mask = placed if placed is not None else product_weight(pixels, has_alpha)
-    return measure(cut.rgb, cut.alpha, pixels[..., :3], mask)
+    return measure(cut.rgb, cut.alpha, rgb, product_weight(pixels, False, fitted))
 
 
 class FidelityMeter:
@@ -158,6 +162,7 @@ class FidelityMeter:
         self._cutter = cutter
         self._reference = references[0] if references else None
         self._cut: asyncio.Task[ProductCut] | None = None
+        self._placed: tuple[bytes, Array] | None = None  # a locked canvas, decoded once
 
     async def reference_cut(self) -> ProductCut | None:
         if self._cutter is None or self._reference is None:
@@ -168,13 +173,19 @@ class FidelityMeter:
             return await asyncio.shield(self._cut)
         return None
 
+    async def _placed_alpha(self, placed: bytes) -> Array:
+        if self._placed is None or self._placed[0] is not placed:
+            pixels, _ = await asyncio.to_thread(rgba_of, placed)
+            self._placed = (placed, pixels[..., 3])
+        return self._placed[1]
+
     async def measure(self, data: bytes, placed: bytes | None = None) -> Fidelity | None:
         """``placed``: a PNG whose alpha is where the product was put (a locked scene)."""
         cut = await self.reference_cut()
         if cut is None:
             return None
         with contextlib.suppress(Exception):
-            where = None if placed is None else rgba_of(placed)[0][..., 3]
+            where = None if placed is None else await self._placed_alpha(placed)
             figure = await asyncio.to_thread(of_image, data, cut, where)
             if figure is not None or self._cutter is None:
                 return figure
