@@ -109,7 +109,7 @@ class Session:
             spec, _component = registry.component(role, getattr(names, role))
             used[spec.name] = spec
         options = {
-            name: _stored(spec.resolve_options(_given(config, spec), self.env))
+            name: _stored(spec.resolve_options(spec.given(config), self.env))
             for name, spec in used.items()
         }
         # Journaled as resolved, so a resume makes the same choices whatever the env says then.
@@ -136,14 +136,6 @@ class Session:
                 names=names,
             )
             return await run_loop(config, providers, ledger, on_event, store=store)
-
-
-def _given(config: RunConfig, spec: ProviderSpec) -> dict[str, Any]:
-    """The options the config gives ``spec``: those under ``"*"`` (flags such as
-    ``--image-model``, for every provider that declares the option), then its own."""
-    shared = config.provider_options.get("*", {})
-    declared = {key: value for key, value in shared.items() if key in spec.options.model_fields}
-    return {**declared, **config.provider_options.get(spec.name, {})}
 
 
 def _stored(options: BaseModel) -> dict[str, Any]:

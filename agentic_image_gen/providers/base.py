@@ -243,6 +243,13 @@ class ProviderSpec:
     cutter: str | None = None
     fetcher: str | None = None
 
+    def given(self, config: RunConfig) -> dict[str, Any]:
+        """The options a run config gives this provider: those under ``"*"`` (flags such as
+        ``--image-model``, for every provider that declares the option), then its own."""
+        shared = config.provider_options.get("*", {})
+        declared = {key: value for key, value in shared.items() if key in self.options.model_fields}
+        return {**declared, **config.provider_options.get(self.name, {})}
+
     def resolve_options(self, given: Mapping[str, Any], env: Mapping[str, str]) -> BaseModel:
         """Defaults, then the environment, then what the run config says; validated."""
         values = {name: env[var] for name, var in self.env.items() if env.get(var, "").strip()}

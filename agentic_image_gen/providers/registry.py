@@ -89,7 +89,7 @@ class Registry:
             key=lambda spec: -(spec.auto_rank or 0),
         )
         for spec in ranked:
-            options = spec.resolve_options(config.provider_options.get(spec.name, {}), env)
+            options = spec.resolve_options(spec.given(config), env)
             if spec.problem(options, env) is None:
                 return spec.name
         raise ConfigurationError("no provider is usable here (see: agentic-image-gen providers)")
@@ -97,9 +97,7 @@ class Registry:
     async def create(self, role: Role, name: str, context: ProviderContext) -> Any:
         """Build one component; its provider's options are resolved and checked first."""
         spec, component = self.component(role, name)
-        options = spec.resolve_options(
-            context.config.provider_options.get(spec.name, {}), context.env
-        )
+        options = spec.resolve_options(spec.given(context.config), context.env)
         if (problem := spec.problem(options, context.env)) is not None:
             raise ConfigurationError(problem)
         context = replace(context, options=options)  # the run's state stays shared
