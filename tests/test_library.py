@@ -16,14 +16,13 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from scripted_providers import FromContext, scripted_session, with_scripted
 from test_candidates import CountingGenerator, EchoPrompter, ScriptedEvaluator, Tracker
 
-from agentic_image_gen import RunConfig, Session
-from agentic_image_gen.core.config import ProviderNames
+from agentic_image_gen import RunConfig
 from agentic_image_gen.core.types import GeneratedImage, GenerationRequest
 from agentic_image_gen.core.usage import CallRecord
-from agentic_image_gen.providers.base import Component, ProviderContext, ProviderSpec
-from agentic_image_gen.providers.registry import Registry
+from agentic_image_gen.providers.base import ProviderContext
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,27 +91,13 @@ async def _make_client() -> object:
 
 async def test_two_runs_at_once_keep_their_own_budgets_and_ledgers(tmp_path: Path) -> None:
     tracker, clients = Tracker(), []
-    spec = ProviderSpec(
-        name="priced",
-        summary="a test provider that costs money",
-        components=(
-            Component(
-                "generator", "priced", _factory(lambda c: PricedGenerator(c, tracker, clients))
-            ),
-            Component(
-                "evaluator", "scripted", _factory(lambda c: ScriptedEvaluator(tracker, [1] * 20))
-            ),
-            Component("prompter", "echo", _factory(lambda c: EchoPrompter())),
-        ),
-        defaults={"generator": "priced", "evaluator": "scripted", "prompter": "echo"},
+    base = with_scripted(RunConfig(prompt="ring", out_dir=tmp_path, max_iterations=10))
+    session = scripted_session(  # each run gets providers of its own, built from its context
+        FromContext(lambda context: PricedGenerator(context, tracker, clients)),
+        FromContext(lambda context: ScriptedEvaluator(tracker, [1] * 20)),
+        FromContext(lambda context: EchoPrompter()),
     )
-    base = RunConfig(
-        prompt="ring",
-        out_dir=tmp_path,
-        max_iterations=10,
-        providers=ProviderNames(provider="priced"),
-    )
-    async with Session(registry=Registry([spec]), env={}) as session:
+    async with session:
         cheap, rich = await asyncio.gather(
             session.run(base.model_copy(update={"max_cost": 0.5})),
             session.run(base.model_copy(update={"max_cost": 1.0})),
@@ -124,13 +109,6 @@ async def test_two_runs_at_once_keep_their_own_budgets_and_ledgers(tmp_path: Pat
     assert len(cheap.usage) == 2 and len(rich.usage) == 4  # each run's own records only
     assert cheap.run_dir != rich.run_dir
     assert len({id(client) for client in clients}) == 1  # the session's one shared client
-
-
-def _factory(make: object) -> object:
-    async def create(context: ProviderContext) -> object:
-        return make(context)  # type: ignore[operator]
-
-    return create
 
 
 PLUGIN = '''
