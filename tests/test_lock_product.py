@@ -108,3 +108,30 @@ def test_lock_product_needs_a_reference(
     assert code == 2
     assert "--lock-product needs a reference photo of the product (--refs)" in err
     assert not tmp_path.exists() or not any(tmp_path.iterdir())  # no run folder was made
+
+
+def test_a_studio_run_locked_keeps_the_products_pixels_wherever_it_frames_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The studio frames the product itself (as shot in round 1, then as the prompt says):
+    its fidelity is measured where it put the product, not where a scene painter's would be."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    code, output, err = run_cli(
+        capsys,
+        "18k yellow gold ring",
+        "--refs",
+        str(SAMPLE),
+        "--lock-product",
+        "--max-iterations",
+        "3",
+        "--patience",
+        "0",
+        "--threshold",
+        "100",
+        "--out",
+        str(tmp_path),
+    )
+    assert code == 0, err
+    assert len(output["fidelity_history"]) == 3
+    for figure in output["fidelity_history"]:  # measured: 0.97-0.99 / 1.1-2.0
+        assert figure["ssim"] >= 0.93 and figure["delta_e"] <= 3.0, figure

@@ -159,8 +159,14 @@ class Lock:
         if self.enabled and self.scene is None:
             self.scene = await prepare(cutter, references, settings, self.fill)
 
+    def placed(self, generator: object) -> bytes | None:
+        """The canvas whose alpha says where the product is in ``generator``'s images: known
+        only when the engine composites it there (a generator that frames the product by
+        itself puts it where it likes)."""
+        return self.scene.canvas if self.scene and isinstance(generator, ScenePainter) else None
+
     async def apply(self, generator: object, image: GeneratedImage) -> GeneratedImage:
-        if self.scene is None or not isinstance(generator, ScenePainter):
+        if self.placed(generator) is None or self.scene is None:
             return image
         data = await asyncio.to_thread(composite, image.data, self.scene, image.output_format)
         return replace(image, data=data, pixels=None)

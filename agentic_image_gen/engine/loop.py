@@ -239,7 +239,7 @@ class _Run:
 
     async def measure(self, iteration: Iteration, image: GeneratedImage) -> None:
         """How faithful the product is to the reference's, beside the evaluation."""
-        placed = self.lock.scene.canvas if self.lock.scene else None
+        placed = self.lock.placed(self.providers.generator)
         iteration.fidelity = await self.meter.measure(image.data, placed)
         cut = await self.meter.reference_cut()
         self.result.segmenter = cut.segmenter if cut is not None else self.result.segmenter
