@@ -5,6 +5,13 @@ lightness, smoothed so a fabric's weave fades first), is long, thin and solid (w
 scattered, speckled clusters), and hangs on the product: a short one touches it, a long one
 (a cord) may start a little away, past a loop too fine to see. A strand that only hugs the
 outline and is a little darker than the backdrop is the product's shadow or reflection.
+
+On a flat studio sweep a strand's step is measured in the border's spreads. On cloth, wood or
+stone that unit grows with the texture until a silver wire on linen no longer counts, so there
+the step is measured against the photo's own line responses instead (median and MAD: the
+texture's lines are the many, a strand's the few), with hysteresis: a strand has a strong core
+(``STRONG`` deviations) and may continue through weaker stretches (``WEAK``), where a highlight
+or a shadow interrupts it.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from agentic_image_gen.providers.local.arrays import Mask, f32, u8
+from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.providers.local.segment.background import Difference
 from agentic_image_gen.providers.local.segment.masks import components
 
@@ -27,18 +34,72 @@ SHORT, LONG = 0.04, 0.15  # strand lengths (box diagonal, of the frame) to touch
 TOUCH = 0.012  # how close (of the frame) a short strand must come to the product
 BRIDGE = 0.2  # how far (of the frame) a long strand may start from the product
 HUG = 0.4  # a strand reaching no farther from the product than this share of its length hugs it
+SHADOW_REACH = 0.06  # ... and, on cloth or wood, no farther than this share of the frame
 DARK = 40.0  # Lab lightness below the backdrop that a soft shadow does not reach
+TEXTURED = 3.0  # the backdrop's lightness spread (Lab) above which it is cloth, wood, stone
+WEAK, STRONG = 3.0, 6.0  # robust deviations of a textured photo's line responses
+ORIENTATIONS = 12
+
+
+def _line_responses(lightness: FloatImage, width: int) -> tuple[FloatImage, FloatImage]:
+    """(dark, light) top-hats: how much darker or lighter than beside it each pixel is."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width, width))
+    # Smoothed first: a fabric's weave is finer than any strand and fades, a cord does not.
+    light = f32(cv2.GaussianBlur(lightness, (0, 0), SMOOTH))
+    dark_line = f32(cv2.morphologyEx(light, cv2.MORPH_CLOSE, kernel)) - light
+    light_line = light - f32(cv2.morphologyEx(light, cv2.MORPH_OPEN, kernel))
+    return dark_line, light_line
+
+
+def _above_texture(response: FloatImage, deviations: float) -> Mask:
+    """Where ``response`` stands ``deviations`` robust deviations above the photo's typical."""
+    median = float(np.median(response))
+    spread = 1.4826 * float(np.median(np.abs(response - median))) + 1.0
+    return np.asarray(response > median + deviations * spread)
+
+
+def _line_kernels(length: int, count: int = ORIENTATIONS) -> list[FloatImage]:
+    """Straight segments ``length`` px long at ``count`` orientations, each summing to 1."""
+    centre = length // 2
+    steps = np.linspace(-centre, centre, 4 * length)
+    kernels = []
+    for angle in np.arange(count) * np.pi / count:
+        kernel = np.zeros((length, length), np.float32)
+        xs = np.rint(centre + steps * np.cos(angle)).astype(int)
+        ys = np.rint(centre + steps * np.sin(angle)).astype(int)
+        kernel[ys, xs] = 1.0
+        kernels.append(f32(kernel / kernel.sum()))
+    return kernels
+
+
+def _oriented(lightness: FloatImage, length: int) -> tuple[FloatImage, FloatImage]:
+    """(dark, light) line-operator responses: the best straight segment's mean against its
+    square's mean. A wire or a cord is a line along its length; a weave, a grain cluster or
+    a petal is not, whichever way one looks."""
+    square = f32(cv2.blur(lightness, (length, length)))
+    means = np.stack([cv2.filter2D(lightness, -1, k) for k in _line_kernels(length)])
+    return f32(square - means.min(axis=0)), f32(means.max(axis=0) - square)
 
 
 def thin_lines(diff: Difference, width: int) -> Mask:
     """Lines up to ``width`` px wide that stand out from their own surroundings: a chain or a
     cord is darker or lighter than the backdrop right beside it, a fold or a shadow is not."""
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width, width))
-    # Smoothed first: a fabric's weave is finer than any strand and fades, a cord does not.
-    light = f32(cv2.GaussianBlur(diff.lighter, (0, 0), SMOOTH))
-    dark_line = f32(cv2.morphologyEx(light, cv2.MORPH_CLOSE, kernel)) - light
-    light_line = light - f32(cv2.morphologyEx(light, cv2.MORPH_OPEN, kernel))
-    return (dark_line > LINE_STEP) | (light_line > LINE_STEP) | (diff.chroma > THIN_CHROMA)
+    coloured = diff.chroma > THIN_CHROMA
+    if diff.texture < TEXTURED:
+        dark_line, light_line = _line_responses(diff.lighter, width)
+        return (dark_line > LINE_STEP) | (light_line > LINE_STEP) | coloured
+    local = np.zeros(diff.delta_l.shape, bool)
+    for response in _line_responses(diff.delta_l, width):
+        local |= _above_texture(response, WEAK)
+    along = np.zeros_like(local)
+    lightness = f32(cv2.GaussianBlur(diff.delta_l, (0, 0), 1.0))
+    for response in _oriented(lightness, width + 4):
+        along |= _above_texture(response, STRONG)
+    # The segment's response peaks on a strand's centre line; the strand is as wide as its
+    # local step says.
+    reach = max(3, width // 4) | 1
+    along = cv2.dilate(u8(along), np.ones((reach, reach), np.uint8)) > 0
+    return (local & along) | coloured
 
 
 def _strands(candidates: Mask, width: int, reach: int) -> Mask:
@@ -81,7 +142,13 @@ def _not_shadows(strands: Mask, hard: Mask, diff: Difference) -> Mask:
     np.maximum.at(farthest, flat, away.ravel())
     step = np.bincount(flat, diff.delta_l.ravel(), count)[1:] / area
     colour = np.bincount(flat, diff.chroma.ravel(), count)[1:] / area
-    shadow = (farthest[1:] < HUG * length) & (step < 0) & (step > -DARK) & (colour < THIN_CHROMA)
+    # A shadow lies along the outline; a hook's loop may come back to the product but reaches
+    # well away from it on the way. A mirror-like sweep reflects the whole product, as far as
+    # it is tall; cloth or wood reflects nothing.
+    reach = HUG * length
+    if diff.texture >= TEXTURED:
+        reach = np.minimum(reach, SHADOW_REACH * max(hard.shape))
+    shadow = (farthest[1:] < reach) & (step < 0) & (step > -DARK) & (colour < THIN_CHROMA)
     return strands & np.isin(labels, 1 + np.flatnonzero(~shadow))
 
 
@@ -93,7 +160,9 @@ def add_thin_parts(hard: Mask, diff: Difference) -> Mask:
     width = max(7, round(STRAND * side) | 1)
     # Only what differs from the backdrop itself: a gap between two dark bands is a bright
     # line locally, but it is the backdrop.
-    lines = thin_lines(diff, width) & ~hard & (diff.any > NOT_BACKDROP)
+    lines = thin_lines(diff, width) & ~hard
+    if diff.texture < TEXTURED:
+        lines &= diff.any > NOT_BACKDROP
     short = _strands(lines, width, round(SHORT * side)) & ~hard
     if not short.any():
         return hard
