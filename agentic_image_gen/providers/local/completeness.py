@@ -21,7 +21,7 @@ import numpy as np
 from agentic_image_gen.core.errors import ProviderError
 from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.providers.local.cutout import Cutout
-from agentic_image_gen.providers.local.measure import box
+from agentic_image_gen.providers.local.measure import box, largest_parts
 from agentic_image_gen.providers.local.segment import Segmenter
 from agentic_image_gen.providers.local.segment.background import difference
 from agentic_image_gen.providers.local.segment.refine import WORK_SIDE as REFINE_SIDE
@@ -89,7 +89,7 @@ def second_opinion(rgb: FloatImage, segmenter: Segmenter | None) -> Mask:
 def _warp(shot_mask: Mask, cut: Cutout, shape: tuple[int, int]) -> Mask | None:
     """The shot's product drawn where the cut-out's solid box sits in the reference."""
     found = box(shot_mask)
-    solid = box(cut.alpha > 0.5)
+    solid = box(_solid(cut))
     if found is None or solid is None or cut.source_size == (0, 0):
         return None
     height, width = shape
@@ -112,9 +112,15 @@ def _shape(mask: Mask) -> Mask:
     return np.asarray(cv2.resize(crop, (128, 128), interpolation=cv2.INTER_AREA)) > 0
 
 
+def _solid(cut: Cutout) -> Mask:
+    """The cut-out's product as a shot's product mask is measured (measure.product_mask):
+    the same pieces kept, so a speck the shot's measure drops cannot shift the box."""
+    return largest_parts(cut.alpha > 0.5)
+
+
 def pose_agreement(shot_mask: Mask, cut: Cutout) -> float:
     """IoU of the shot's product and the cut-out's, each scaled to its box."""
-    a, b = _shape(shot_mask), _shape(cut.alpha > 0.5)
+    a, b = _shape(shot_mask), _shape(_solid(cut))
     return float((a & b).sum() / max(1, (a | b).sum()))
 
 

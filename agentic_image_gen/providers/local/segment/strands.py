@@ -37,8 +37,11 @@ HUG = 0.4  # a strand reaching no farther from the product than this share of it
 SHADOW_REACH = 0.06  # ... and, on cloth or wood, no farther than this share of the frame
 DARK = 40.0  # Lab lightness below the backdrop that a soft shadow does not reach
 TEXTURED = 3.0  # the backdrop's lightness spread (Lab) above which it is cloth, wood, stone
-WEAK, STRONG = 3.0, 6.0  # robust deviations of a textured photo's line responses
+WEAK, STRONG = 2.0, 5.0  # robust deviations of a textured photo's line responses
 ORIENTATIONS = 12
+SHADOW_GAP = 2.5  # px at work scale: closer to a highlight than this is the wire's own dark side
+SHADOW_SHARE = 0.6  # share of a dark line beside a light one, in the backdrop's hue: its shadow
+UNLIKE_BACKDROP = 3.0  # spreads from the backdrop beside: a strand's part, whatever its colour
 
 
 def _line_responses(lightness: FloatImage, width: int) -> tuple[FloatImage, FloatImage]:
@@ -88,18 +91,41 @@ def thin_lines(diff: Difference, width: int) -> Mask:
     if diff.texture < TEXTURED:
         dark_line, light_line = _line_responses(diff.lighter, width)
         return (dark_line > LINE_STEP) | (light_line > LINE_STEP) | coloured
-    local = np.zeros(diff.delta_l.shape, bool)
-    for response in _line_responses(diff.delta_l, width):
-        local |= _above_texture(response, WEAK)
-    along = np.zeros_like(local)
     lightness = f32(cv2.GaussianBlur(diff.delta_l, (0, 0), 1.0))
-    for response in _oriented(lightness, width + 4):
-        along |= _above_texture(response, STRONG)
-    # The segment's response peaks on a strand's centre line; the strand is as wide as its
-    # local step says.
-    reach = max(3, width // 4) | 1
-    along = cv2.dilate(u8(along), np.ones((reach, reach), np.uint8)) > 0
-    return (local & along) | coloured
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width, width))
+    found: list[Mask] = []
+    for local, along in zip(
+        _line_responses(diff.delta_l, width), _oriented(lightness, width + 4), strict=True
+    ):
+        # The segment's response runs along a wire, or along both edges of a wide cord:
+        # closed across a strand's width it covers the cord's body too, and the local step
+        # then says which pixels are the strand, not the weave beside it.
+        near = cv2.dilate(u8(_above_texture(along, STRONG)), np.ones((3, 3), np.uint8))
+        course = np.asarray(cv2.morphologyEx(near, cv2.MORPH_CLOSE, disc) > 0)
+        found.append(_above_texture(local, WEAK) & course)
+    dark, light = found
+    return light | (dark & ~_cast_shadow(dark, light, diff, width)) | coloured
+
+
+def _cast_shadow(dark: Mask, light: Mask, diff: Difference, width: int) -> Mask:
+    """The dark lines a lit wire casts on cloth or wood: each runs beside a light line (most
+    of it within a strand's width of one, but not against it), in the backdrop's own hue and
+    not near black. The wire's own dark side, right against its highlight, stays; so does a
+    dark wire with only a glint here and there."""
+    if not light.any():
+        return np.zeros_like(dark)
+    away = f32(cv2.distanceTransform(u8(~light), cv2.DIST_L2, 3))
+    beside = (away > SHADOW_GAP) & (away <= width)
+    plain = (diff.chroma < THIN_CHROMA) & (diff.delta_l > -DARK)
+    count, labels, stats = components(dark & ~light)
+    if count <= 1:
+        return np.zeros_like(dark)
+    flat = labels.ravel()
+    area = np.maximum(stats[1:, cv2.CC_STAT_AREA], 1)
+    near = np.bincount(flat, beside.ravel(), count)[1:] / area
+    shade = np.bincount(flat, plain.ravel(), count)[1:] / area
+    shadows = (near >= SHADOW_SHARE) & (shade >= SHADOW_SHARE)
+    return np.isin(labels, 1 + np.flatnonzero(shadows)) & beside
 
 
 def _strands(candidates: Mask, width: int, reach: int) -> Mask:
@@ -152,6 +178,35 @@ def _not_shadows(strands: Mask, hard: Mask, diff: Difference) -> Mask:
     return strands & np.isin(labels, 1 + np.flatnonzero(~shadow))
 
 
+def _beside(strands: Mask, hard: Mask, diff: Difference, width: int) -> FloatImage:
+    """The backdrop right beside each pixel ((L, a, b) offsets in border spreads): the photo
+    blurred over the backdrop alone, product and strands left out."""
+    backdrop = ~(hard | (cv2.dilate(u8(strands), np.ones((3, 3), np.uint8)) > 0))
+    size = (2 * width + 1, 2 * width + 1)
+    weight = np.maximum(f32(cv2.blur(backdrop.astype(np.float32), size)), 1e-3)
+    return f32(cv2.blur(f32(diff.offset * backdrop[..., None]), size) / weight[..., None])
+
+
+def _own_colour(strands: Mask, beside: FloatImage, diff: Difference, width: int) -> Mask:
+    """Each strand's pixels that look more like the strand (its median colour) than like the
+    backdrop beside them: a black cord sheds the petal caught at its edge, a silver wire the
+    linen or the grain beside it. A part of another colour within the strand's own course (a
+    gold ring on a cord, a highlight on a wire) stays when it is nothing like the backdrop."""
+    count, labels, _ = components(strands)
+    own = np.zeros_like(strands)
+    unlike = np.zeros_like(strands)
+    for label in range(1, count):
+        piece = labels == label
+        pixels = diff.offset[piece]
+        to_own = np.linalg.norm(pixels - np.median(pixels, axis=0), axis=1)
+        to_backdrop = np.linalg.norm(pixels - beside[piece], axis=1)
+        own[piece] = to_own <= to_backdrop
+        unlike[piece] = to_backdrop > UNLIKE_BACKDROP
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width // 2 | 1, width // 2 | 1))
+    course = cv2.morphologyEx(u8(own), cv2.MORPH_CLOSE, disc) > 0
+    return (own | (unlike & course)) & strands
+
+
 def add_thin_parts(hard: Mask, diff: Difference) -> Mask:
     """Add thin structures that clearly stand out and hang on the product (chains, cords,
     hooks, bails). Short ones must touch it; a long one (a cord) may start a little away,
@@ -168,5 +223,14 @@ def add_thin_parts(hard: Mask, diff: Difference) -> Mask:
         return hard
     long = _strands(short, width, round(LONG * side))
     touch = max(3, round(TOUCH * side)) | 1  # the outline was trimmed: a loop may be just off it
-    found = _touching(short, hard, touch) | _touching(long, hard, round(BRIDGE * side) | 1)
-    return hard | _not_shadows(found, hard, diff)
+    bridge = round(BRIDGE * side) | 1
+    found = _not_shadows(_touching(short, hard, touch) | _touching(long, hard, bridge), hard, diff)
+    if diff.texture >= TEXTURED and found.any():
+        beside = _beside(found, hard, diff, width)
+        own = _own_colour(found, beside, diff, width)
+        # Specks of another colour hang on a strand by a narrow neck: cut it, and keep only
+        # the pieces that are still strands.
+        own = cv2.morphologyEx(u8(own), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
+        own = _strands(own, width, round(SHORT * side))
+        found = _touching(own, hard, touch) | _touching(own & long, hard, bridge)
+    return hard | found
