@@ -21,6 +21,8 @@ import numpy as np
 
 from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.providers.local.segment.background import Difference
+from agentic_image_gen.providers.local.segment.bridges import join
+from agentic_image_gen.providers.local.segment.grain import along_grain, grain_of
 from agentic_image_gen.providers.local.segment.masks import components
 
 THIN_CHROMA = 6.0  # a coloured strand (gold chain, leather) on a neutral backdrop
@@ -33,6 +35,7 @@ SOLID = 0.8  # share of a strand's closed shape that its own pixels cover
 SHORT, LONG = 0.04, 0.15  # strand lengths (box diagonal, of the frame) to touch / to bridge
 TOUCH = 0.012  # how close (of the frame) a short strand must come to the product
 BRIDGE = 0.2  # how far (of the frame) a long strand may start from the product
+JOIN = 0.06  # how far (of the frame) a short piece may be joined by a line-like path
 HUG = 0.4  # a strand reaching no farther from the product than this share of its length hugs it
 SHADOW_REACH = 0.06  # ... and, on cloth or wood, no farther than this share of the frame
 DARK = 40.0  # Lab lightness below the backdrop that a soft shadow does not reach
@@ -54,11 +57,22 @@ def _line_responses(lightness: FloatImage, width: int) -> tuple[FloatImage, Floa
     return dark_line, light_line
 
 
-def _above_texture(response: FloatImage, deviations: float) -> Mask:
-    """Where ``response`` stands ``deviations`` robust deviations above the photo's typical."""
+def _deviations(response: FloatImage) -> FloatImage:
+    """``response`` in robust deviations (median, MAD) above the photo's typical."""
     median = float(np.median(response))
     spread = 1.4826 * float(np.median(np.abs(response - median))) + 1.0
-    return np.asarray(response > median + deviations * spread)
+    return f32((response - median) / spread)
+
+
+def _above_texture(response: FloatImage, deviations: float) -> Mask:
+    """Where ``response`` stands ``deviations`` robust deviations above the photo's typical."""
+    return np.asarray(_deviations(response) > deviations)
+
+
+def line_strength(diff: Difference, width: int) -> FloatImage:
+    """How line-like each pixel is: the larger of its dark and light step, in deviations."""
+    dark, light = _line_responses(diff.delta_l, width)
+    return f32(np.maximum(_deviations(dark), _deviations(light)))
 
 
 def _line_kernels(length: int, count: int = ORIENTATIONS) -> list[FloatImage]:
@@ -209,8 +223,9 @@ def _own_colour(strands: Mask, beside: FloatImage, diff: Difference, width: int)
 
 def add_thin_parts(hard: Mask, diff: Difference) -> Mask:
     """Add thin structures that clearly stand out and hang on the product (chains, cords,
-    hooks, bails). Short ones must touch it; a long one (a cord) may start a little away,
-    past a clasp or a loop too fine to see."""
+    hooks, bails). Short ones must touch it, or on cloth, wood or stone be joined to it (or
+    to a joined piece) by a short line-like path (bridges.py); a long one (a cord) may start
+    a little away, past a loop too fine to see."""
     side = max(hard.shape)
     width = max(7, round(STRAND * side) | 1)
     # Only what differs from the backdrop itself: a gap between two dark bands is a bright
@@ -223,14 +238,21 @@ def add_thin_parts(hard: Mask, diff: Difference) -> Mask:
         return hard
     long = _strands(short, width, round(LONG * side))
     touch = max(3, round(TOUCH * side)) | 1  # the outline was trimmed: a loop may be just off it
+    reach = round(JOIN * side)
     bridge = round(BRIDGE * side) | 1
-    found = _not_shadows(_touching(short, hard, touch) | _touching(long, hard, bridge), hard, diff)
-    if diff.texture >= TEXTURED and found.any():
-        beside = _beside(found, hard, diff, width)
-        own = _own_colour(found, beside, diff, width)
-        # Specks of another colour hang on a strand by a narrow neck: cut it, and keep only
-        # the pieces that are still strands.
-        own = cv2.morphologyEx(u8(own), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
-        own = _strands(own, width, round(SHORT * side))
-        found = _touching(own, hard, touch) | _touching(own & long, hard, bridge)
-    return hard | found
+    if diff.texture < TEXTURED:  # a studio sweep: what stands out there is the product's
+        found = _touching(short, hard, touch) | _touching(long, hard, bridge)
+        return hard | _not_shadows(found, hard, diff)
+    pieces = _not_shadows(short, hard, diff)
+    own = _own_colour(pieces, _beside(pieces, hard, diff, width), diff, width)
+    # Specks of another colour hang on a strand by a narrow neck: cut it, and keep only the
+    # pieces that are still strands, and not the wood's grain.
+    own = cv2.morphologyEx(u8(own), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
+    pieces = _strands(own, width, round(SHORT * side))
+    pieces &= ~along_grain(pieces, grain_of(diff.delta_l, hard))
+    strength = line_strength(diff, width)
+    joined = join(hard, pieces, strength, touch, reach, always=np.zeros_like(hard))
+    cords = _touching(pieces & long & ~joined, hard | joined, bridge)
+    if cords.any():  # a cord past a loop too fine to see: joined by its best path if any
+        joined = join(hard | joined, cords, strength, touch, bridge, always=cords) | joined
+    return hard | joined
