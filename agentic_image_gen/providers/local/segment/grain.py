@@ -19,7 +19,7 @@ from agentic_image_gen.providers.local.segment.masks import components
 
 COHERENT = 0.5  # structure-tensor coherence of a backdrop with a grain (wood: 0.6-0.7)
 ALONG = 12.0  # degrees from the grain's direction within which a straight line is grain
-STRAIGHT = 0.3  # a piece's minor over major spread (PCA) below which it is a straight line
+STRAIGHT = 0.006  # of the frame: a straight line's pixels stray no farther (sd) from its axis
 CLEAR = 0.02  # of the frame: the band around the product left out of the grain's measure
 
 
@@ -53,7 +53,8 @@ def grain_of(lightness: FloatImage, product: Mask) -> Grain:
 
 
 def along_grain(pieces: Mask, grain: Grain) -> Mask:
-    """The pieces that are straight lines running with the grain."""
+    """The pieces that are straight lines (their pixels close to their main axis) running
+    with the grain."""
     found = np.zeros_like(pieces)
     if not grain.present:
         return found
@@ -63,8 +64,8 @@ def along_grain(pieces: Mask, grain: Grain) -> Mask:
         if ys.size < 3:
             continue
         values, vectors = np.linalg.eigh(np.cov(np.vstack([xs, ys]).astype(np.float64)))
-        if values[1] <= 0 or np.sqrt(max(values[0], 0.0) / values[1]) >= STRAIGHT:
-            continue
+        if np.sqrt(max(values[0], 0.0)) > STRAIGHT * max(pieces.shape):
+            continue  # it bends: a chain or a wire hanging, not a crack in the wood
         angle = float(np.degrees(np.arctan2(vectors[1, 1], vectors[0, 1]))) % 180.0
         off = abs(angle - grain.angle) % 180.0
         if min(off, 180.0 - off) <= ALONG:

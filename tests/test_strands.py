@@ -1,0 +1,160 @@
+"""Thin parts on cloth and wood: wires kept, their shadows and the wood's grain not, bails
+joined. Every photo here is drawn by the test: a woven or grained backdrop, a product the
+"model" sees (the probability map given to ``refine``) and the thin parts it does not."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from agentic_image_gen.providers.local.completeness import pose_agreement
+from agentic_image_gen.providers.local.cutout import Cutout
+from agentic_image_gen.providers.local.measure import largest_parts
+from agentic_image_gen.providers.local.segment.bridges import cheapest_path
+from agentic_image_gen.providers.local.segment.grain import along_grain, grain_of
+from agentic_image_gen.providers.local.segment.refine import refine
+
+SIDE = 600
+PRODUCT_CENTRE, PRODUCT_RADIUS = (300, 380), 90
+TEAL = (0.05, 0.45, 0.5)
+
+
+def linen(seed: int = 0) -> np.ndarray:
+    """A pale woven backdrop: a fine two-way weave, grain noise and a soft light fall-off."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32)
+    weave = 0.08 * np.sin(xs * 1.9) * np.sin(ys * 1.9)
+    light = 0.78 + weave + 0.04 * (ys / SIDE) + rng.normal(0, 0.03, (SIDE, SIDE))
+    return np.clip(np.dstack([light, light * 0.99, light * 0.96]), 0, 1).astype(np.float32)
+
+
+def wood(seed: int = 0) -> np.ndarray:
+    """A mid-brown backdrop with long horizontal grain lines, dark cracks among them."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32)
+    grain = 0.06 * np.sin(ys * 0.35 + 2.0 * np.sin(xs * 0.01)) + rng.normal(0, 0.02, (SIDE, SIDE))
+    tone = 0.5 + grain
+    rgb = np.dstack([tone, tone * 0.78, tone * 0.6])
+    for y in range(40, SIDE, 70):  # cracks: straight, dark, the whole width
+        cv2.line(rgb, (0, y), (SIDE, y + 6), (0.12, 0.09, 0.07), 3)
+    return np.clip(rgb, 0, 1).astype(np.float32)
+
+
+def product(rgb: np.ndarray) -> np.ndarray:
+    """An enamel disc on the photo; returns the model's map of it (the disc only)."""
+    cv2.circle(rgb, PRODUCT_CENTRE, PRODUCT_RADIUS, TEAL, -1)
+    prob = np.zeros((SIDE, SIDE), np.float32)
+    cv2.circle(prob, PRODUCT_CENTRE, PRODUCT_RADIUS + 4, 1.0, -1)
+    return prob
+
+
+def wire_points() -> np.ndarray:
+    """A hook: up from the disc's top and over in an arc, as an ear wire hangs."""
+    angles = np.linspace(np.pi, 2.1 * np.pi, 80)
+    xs = 380 + 80 * np.cos(angles)
+    ys = 190 + 110 * np.sin(angles)
+    start = np.array([[300, PRODUCT_CENTRE[1] - PRODUCT_RADIUS + 2], [300, 190]])
+    return np.vstack([start, np.column_stack([xs, ys])]).astype(np.int32)
+
+
+def test_a_silver_wire_on_linen_is_kept_and_its_cast_shadow_is_not() -> None:
+    rgb = linen()
+    prob = product(rgb)
+    points = wire_points()
+    shadow = points + np.array([7, 7])
+    shade = np.zeros((SIDE, SIDE), np.float32)
+    cv2.polylines(shade, [shadow], False, 1.0, 5)
+    shade = cv2.GaussianBlur(shade, (0, 0), 1.5)  # soft, and the linen's own hue
+    rgb *= (1.0 - 0.22 * shade)[..., None]
+    cv2.polylines(rgb, [points], False, (0.5, 0.51, 0.54), 4)  # the wire's grey body
+    cv2.polylines(rgb, [points - np.array([1, 1])], False, (0.97, 0.97, 0.98), 2)  # its glint
+    alpha, _ = refine(rgb, prob)
+    on_wire = [alpha[y, x] for x, y in points[5::6]]
+    assert np.mean(np.array(on_wire) > 0.5) > 0.85, on_wire
+    # The shadow, where it lies clear of the wire's own width, stays transparent.
+    wire = np.zeros((SIDE, SIDE), np.uint8)
+    cv2.polylines(wire, [points], False, 1, 4)
+    clear = cv2.distanceTransform(1 - wire, cv2.DIST_L2, 3) > 6
+    shade = [alpha[y, x] for x, y in shadow[8:] if clear[y, x]]
+    assert len(shade) > 20 and np.mean(np.array(shade) < 0.5) > 0.9, shade
+    assert alpha[60:120, 20:120].max() < 0.05  # the linen far away is untouched
+
+
+def test_the_grain_of_a_wooden_backdrop_is_not_a_strand() -> None:
+    rgb = wood()
+    prob = product(rgb)
+    alpha, _ = refine(rgb, prob)
+    for y in range(40, SIDE, 70):  # every crack, well away from the disc
+        row = min(SIDE - 1, y + 1)
+        assert alpha[row, 10:150].max() < 0.5, y
+        assert alpha[row, 450:590].max() < 0.5, y
+    assert alpha[PRODUCT_CENTRE[1], PRODUCT_CENTRE[0]] > 0.99
+
+
+def test_a_cord_is_joined_to_the_product_through_its_fine_bail() -> None:
+    rgb = linen(seed=3)
+    prob = product(rgb)
+    top = PRODUCT_CENTRE[1] - PRODUCT_RADIUS
+    cv2.line(rgb, (300, top - 2), (300, top - 45), (0.75, 0.6, 0.25), 2)  # the gold bail
+    cord = np.array([[60, 60], [180, 200], [300, top - 45], [420, 200], [540, 60]], np.int32)
+    cv2.polylines(rgb, [cord], False, (0.08, 0.08, 0.09), 12)  # a black leather cord
+    alpha, _ = refine(rgb, prob)
+    assert alpha[top - 90 : top - 60, 200:400].max() > 0.5  # the cord is there
+    bail = alpha[top - 40 : top - 8, 297:304]
+    assert (bail.max(axis=1) > 0.5).mean() > 0.8  # and hangs on the product by its bail
+
+
+def test_the_cheapest_path_follows_the_faint_line() -> None:
+    cost = np.full((40, 40), 5.0, np.float32)
+    cost[5:35, 20] = 1.0  # a cheap corridor from top to bottom
+    start = np.zeros((40, 40), bool)
+    goal = np.zeros((40, 40), bool)
+    start[2:5, 18:23] = True
+    goal[35:38, 18:23] = True
+    path = cheapest_path(cost, start, goal)
+    assert path is not None
+    assert all(x == 20 for _, x in path)
+    assert cheapest_path(cost, start, np.zeros_like(goal)) is None
+
+
+def test_the_grain_direction_is_measured_and_only_straight_lines_along_it_are_grain() -> None:
+    rgb = wood()
+    lightness = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[..., 0]
+    nothing = np.zeros((SIDE, SIDE), bool)
+    grain = grain_of(lightness, nothing)
+    assert grain.present
+    assert min(grain.angle, 180 - grain.angle) < 5  # the lines run across the frame
+    pieces = np.zeros((SIDE, SIDE), np.uint8)
+    cv2.line(pieces, (50, 100), (250, 104), 1, 3)  # along the grain
+    cv2.line(pieces, (300, 100), (450, 250), 1, 3)  # across it
+    cv2.ellipse(pieces, (300, 450), (120, 60), 0, 180, 360, 1, 3)  # a curve
+    found = along_grain(pieces > 0, grain)
+    assert found[102, 150] and not found[175, 375] and not found[390, 300]
+    noise = np.random.default_rng(1).normal(50, 10, (SIDE, SIDE)).astype(np.float32)
+    assert not grain_of(noise, nothing).present  # linen, flowers, marble: no direction
+
+
+def test_a_long_thin_piece_apart_from_the_body_is_a_product_part() -> None:
+    mask = np.zeros((200, 200), bool)
+    mask[100:180, 60:140] = True  # the body
+    mask[10:90, 30] = True  # a hook standing apart, 80 px long
+    mask[5:7, 190:192] = True  # a speck
+    kept = largest_parts(mask)
+    assert kept[50, 30] and kept[150, 100] and not kept[5, 190]
+
+
+def test_a_speck_the_shot_drops_does_not_shift_the_pose() -> None:
+    alpha = np.zeros((200, 200), np.float32)
+    alpha[60:160, 40:160] = 1.0
+    alpha[2:6, 195:199] = 1.0  # a speck at the cut-out's corner, dropped by the shot's measure
+    cut = Cutout(
+        rgb=np.zeros((200, 200, 3), np.float32),
+        alpha=alpha,
+        centre=(0.5, 0.5),
+        extent=(0.6, 0.5),
+        from_alpha_channel=False,
+        source_size=(200, 200),
+    )
+    shot = np.zeros((300, 300), bool)
+    shot[75:225, 60:240] = True  # the body alone, scaled by 1.5
+    assert pose_agreement(shot, cut) > 0.95
