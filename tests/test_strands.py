@@ -12,6 +12,7 @@ from agentic_image_gen.providers.local.cutout import Cutout
 from agentic_image_gen.providers.local.measure import largest_parts
 from agentic_image_gen.providers.local.segment.bridges import cheapest_path
 from agentic_image_gen.providers.local.segment.grain import along_grain, grain_of
+from agentic_image_gen.providers.local.segment.matte import strand_alpha
 from agentic_image_gen.providers.local.segment.refine import refine
 
 SIDE = 600
@@ -158,3 +159,23 @@ def test_a_speck_the_shot_drops_does_not_shift_the_pose() -> None:
     shot = np.zeros((300, 300), bool)
     shot[75:225, 60:240] = True  # the body alone, scaled by 1.5
     assert pose_agreement(shot, cut) > 0.95
+
+
+def test_a_strand_is_matted_from_its_colours_the_cloth_between_its_links_clear() -> None:
+    rgb = linen(seed=5)
+    lines = np.zeros((SIDE, SIDE), np.uint8)
+    cv2.line(lines, (300, 50), (300, 550), 1, 3)
+    cv2.line(lines, (308, 50), (308, 550), 1, 3)  # a double chain, linen 5 px between
+    rgb[lines > 0] = (0.25, 0.27, 0.3)
+    band = cv2.dilate(lines, np.ones((9, 9), np.uint8)) > 0  # a work-scale mask: one band
+    clear = ~(cv2.dilate(lines, np.ones((25, 25), np.uint8)) > 0)
+    matted = strand_alpha(rgb, band, lines > 0, clear, 41)
+    assert matted is not None
+    alpha, beside = matted
+    assert alpha[100:500, 300].min() > 0.9 and alpha[100:500, 308].min() > 0.9
+    assert np.median(alpha[100:500, 304]) < 0.2  # the linen between the two strands
+    assert alpha[~band].max() == 0.0
+    assert np.abs(beside[300, 304] - rgb[100:500, 200:250].mean(axis=(0, 1))).max() < 0.05
+    faint = linen(seed=5)
+    faint[lines > 0] *= 0.98  # a strand no clearer than the weave: colour cannot decide
+    assert strand_alpha(faint, band, lines > 0, clear, 41) is None

@@ -10,6 +10,8 @@ colours are decontaminated of the backdrop's colour.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
@@ -17,7 +19,8 @@ from agentic_image_gen.core.errors import ProviderError
 from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.providers.local.segment.background import Difference, difference
 from agentic_image_gen.providers.local.segment.masks import components, drop_specks
-from agentic_image_gen.providers.local.segment.strands import add_thin_parts
+from agentic_image_gen.providers.local.segment.matte import strand_alpha
+from agentic_image_gen.providers.local.segment.strands import STRAND, add_thin_parts
 
 WORK_SIDE = 768
 MIN_PRODUCT = 0.0015  # of the frame: smaller is a speck, not a product to sell
@@ -96,7 +99,13 @@ def trim_edge(hard: Mask, diff: Difference) -> Mask:
     return hard
 
 
-def hard_mask(small: FloatImage, prob: FloatImage) -> tuple[Mask, Difference]:
+class Refined(NamedTuple):
+    hard: Mask  # the whole product at work scale
+    diff: Difference
+    strands: Mask  # the thin parts added to the model's product (chains, cords, hooks)
+
+
+def hard_mask(small: FloatImage, prob: FloatImage) -> Refined:
     """The refined hard mask at work scale; a tiny or low-contrast product is refused."""
     diff = difference(small)
     hard = drop_specks(prob > 0.5)
@@ -109,14 +118,15 @@ def hard_mask(small: FloatImage, prob: FloatImage) -> tuple[Mask, Difference]:
         )
     hard = trim_edge(clear_holes(hard, diff), diff)
     hard = drop_specks(cv2.morphologyEx(u8(hard), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0)
-    hard = add_thin_parts(hard, diff)  # after the speck filter: a strand may stand apart
+    body = hard
+    hard = add_thin_parts(body, diff)  # after the speck filter: a strand may stand apart
     share = float(hard.mean())
     if share < MIN_PRODUCT:
         raise ProviderError(
             f"the reference photo shows no product large enough to cut out ({share:.2%} of the "
             "frame): use a photo where the product fills more of the frame"
         )
-    return hard, diff
+    return Refined(hard, diff, hard & ~body)
 
 
 def decontaminate(rgb: FloatImage, alpha: FloatImage, backdrop: FloatImage) -> FloatImage:
@@ -124,9 +134,53 @@ def decontaminate(rgb: FloatImage, alpha: FloatImage, backdrop: FloatImage) -> F
     rim = (alpha > 0.0) & (alpha < 0.98)
     if not rim.any():
         return rgb
-    a = np.maximum(alpha, 0.3)[..., None]
-    pure = np.clip((rgb - (1.0 - a) * backdrop) / a, 0.0, 1.0)
-    return f32(np.where(rim[..., None], pure, rgb))
+    a = np.maximum(alpha[rim], 0.3)[:, None]
+    behind = backdrop[rim] if backdrop.ndim == 3 else backdrop
+    clean = rgb.copy()
+    clean[rim] = np.clip((rgb[rim] - (1.0 - a) * behind) / a, 0.0, 1.0)
+    return f32(clean)
+
+
+def _strand_matte(
+    rgb: FloatImage, refined: Refined, alpha: FloatImage, scale: float
+) -> tuple[FloatImage, FloatImage]:
+    """(alpha, backdrop per pixel) with the thin parts matted from the photo's colours
+    (matte.py) instead of the guided filter's band; unchanged when there are none."""
+    height, width = rgb.shape[:2]
+    backdrop = np.broadcast_to(np.array(refined.diff.backdrop_rgb, np.float32), rgb.shape)
+    if not refined.strands.any():
+        return alpha, f32(backdrop)
+
+    def full(mask: Mask, grow: float) -> Mask:
+        big = cv2.resize(u8(mask), (width, height), interpolation=cv2.INTER_NEAREST) > 0
+        side = max(1, round(grow / scale)) | 1
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+        return np.asarray(cv2.dilate(u8(big), disc) > 0)
+
+    size = max(15, round(STRAND * WORK_SIDE / scale))
+    # Only the strands' box (and the backdrop around it) is matted: the rest is untouched.
+    rows, cols = np.nonzero(refined.strands)
+    top = max(0, int((rows.min() - 1) / scale) - size)
+    bottom = min(height, int((rows.max() + 2) / scale) + size)
+    left = max(0, int((cols.min() - 1) / scale) - size)
+    right = min(width, int((cols.max() + 2) / scale) + size)
+    box = (slice(top, bottom), slice(left, right))
+    strands = full(refined.strands, 1.0)[box]
+    band = full(refined.strands, 2.5)[box] & ~full(refined.hard & ~refined.strands, 1.0)[box]
+    clear = ~full(refined.hard, 4.0)[box]
+    matted = strand_alpha(np.ascontiguousarray(rgb[box]), band, strands, clear, size)
+    if matted is None:
+        return alpha, f32(backdrop)
+    strand, beside = matted
+    # On the strand's own pixels the mask stands (a bright wire on pale linen differs by its
+    # edges, not its colour); around them, colour decides how far the strand reaches.
+    inside = full(refined.strands, 0.0)[box] & band
+    alpha = alpha.copy()
+    here = alpha[box]
+    alpha[box] = np.where(inside, np.maximum(here, strand), np.where(band, strand, here))
+    behind = np.array(backdrop)
+    behind[box] = np.where(band[..., None], beside, behind[box])
+    return f32(alpha), f32(behind)
 
 
 def refine(rgb: FloatImage, prob: FloatImage) -> tuple[FloatImage, FloatImage]:
@@ -136,11 +190,11 @@ def refine(rgb: FloatImage, prob: FloatImage) -> tuple[FloatImage, FloatImage]:
     size = (round(width * scale), round(height * scale))
     small = f32(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
     small_prob = f32(cv2.resize(prob, size, interpolation=cv2.INTER_AREA))
-    hard, diff = hard_mask(small, small_prob)
-    coarse = f32(cv2.resize(hard.astype(np.float32), (width, height)))
+    refined = hard_mask(small, small_prob)
+    coarse = f32(cv2.resize(refined.hard.astype(np.float32), (width, height)))
     # The guide is smoothed first so the matte follows the product's edges, not sensor grain.
     grey = f32(cv2.GaussianBlur(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (0, 0), 1.0))
     soft = guided_filter(grey, coarse, max(2, round(1.5 / scale)), 4e-3)
     alpha = f32(np.clip((soft - 0.5) * 2.0 + 0.5, 0.0, 1.0))
-    backdrop = np.array(diff.backdrop_rgb, np.float32)
+    alpha, backdrop = _strand_matte(rgb, refined, alpha, scale)
     return alpha, decontaminate(rgb, alpha, backdrop)
