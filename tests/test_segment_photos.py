@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -15,8 +16,10 @@ from agentic_image_gen.core.types import (
     Background,
     Evaluation,
     EvaluationRequest,
+    GeneratedImage,
     GenerationRequest,
     ImageSettings,
+    OutputFormat,
     ReferenceImage,
 )
 from agentic_image_gen.providers.base import ProviderContext
@@ -24,8 +27,9 @@ from agentic_image_gen.providers.local.cutout import cut_out
 from agentic_image_gen.providers.local.segment import SegmenterPool
 from agentic_image_gen.providers.local.segment.models import bundled_u2netp
 from agentic_image_gen.providers.local.segment.registry import NAME_KEY, POOL_KEY
-from agentic_image_gen.providers.local.studio import StudioGenerator
+from agentic_image_gen.providers.local.studio import StudioGenerator, render
 from agentic_image_gen.providers.local.technical import TechnicalEvaluator
+from agentic_image_gen.providers.local.vocabulary import StudioSettings
 
 PHOTOS = Path(__file__).resolve().parent.parent.parent / "shared" / "photos"
 pytestmark = pytest.mark.skipif(
@@ -97,3 +101,48 @@ async def test_a_band_torn_by_the_classical_cut_is_caught_and_the_whole_ring_is_
     assert whole.details["segmenter"] == "u2netp"
     assert whole.details["completeness"]["whole"] is True
     assert whole.score > torn.score
+
+
+async def judged_shot(photo: str, shot: bytes) -> Evaluation:
+    """The technical evaluation of ``shot`` (a studio render) against ``photo``."""
+    path = PHOTOS / photo
+    ref = ReferenceImage(str(path), path.read_bytes(), "image/jpeg", 0, 0)
+    settings = ImageSettings(background=Background.TRANSPARENT)
+    prompt = "jewelry product photo, soft studio lighting"
+    async with AsyncExitStack() as stack:
+        context = ProviderContext(
+            RunConfig(prompt=prompt, refs=(str(path),)),
+            stack,
+            run_cache={POOL_KEY: POOL, NAME_KEY: "u2netp"},
+        )
+        evaluator = await TechnicalEvaluator.create(context)
+        image = GeneratedImage(shot, OutputFormat.PNG, 1024, 1024)
+        return await evaluator.evaluate_image(
+            EvaluationRequest(image, prompt, prompt, settings, (ref,))
+        )
+
+
+@needs_model
+@pytest.mark.parametrize(
+    ("photo", "lost"),
+    [
+        ("15_dd_pendants.jpg", 0.12),  # the neck wire
+        ("11_rb_enameled_copper_sterling_alexandrite.jpg", 0.17),  # the ear wires' loops
+        ("18_tc_authentic-lapis-pendant-1.webp", 0.5),  # the cord, hanging by a fine bail
+    ],
+)
+async def test_a_shot_that_lost_a_thin_part_scores_well_under_the_threshold(
+    photo: str, lost: float
+) -> None:
+    cut = cut_out((PHOTOS / photo).read_bytes(), POOL.get("u2netp"))
+    settings = ImageSettings(background=Background.TRANSPARENT)
+    whole_shot, _, _ = render(cut, StudioSettings(), settings)
+    alpha = cut.alpha.copy()
+    alpha[: int(alpha.shape[0] * lost)] = 0.0  # the top of the product is gone
+    broken_shot, _, _ = render(dataclasses.replace(cut, alpha=alpha), StudioSettings(), settings)
+    whole = await judged_shot(photo, whole_shot)
+    broken = await judged_shot(photo, broken_shot)
+    assert whole.details["completeness"]["whole"] is True
+    assert broken.details["completeness"]["whole"] is False
+    assert broken.score <= 85 - 10
+    assert broken.score < whole.score

@@ -31,6 +31,10 @@ from agentic_image_gen.providers.local.segment.strands import thin_lines
 WORK_SIDE = 512
 MISSING_LIMIT = 0.02  # missing share of the product above which it is incomplete
 POSE_MIN = 0.6  # below this the shot is not the reference's pose: nothing to map
+REACHES_OUT = 0.1  # a missing piece reaching this far (of the product's diagonal) is a lost part
+GAP = 0.06  # of the photo: a long piece starting this close hangs on the product
+CORD = 0.5  # of the product's diagonal: how long such a piece is (a cord, a chain)
+BODY = 0.04  # of the product's box diagonal: an opening this wide removes its thin parts
 REACH = 0.015  # of the photo: closer than this to the shot's product is not missing (alignment)
 PIECE = 0.005  # a missing piece smaller than this share of the product is texture
 DARK_STEP = 40.0  # Lab lightness below the backdrop that no soft shadow or reflection reaches
@@ -40,7 +44,8 @@ DARK_STEP = 40.0  # Lab lightness below the backdrop that no soft shadow or refl
 class Completeness:
     missing: float  # share of the product (as the reference shows it) absent from the shot
     parts: int  # separate missing pieces
-    pose: float  # shape agreement of the shot's product with the cut-out's (box-normalised IoU)
+    pose: float  # agreement (IoU) of the shot's product with the cut-out's, once aligned
+    reaches: float = 0.0  # how far a missing piece reaches from the shot's product, of its size
 
     @property
     def compared(self) -> bool:
@@ -50,7 +55,7 @@ class Completeness:
 
     @property
     def whole(self) -> bool:
-        return not self.compared or self.missing <= MISSING_LIMIT
+        return not self.compared or (self.missing <= MISSING_LIMIT and self.reaches < REACHES_OUT)
 
 
 def distinct(rgb: FloatImage) -> Mask:
@@ -86,59 +91,117 @@ def second_opinion(rgb: FloatImage, segmenter: Segmenter | None) -> Mask:
     return seen | (np.asarray(flat) > 0)
 
 
-def _warp(shot_mask: Mask, cut: Cutout, shape: tuple[int, int]) -> Mask | None:
-    """The shot's product drawn where the cut-out's solid box sits in the reference."""
-    found = box(shot_mask)
-    solid = box(_solid(cut))
-    if found is None or solid is None or cut.source_size == (0, 0):
-        return None
-    height, width = shape
-    fx, fy = width / cut.source_size[0], height / cut.source_size[1]
-    left = round((cut.origin[0] + solid[0]) * fx)
-    top = round((cut.origin[1] + solid[1]) * fy)
-    right = max(left + 1, round((cut.origin[0] + solid[2]) * fx))
-    bottom = max(top + 1, round((cut.origin[1] + solid[3]) * fy))
-    crop = shot_mask[found[1] : found[3], found[0] : found[2]].astype(np.uint8)
-    placed = np.zeros(shape, bool)
-    resized = cv2.resize(crop, (right - left, bottom - top), interpolation=cv2.INTER_AREA) > 0
-    placed[top:bottom, left:right] = resized[: height - top, : width - left]
-    return placed
-
-
-def _shape(mask: Mask) -> Mask:
-    found = box(mask)
-    assert found is not None
-    crop = mask[found[1] : found[3], found[0] : found[2]].astype(np.uint8)
-    return np.asarray(cv2.resize(crop, (128, 128), interpolation=cv2.INTER_AREA)) > 0
-
-
 def _solid(cut: Cutout) -> Mask:
     """The cut-out's product as a shot's product mask is measured (measure.product_mask):
     the same pieces kept, so a speck the shot's measure drops cannot shift the box."""
     return largest_parts(cut.alpha > 0.5)
 
 
+def _body(mask: Mask) -> Mask:
+    """The product without its thin parts (an opening wider than a wire or a cord): what
+    stays put when a hook, a chain or a neck wire is lost, so the shot can still be aligned."""
+    found = box(mask)
+    if found is None:
+        return mask
+    side = max(3, round(BODY * np.hypot(found[2] - found[0], found[3] - found[1]))) | 1
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+    body = largest_parts(np.asarray(cv2.morphologyEx(u8(mask), cv2.MORPH_OPEN, disc) > 0))
+    return body if body.any() else mask
+
+
+def _place(
+    mask: Mask,
+    frame: tuple[int, int, int, int],
+    onto: tuple[float, float, float, float],
+    shape: tuple[int, int],
+) -> Mask:
+    """``mask`` scaled and moved so that its box ``frame`` lands on ``onto`` (left, top,
+    right, bottom in ``shape``'s pixels)."""
+    left, top, right, bottom = frame
+    sx = (onto[2] - onto[0]) / max(1, right - left)
+    sy = (onto[3] - onto[1]) / max(1, bottom - top)
+    size = (max(1, round(mask.shape[1] * sx)), max(1, round(mask.shape[0] * sy)))
+    # Area-averaged, so a wire thinner than a pixel after scaling still marks its pixels.
+    scaled = np.asarray(cv2.resize(u8(mask), size, interpolation=cv2.INTER_AREA) > 0)
+    x, y = round(onto[0] - left * sx), round(onto[1] - top * sy)
+    height, width = shape
+    placed = np.zeros(shape, bool)
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(width, x + size[0]), min(height, y + size[1])
+    if x1 > x0 and y1 > y0:
+        placed[y0:y1, x0:x1] = scaled[y0 - y : y1 - y, x0 - x : x1 - x]
+    return placed
+
+
+def align(shot_mask: Mask, cut: Cutout, shape: tuple[int, int]) -> tuple[Mask, float] | None:
+    """The shot's product drawn onto the reference (at ``shape``) and how well it agrees with
+    the cut-out there (IoU). Aligned box on box, whole product and body alone, whichever
+    agrees better: a shot that lost a part still lines up by the rest; one that re-poses
+    the product agrees either way poorly. None without a product or a source size."""
+    solid = _solid(cut)
+    if not shot_mask.any() or not solid.any() or cut.source_size == (0, 0):
+        return None
+    height, width = shape
+    fx, fy = width / cut.source_size[0], height / cut.source_size[1]
+    offset = (cut.origin[0], cut.origin[1], cut.origin[0], cut.origin[1])
+    whole = box(solid)
+    assert whole is not None
+    reference = _place(solid, whole, _scaled(whole, offset, fx, fy), shape)
+    best: tuple[Mask, float] | None = None
+    for pick in (lambda mask: mask, _body):
+        frame, target = box(pick(shot_mask)), box(pick(solid))
+        if frame is None or target is None:
+            continue
+        placed = _place(shot_mask, frame, _scaled(target, offset, fx, fy), shape)
+        agreement = float((placed & reference).sum() / max(1, (placed | reference).sum()))
+        if best is None or agreement > best[1]:
+            best = (placed, agreement)
+    return best
+
+
+def _scaled(
+    found: tuple[int, int, int, int], offset: tuple[int, int, int, int], fx: float, fy: float
+) -> tuple[float, float, float, float]:
+    left, top, right, bottom = (a + b for a, b in zip(found, offset, strict=True))
+    return (left * fx, top * fy, right * fx, bottom * fy)
+
+
 def pose_agreement(shot_mask: Mask, cut: Cutout) -> float:
-    """IoU of the shot's product and the cut-out's, each scaled to its box."""
-    a, b = _shape(shot_mask), _shape(_solid(cut))
-    return float((a & b).sum() / max(1, (a | b).sum()))
+    """How well the shot's product agrees with the cut-out's, aligned (``align``) on the
+    reference at its own size."""
+    aligned = align(shot_mask, cut, (cut.source_size[1], cut.source_size[0]))
+    return 0.0 if aligned is None else aligned[1]
 
 
 def completeness(shot_mask: Mask, cut: Cutout, seen: Mask) -> Completeness | None:
     """How much of what ``seen`` (``distinct`` of the reference) shows is missing from the
     shot; None when the shot has no product to compare."""
-    placed = _warp(shot_mask, cut, seen.shape)
-    if placed is None or not placed.any():
+    aligned = align(shot_mask, cut, (seen.shape[0], seen.shape[1]))
+    if aligned is None or not aligned[0].any():
         return None
-    pose = pose_agreement(shot_mask, cut)
+    placed, pose = aligned
     reach = max(3, round(REACH * max(seen.shape)))
     near = cv2.dilate(u8(placed), np.ones((reach, reach), np.uint8)) > 0
-    count, labels, _, _ = cv2.connectedComponentsWithStats(u8(seen | placed), connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(u8(seen | placed), connectivity=8)
     attached = np.unique(labels[placed])
+    # A cord hangs by a bail too fine to see: a long piece that starts close by counts too.
+    frame = box(placed)
+    assert frame is not None
+    size = float(np.hypot(frame[2] - frame[0], frame[3] - frame[1]))
+    gap = 2 * max(3, round(GAP * max(seen.shape))) + 1  # a square reaching GAP each way
+    close = np.unique(labels[cv2.dilate(u8(placed), np.ones((gap, gap), np.uint8)) > 0])
+    extent = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    hanging = close[(close > 0) & (extent[close] >= CORD * size)]
+    attached = np.union1d(attached, hanging)
     missing = seen & ~near & np.isin(labels, attached[attached > 0])
     # Texture (linen weave, wood grain) leaves specks; a lost part is a piece of some size.
     _, parts, stats, _ = cv2.connectedComponentsWithStats(u8(missing), connectivity=8)
     big = 1 + np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= PIECE * float(placed.sum()))
     missing = np.isin(parts, big)
     share = float(missing.sum()) / max(1.0, float((placed | missing).sum()))
-    return Completeness(missing=share, parts=int(big.size) if count > 1 else 0, pose=pose)
+    # A lost hook or chain is thin: little area, but it reaches far from what is left (a
+    # sliver along the outline, where the alignment is a pixel off, does not).
+    away = cv2.distanceTransform(u8(~placed), cv2.DIST_L2, 3)
+    reaches = float(away[missing].max()) / max(1.0, size) if missing.any() else 0.0
+    return Completeness(
+        missing=share, parts=int(big.size) if count > 1 else 0, pose=pose, reaches=reaches
+    )
