@@ -188,6 +188,25 @@ def test_refinement_opens_the_ring_and_keeps_the_chain() -> None:
     assert iou > 0.9
 
 
+def test_a_mirror_image_the_model_spilled_onto_is_cut_and_a_hesitant_prong_kept() -> None:
+    """Under a dark bar on a glossy sweep lies its grey mirror image; the model's map takes in
+    a piece of it, hesitantly. A prong on the bar's top is mapped just as hesitantly, but it
+    meets the white backdrop all round."""
+    rgb = np.ones((300, 300, 3), np.float32)
+    rgb[120:180, 60:240] = 0.3  # the bar
+    rows = np.arange(180, 240, dtype=np.float32)[:, None, None]
+    rgb[180:240, 60:240] = 0.55 + 0.45 * (rows - 180) / 60  # its reflection, fading out
+    rgb[96:120, 140:156] = 0.3  # the prong
+    prob = np.zeros((300, 300), np.float32)
+    prob[118:182, 58:242] = 1.0
+    prob[182:194, 130:170] = 0.7  # the spill, taken in
+    prob[94:118, 138:158] = 0.7  # the prong, taken in just as hesitantly
+    alpha, _ = refine(rgb, prob)
+    assert float(alpha[186:194, 134:166].max()) < 0.05
+    assert float(alpha[100:116, 144:152].min()) > 0.95
+    assert float(alpha[125:175, 65:235].min()) > 0.95
+
+
 def test_a_product_that_hardly_differs_is_a_clear_error() -> None:
     rgb = np.full((200, 200, 3), 0.9, np.float32)
     rgb[90:110, 90:110] = 0.905  # present, but not distinguishable from the backdrop

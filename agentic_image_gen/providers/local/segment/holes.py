@@ -1,7 +1,9 @@
-"""Openings that a saliency model paints as product, found and taken out.
+"""Openings and reflections that a saliency model paints as product, found and taken out.
 
-A model sees a ring as a blob: its inside, where the backdrop shows through, comes out as
-product. ``clear_holes`` opens regions whose colour is the backdrop's.
+A model sees a ring as a blob: its inside, where the backdrop shows through, and on a glossy
+sweep a piece of the product's mirror image below it come out as product. ``clear_holes``
+opens regions whose colour is the backdrop's. On a flat sweep, ``drop_spill`` cuts off the
+part of the mirror image below the product that the model's map spilled onto.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ HOLE_LARGE, HOLE_MEAN_LARGE = 0.2, 1.2  # a fifth of the product: a looser avera
 HOLE_MIN = 0.03  # ... and this share of the product (a band's white highlight is smaller)
 HOLE_MIN_TEXTURED = 0.004  # ... on a textured backdrop, which no highlight mimics
 TEXTURED = 3.0  # the backdrop's lightness spread (Lab) above which it is cloth, wood, stone
+SURE = 0.9  # the model's probability above which a pixel is surely product
+SMOOTH = 1.0  # px: the photo is smoothed this much before its edges decide (sensor grain)
+THICK = 0.008  # of the longer side: a spill narrower than this is the outline's own blur
+SPILL_MAX = 0.05  # of the product: a larger hesitant piece is a part of it, not a reflection
+REFLECTED = 0.8  # share of a spill's outside neighbours that are not backdrop: a reflection
 
 
 def exterior(hard: Mask) -> Mask:
@@ -59,3 +66,47 @@ def clear_holes(hard: Mask, diff: Difference) -> Mask:
     holes = np.isin(labels, 1 + np.flatnonzero(keep))
     grown = cv2.dilate(u8(holes), np.ones((3, 3), np.uint8)) > 0
     return hard & ~(grown & (diff.any < HOLE_LIKE * 1.6))
+
+
+def lab_bytes(rgb: FloatImage, sigma: float) -> np.ndarray:
+    """The photo in Lab, smoothed by ``sigma`` px, as the 8-bit image ``cv2.watershed`` takes:
+    its flooding follows colour steps between neighbours, so it stops at the largest one."""
+    lab = cv2.GaussianBlur(cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab), (0, 0), sigma)
+    scaled = lab * np.array([2.55, 1.0, 1.0], np.float32) + np.array([0, 128, 128], np.float32)
+    return np.ascontiguousarray(np.clip(scaled, 0, 255).astype(np.uint8))
+
+
+def _spills(hard: Mask, rgb: FloatImage, prob: FloatImage) -> Mask:
+    """Where the mask's outline can move inwards to a stronger edge: the pixels the model
+    hesitates over, given to the backdrop or the product by a watershed between the two."""
+    outside = exterior(hard)
+    markers = np.full(hard.shape, 2, np.int32)  # the product, and its holes left as they are
+    markers[hard & (prob < SURE)] = 0
+    markers[outside] = 1
+    cv2.watershed(lab_bytes(rgb, SMOOTH), markers)
+    return np.asarray(hard & (markers == 1), bool)
+
+
+def drop_spill(hard: Mask, rgb: FloatImage, prob: FloatImage, diff: Difference) -> Mask:
+    """On a flat sweep, cut off the piece of the product's mirror image that the model's map
+    spilled onto: a thick hesitant piece on the outline, beyond the product's edge, whose
+    outside neighbours are mostly not the backdrop (the reflection goes on past the map). A
+    part of the product the model hesitates over meets the backdrop along its outline."""
+    if diff.texture >= TEXTURED or not (hard & (prob < SURE)).any():
+        return hard
+    spill = _spills(hard, rgb, prob)
+    size = max(3, round(THICK * max(hard.shape)) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    thick = cv2.morphologyEx(u8(spill), cv2.MORPH_OPEN, kernel) > 0
+    count, labels, stats = components(spill)
+    outside = exterior(hard)
+    reflection = np.zeros(count, bool)
+    for label in np.unique(labels[thick]):
+        if label == 0 or stats[label, cv2.CC_STAT_AREA] > SPILL_MAX * hard.sum():
+            continue
+        piece = labels == label
+        beside = (cv2.dilate(u8(piece), np.ones((5, 5), np.uint8)) > 0) & outside
+        reflection[label] = bool(beside.any()) and (
+            float((diff.any[beside] > HOLE_LIKE).mean()) >= REFLECTED
+        )
+    return np.asarray(hard & ~reflection[labels], bool)

@@ -2,10 +2,11 @@
 
 Saliency models see a ring as a blob and a chain as noise. On a copy at most ``WORK_SIDE``
 pixels on its longer side (so the cost stays bounded), this clears regions that show the
-backdrop (holes.py: a ring's inside, the gap in a necklace, the contact shadow), drops
-specks, and adds thin parts that hang on the product (strands.py: chains, cords, hooks,
-bails). The hard mask then gets a soft edge from a guided filter that follows the
-full-resolution photo, and edge colours are decontaminated of the backdrop's colour.
+backdrop (holes.py: a ring's inside, the gap in a necklace, the contact shadow, a glossy
+floor's mirror image), drops specks, and adds thin parts that hang on the product
+(strands.py: chains, cords, hooks, bails). The hard mask then gets a soft edge from a guided
+filter that follows the full-resolution photo, and edge colours are decontaminated of the
+backdrop's colour.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ import numpy as np
 from agentic_image_gen.core.errors import ProviderError
 from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.providers.local.segment.background import Difference, difference
-from agentic_image_gen.providers.local.segment.holes import HOLE_LIKE, clear_holes
+from agentic_image_gen.providers.local.segment.holes import (
+    HOLE_LIKE,
+    clear_holes,
+    drop_spill,
+)
 from agentic_image_gen.providers.local.segment.masks import drop_specks
 from agentic_image_gen.providers.local.segment.strands import add_thin_parts
 
@@ -62,7 +67,7 @@ def hard_mask(small: FloatImage, prob: FloatImage) -> tuple[Mask, Difference]:
             f"the product in the reference photo hardly differs from its background (contrast "
             f"{contrast:.1f}): use a photo on a plain, contrasting backdrop"
         )
-    hard = trim_edge(clear_holes(hard, diff), diff)
+    hard = trim_edge(drop_spill(clear_holes(hard, diff), small, prob, diff), diff)
     hard = drop_specks(cv2.morphologyEx(u8(hard), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0)
     hard = add_thin_parts(hard, diff)  # after the speck filter: a strand may stand apart
     share = float(hard.mean())
