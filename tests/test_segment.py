@@ -188,6 +188,39 @@ def test_refinement_opens_the_ring_and_keeps_the_chain() -> None:
     assert iou > 0.9
 
 
+def glossy_ring(inside_fades: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A dark band on a white glossy sweep, and a saliency model's filled blob of it. Through
+    the ring's upper inside one sees grey: the floor mirroring the band, darkest at the band
+    and lighter towards the open white middle (``inside_fades``), or, evenly shaded, the band's
+    own inner face."""
+    rgb = np.ones((300, 300, 3), np.float32)
+    band = np.zeros((300, 300), np.uint8)
+    cv2.circle(band, (150, 160), 80, 1, thickness=20)
+    inside = np.zeros((300, 300), np.uint8)
+    cv2.circle(inside, (150, 160), 70, 1, thickness=-1)
+    rows = np.arange(300, dtype=np.float32)[:, None]
+    grey = np.clip(0.55 + 0.45 * (rows - 90) / 70, 0.55, 1.0) if inside_fades else 0.7
+    upper = (inside > 0) & (rows < 160)
+    rgb[upper] = (np.broadcast_to(grey, (300, 300))[upper])[:, None]
+    rgb[band > 0] = 0.3
+    blob = np.zeros((300, 300), np.float32)
+    cv2.circle(blob, (150, 160), 92, 1.0, thickness=-1)
+    return rgb, blob
+
+
+def test_the_floor_mirrored_through_a_ring_opens_and_a_bands_inner_face_stays() -> None:
+    rgb, blob = glossy_ring(inside_fades=True)
+    alpha, _ = refine(rgb, blob)
+    assert float(alpha[105:150, 125:175].max()) < 0.05  # the grey reflection is gone
+    assert float(alpha[175:220, 120:180].max()) < 0.05  # and the white middle
+    assert float(alpha[155:165, 72:78].min()) > 0.95  # the band stays whole
+    assert float(alpha[76:82, 145:155].min()) > 0.95
+    rgb, blob = glossy_ring(inside_fades=False)
+    alpha, _ = refine(rgb, blob)
+    assert float(alpha[110:150, 120:180].min()) > 0.95  # no fade: the band's own face
+    assert float(alpha[175:220, 120:180].max()) < 0.05
+
+
 def test_a_mirror_image_the_model_spilled_onto_is_cut_and_a_hesitant_prong_kept() -> None:
     """Under a dark bar on a glossy sweep lies its grey mirror image; the model's map takes in
     a piece of it, hesitantly. A prong on the bar's top is mapped just as hesitantly, but it

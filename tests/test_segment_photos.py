@@ -50,6 +50,7 @@ def shape(mask: np.ndarray) -> np.ndarray:
     [
         "02_ring_white_ring2",
         "03_ring_white_ring3",
+        "04_ring_white_ring4",  # the floor mirrored through the ring and below it: not product
         "05_ring_white_ring7",
         "06_ring_white_ring8",
         "07_ring_white_ring_test_2",

@@ -21,6 +21,7 @@ from agentic_image_gen.providers.local.segment.holes import (
     HOLE_LIKE,
     clear_holes,
     drop_spill,
+    open_floor,
 )
 from agentic_image_gen.providers.local.segment.masks import drop_specks
 from agentic_image_gen.providers.local.segment.strands import add_thin_parts
@@ -67,7 +68,8 @@ def hard_mask(small: FloatImage, prob: FloatImage) -> tuple[Mask, Difference]:
             f"the product in the reference photo hardly differs from its background (contrast "
             f"{contrast:.1f}): use a photo on a plain, contrasting backdrop"
         )
-    hard = trim_edge(drop_spill(clear_holes(hard, diff), small, prob, diff), diff)
+    hard = drop_spill(clear_holes(hard, diff), small, prob, diff)
+    hard = trim_edge(open_floor(hard, small, diff), diff)
     hard = drop_specks(cv2.morphologyEx(u8(hard), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0)
     hard = add_thin_parts(hard, diff)  # after the speck filter: a strand may stand apart
     share = float(hard.mean())
