@@ -240,6 +240,45 @@ def test_a_mirror_image_the_model_spilled_onto_is_cut_and_a_hesitant_prong_kept(
     assert float(alpha[125:175, 65:235].min()) > 0.95
 
 
+def woven_plate(opening_woven: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A hammered copper plate with a square opening, lying on linen, and a model's map that
+    fills the opening. Through the opening the linen is in the plate's shadow; or (not
+    ``opening_woven``) the plate has a patch in the linen's colour there that is textured as
+    strongly, but not woven (a matte stone, say)."""
+    rng = np.random.default_rng(3)
+    ys, xs = np.mgrid[0:320, 0:320].astype(np.float32)
+    threads = 0.07 * (np.cos(2 * np.pi * xs / 6) + np.cos(2 * np.pi * ys / 6))
+    linen = 0.8 + threads + rng.normal(0, 0.01, (320, 320)).astype(np.float32)
+    rgb = np.stack([linen, linen * 0.98, linen * 0.93], axis=-1)
+    plate = np.zeros((320, 320), bool)
+    plate[80:240, 80:240] = True
+    dents = cv2.GaussianBlur(rng.normal(0, 1, (320, 320)).astype(np.float32), (0, 0), 4)
+    copper = np.stack([0.62 + 2 * dents, 0.38 + 1.5 * dents, 0.22 + dents], axis=-1)
+    opening = np.zeros((320, 320), bool)
+    opening[125:195, 125:195] = True
+    rgb[plate & ~opening] = copper[plate & ~opening]
+    if opening_woven:
+        rgb[opening] *= 0.6
+    else:
+        grain = cv2.GaussianBlur(rng.normal(0, 1, (320, 320)).astype(np.float32), (0, 0), 1)
+        matte = 0.48 + 0.09 * grain / grain.std()
+        rgb[opening] = np.stack([matte, matte * 0.98, matte * 0.93], axis=-1)[opening]
+    prob = np.zeros((320, 320), np.float32)
+    prob[78:242, 78:242] = 1.0
+    return np.clip(rgb, 0, 1).astype(np.float32), prob
+
+
+def test_linen_seen_through_a_plates_opening_opens_and_a_textured_patch_stays() -> None:
+    rgb, prob = woven_plate(opening_woven=True)
+    alpha, _ = refine(rgb, prob)
+    assert float(alpha[132:188, 132:188].max()) < 0.05  # the shadowed linen is gone
+    assert float(alpha[88:118, 88:232].min()) > 0.95  # the plate around it stays
+    assert float(alpha[202:232, 88:232].min()) > 0.95
+    rgb, prob = woven_plate(opening_woven=False)
+    alpha, _ = refine(rgb, prob)
+    assert float(alpha[132:188, 132:188].min()) > 0.95  # textured, but not woven: product
+
+
 def test_a_product_that_hardly_differs_is_a_clear_error() -> None:
     rgb = np.full((200, 200, 3), 0.9, np.float32)
     rgb[90:110, 90:110] = 0.905  # present, but not distinguishable from the backdrop

@@ -4,7 +4,8 @@ A model sees a ring as a blob: its inside, where the backdrop shows through, and
 sweep a piece of the product's mirror image below it come out as product. ``clear_holes``
 opens regions whose colour is the backdrop's. On a flat sweep, ``drop_spill`` cuts off the
 part of the mirror image below the product that the model's map spilled onto, and
-``open_floor`` opens the floor seen through a ring where it mirrors the band in grey.
+``open_floor`` opens the floor seen through a ring where it mirrors the band in grey. Cloth,
+whose weave shows through a pierced plate, is weave.py's.
 """
 
 from __future__ import annotations

@@ -3,10 +3,10 @@
 Saliency models see a ring as a blob and a chain as noise. On a copy at most ``WORK_SIDE``
 pixels on its longer side (so the cost stays bounded), this clears regions that show the
 backdrop (holes.py: a ring's inside, the gap in a necklace, the contact shadow, a glossy
-floor's mirror image), drops specks, and adds thin parts that hang on the product
-(strands.py: chains, cords, hooks, bails). The hard mask then gets a soft edge from a guided
-filter that follows the full-resolution photo, and edge colours are decontaminated of the
-backdrop's colour.
+floor's mirror image; weave.py: cloth seen through a pierced plate), drops specks, and adds
+thin parts that hang on the product (strands.py: chains, cords, hooks, bails). The hard mask
+then gets a soft edge from a guided filter that follows the full-resolution photo, and edge
+colours are decontaminated of the backdrop's colour.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from agentic_image_gen.providers.local.segment.holes import (
 )
 from agentic_image_gen.providers.local.segment.masks import drop_specks
 from agentic_image_gen.providers.local.segment.strands import add_thin_parts
+from agentic_image_gen.providers.local.segment.weave import open_weave
 
 WORK_SIDE = 768
 MIN_PRODUCT = 0.0015  # of the frame: smaller is a speck, not a product to sell
@@ -69,7 +70,8 @@ def hard_mask(small: FloatImage, prob: FloatImage) -> tuple[Mask, Difference]:
             f"{contrast:.1f}): use a photo on a plain, contrasting backdrop"
         )
     hard = drop_spill(clear_holes(hard, diff), small, prob, diff)
-    hard = trim_edge(open_floor(hard, small, diff), diff)
+    hard = open_weave(open_floor(hard, small, diff), small, diff)
+    hard = trim_edge(hard, diff)
     hard = drop_specks(cv2.morphologyEx(u8(hard), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0)
     hard = add_thin_parts(hard, diff)  # after the speck filter: a strand may stand apart
     share = float(hard.mean())
