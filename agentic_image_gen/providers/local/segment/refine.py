@@ -2,7 +2,8 @@
 
 Saliency models see a ring as a blob and a chain as noise. On a copy at most ``WORK_SIDE``
 pixels on its longer side (so the cost stays bounded), this clears regions that show the
-backdrop (a ring's inside, the gap in a necklace, the contact shadow), drops specks, and adds
+backdrop (holes.py: a ring's inside, the gap in a necklace, the contact shadow, a glossy
+floor's mirror image; weave.py: cloth seen through a pierced plate), drops specks, and adds
 thin parts that hang on the product (strands.py: chains, cords, hooks, bails). The hard mask
 then gets a soft edge from a guided filter that follows the full-resolution photo, and edge
 colours are decontaminated of the backdrop's colour.
@@ -18,19 +19,20 @@ import numpy as np
 from agentic_image_gen.core.errors import ProviderError
 from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.providers.local.segment.background import Difference, difference
-from agentic_image_gen.providers.local.segment.masks import components, drop_specks
+from agentic_image_gen.providers.local.segment.holes import (
+    HOLE_LIKE,
+    clear_holes,
+    drop_spill,
+    open_floor,
+)
+from agentic_image_gen.providers.local.segment.masks import drop_specks
 from agentic_image_gen.providers.local.segment.matte import strand_alpha
 from agentic_image_gen.providers.local.segment.strands import STRAND, add_thin_parts
+from agentic_image_gen.providers.local.segment.weave import open_weave
 
 WORK_SIDE = 768
 MIN_PRODUCT = 0.0015  # of the frame: smaller is a speck, not a product to sell
 MIN_CONTRAST = 2.0  # distance from the backdrop (border spreads) of the product's clearest
-HOLE_LIKE = 2.5  # closer to the backdrop than this (border spreads): may be a hole
-HOLE_MEAN = 0.8  # ... and a hole's average colour this close to the backdrop's
-HOLE_LARGE, HOLE_MEAN_LARGE = 0.2, 1.2  # a fifth of the product: a looser average will do
-HOLE_MIN = 0.03  # ... and this share of the product (a band's white highlight is smaller)
-HOLE_MIN_TEXTURED = 0.004  # ... on a textured backdrop, which no highlight mimics
-TEXTURED = 3.0  # the backdrop's lightness spread (Lab) above which it is cloth, wood, stone
 TRIM = 0.004  # of the longer side, peeled off the outline where it shows the backdrop
 
 
@@ -47,46 +49,6 @@ def guided_filter(guide: FloatImage, source: FloatImage, radius: int, eps: float
     a = f32(cov / (var + eps))
     b = f32(mean_p - a * mean_i)
     return f32(box(a) * guide + box(b))
-
-
-def _exterior(hard: Mask) -> Mask:
-    """The background reachable from the frame's edge (not a ring's enclosed inside)."""
-    count, labels, _ = components(~hard)
-    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    return np.isin(labels, edge[edge > 0]) if count > 1 else ~hard
-
-
-def clear_holes(hard: Mask, diff: Difference) -> Mask:
-    """Open up regions inside the mask that show the backdrop (a ring's inside, a necklace's
-    gap) and trim its shadow: every pixel close to the backdrop's colour, and the region's
-    average colour the backdrop's own, or (on the outline) the backdrop's, only darker. A pale
-    stone, enamel or glass is close pixel by pixel but off on average, so it stays."""
-    like = hard & (diff.any < HOLE_LIKE)
-    like = cv2.morphologyEx(u8(like), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)) > 0
-    count, labels, stats = components(like)
-    if count <= 1:
-        return hard
-    area = stats[1:, cv2.CC_STAT_AREA]
-    flat = labels.ravel()
-
-    def mean(values: FloatImage) -> np.ndarray:
-        return np.asarray(np.bincount(flat, values.ravel(), count)[1:] / np.maximum(area, 1))
-
-    light, a, b = (mean(diff.offset[..., c]) for c in range(3))
-    share = area / max(1, int(hard.sum()))
-    # A large enclosed backdrop-like region is a ring's inside even in the ring's own shade.
-    off = np.sqrt(light**2 + a**2 + b**2)
-    backdrop = (off < HOLE_MEAN) | ((off < HOLE_MEAN_LARGE) & (share >= HOLE_LARGE))
-    shadow = (np.hypot(a, b) < HOLE_MEAN) & (light < 0)
-    near_out = cv2.dilate(u8(_exterior(hard)), np.ones((3, 3), np.uint8)) > 0
-    on_outline = np.bincount(flat, near_out.ravel(), count)[1:] > 0
-    # A flat studio sweep is mimicked by a polished band's white highlight; cloth or wood is
-    # not, so there a small opening (a pierced setting, a gap) is the backdrop too.
-    smallest = HOLE_MIN if diff.texture < TEXTURED else HOLE_MIN_TEXTURED
-    keep = (area >= 24) & (share >= smallest) & (backdrop | (shadow & on_outline))
-    holes = np.isin(labels, 1 + np.flatnonzero(keep))
-    grown = cv2.dilate(u8(holes), np.ones((3, 3), np.uint8)) > 0
-    return hard & ~(grown & (diff.any < HOLE_LIKE * 1.6))
 
 
 def trim_edge(hard: Mask, diff: Difference) -> Mask:
@@ -116,7 +78,9 @@ def hard_mask(small: FloatImage, prob: FloatImage) -> Refined:
             f"the product in the reference photo hardly differs from its background (contrast "
             f"{contrast:.1f}): use a photo on a plain, contrasting backdrop"
         )
-    hard = trim_edge(clear_holes(hard, diff), diff)
+    hard = drop_spill(clear_holes(hard, diff), small, prob, diff)
+    hard = open_weave(open_floor(hard, small, diff), small, diff)
+    hard = trim_edge(hard, diff)
     hard = drop_specks(cv2.morphologyEx(u8(hard), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0)
     body = hard
     hard = add_thin_parts(body, diff)  # after the speck filter: a strand may stand apart

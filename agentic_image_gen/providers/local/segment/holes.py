@@ -1,0 +1,157 @@
+"""Openings and reflections that a saliency model paints as product, found and taken out.
+
+A model sees a ring as a blob: its inside, where the backdrop shows through, and on a glossy
+sweep a piece of the product's mirror image below it come out as product. ``clear_holes``
+opens regions whose colour is the backdrop's. On a flat sweep, ``drop_spill`` cuts off the
+part of the mirror image below the product that the model's map spilled onto, and
+``open_floor`` opens the floor seen through a ring where it mirrors the band in grey. Cloth,
+whose weave shows through a pierced plate, is weave.py's.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
+from agentic_image_gen.providers.local.segment.background import Difference
+from agentic_image_gen.providers.local.segment.masks import components
+
+HOLE_LIKE = 2.5  # closer to the backdrop than this (border spreads): may be a hole
+HOLE_MEAN = 0.8  # ... and a hole's average colour this close to the backdrop's
+HOLE_LARGE, HOLE_MEAN_LARGE = 0.2, 1.2  # a fifth of the product: a looser average will do
+HOLE_MIN = 0.03  # ... and this share of the product (a band's white highlight is smaller)
+HOLE_MIN_TEXTURED = 0.004  # ... on a textured backdrop, which no highlight mimics
+TEXTURED = 3.0  # the backdrop's lightness spread (Lab) above which it is cloth, wood, stone
+SURE = 0.9  # the model's probability above which a pixel is surely product
+SMOOTH = 1.0  # px: the photo is smoothed this much before its edges decide (sensor grain)
+THICK = 0.008  # of the longer side: a spill narrower than this is the outline's own blur
+SPILL_MAX = 0.05  # of the product: a larger hesitant piece is a part of it, not a reflection
+REFLECTED = 0.8  # share of a spill's outside neighbours that are not backdrop: a reflection
+OUTLINE = 0.015  # of the longer side: this deep inside the outline, a ring's band is sure
+CHROMA = 4.0  # more colourful than this (border spreads) is product: gold, a coloured stone
+DARK = 40.0  # Lab lightness below the backdrop that no shadow or floor reflection reaches
+FADE, FADE_TREND = 3.0, -0.3  # a floor's reflection darkens towards the band (Lab, correlation)
+FADE_DEPTH = 16  # px at work scale: a shallower region is too small to tell a fade from a
+# band's own shading (a ring photographed this small is left as the model saw it)
+
+
+def exterior(hard: Mask) -> Mask:
+    """The background reachable from the frame's edge (not a ring's enclosed inside)."""
+    count, labels, _ = components(~hard)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    return np.isin(labels, edge[edge > 0]) if count > 1 else ~hard
+
+
+def clear_holes(hard: Mask, diff: Difference) -> Mask:
+    """Open up regions inside the mask that show the backdrop (a ring's inside, a necklace's
+    gap) and trim its shadow: every pixel close to the backdrop's colour, and the region's
+    average colour the backdrop's own, or (on the outline) the backdrop's, only darker. A pale
+    stone, enamel or glass is close pixel by pixel but off on average, so it stays."""
+    like = hard & (diff.any < HOLE_LIKE)
+    like = cv2.morphologyEx(u8(like), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)) > 0
+    count, labels, stats = components(like)
+    if count <= 1:
+        return hard
+    area = stats[1:, cv2.CC_STAT_AREA]
+    flat = labels.ravel()
+
+    def mean(values: FloatImage) -> np.ndarray:
+        return np.asarray(np.bincount(flat, values.ravel(), count)[1:] / np.maximum(area, 1))
+
+    light, a, b = (mean(diff.offset[..., c]) for c in range(3))
+    share = area / max(1, int(hard.sum()))
+    # A large enclosed backdrop-like region is a ring's inside even in the ring's own shade.
+    off = np.sqrt(light**2 + a**2 + b**2)
+    backdrop = (off < HOLE_MEAN) | ((off < HOLE_MEAN_LARGE) & (share >= HOLE_LARGE))
+    shadow = (np.hypot(a, b) < HOLE_MEAN) & (light < 0)
+    near_out = cv2.dilate(u8(exterior(hard)), np.ones((3, 3), np.uint8)) > 0
+    on_outline = np.bincount(flat, near_out.ravel(), count)[1:] > 0
+    # A flat studio sweep is mimicked by a polished band's white highlight; cloth or wood is
+    # not, so there a small opening (a pierced setting, a gap) is the backdrop too.
+    smallest = HOLE_MIN if diff.texture < TEXTURED else HOLE_MIN_TEXTURED
+    keep = (area >= 24) & (share >= smallest) & (backdrop | (shadow & on_outline))
+    holes = np.isin(labels, 1 + np.flatnonzero(keep))
+    grown = cv2.dilate(u8(holes), np.ones((3, 3), np.uint8)) > 0
+    return hard & ~(grown & (diff.any < HOLE_LIKE * 1.6))
+
+
+def lab_bytes(rgb: FloatImage, sigma: float) -> np.ndarray:
+    """The photo in Lab, smoothed by ``sigma`` px, as the 8-bit image ``cv2.watershed`` takes:
+    its flooding follows colour steps between neighbours, so it stops at the largest one."""
+    lab = cv2.GaussianBlur(cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab), (0, 0), sigma)
+    scaled = lab * np.array([2.55, 1.0, 1.0], np.float32) + np.array([0, 128, 128], np.float32)
+    return np.ascontiguousarray(np.clip(scaled, 0, 255).astype(np.uint8))
+
+
+def _spills(hard: Mask, rgb: FloatImage, prob: FloatImage) -> Mask:
+    """Where the mask's outline can move inwards to a stronger edge: the pixels the model
+    hesitates over, given to the backdrop or the product by a watershed between the two."""
+    outside = exterior(hard)
+    markers = np.full(hard.shape, 2, np.int32)  # the product, and its holes left as they are
+    markers[hard & (prob < SURE)] = 0
+    markers[outside] = 1
+    cv2.watershed(lab_bytes(rgb, SMOOTH), markers)
+    return np.asarray(hard & (markers == 1), bool)
+
+
+def drop_spill(hard: Mask, rgb: FloatImage, prob: FloatImage, diff: Difference) -> Mask:
+    """On a flat sweep, cut off the piece of the product's mirror image that the model's map
+    spilled onto: a thick hesitant piece on the outline, beyond the product's edge, whose
+    outside neighbours are mostly not the backdrop (the reflection goes on past the map). A
+    part of the product the model hesitates over meets the backdrop along its outline."""
+    if diff.texture >= TEXTURED or not (hard & (prob < SURE)).any():
+        return hard
+    spill = _spills(hard, rgb, prob)
+    size = max(3, round(THICK * max(hard.shape)) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    thick = cv2.morphologyEx(u8(spill), cv2.MORPH_OPEN, kernel) > 0
+    count, labels, stats = components(spill)
+    outside = exterior(hard)
+    reflection = np.zeros(count, bool)
+    for label in np.unique(labels[thick]):
+        if label == 0 or stats[label, cv2.CC_STAT_AREA] > SPILL_MAX * hard.sum():
+            continue
+        piece = labels == label
+        beside = (cv2.dilate(u8(piece), np.ones((5, 5), np.uint8)) > 0) & outside
+        reflection[label] = bool(beside.any()) and (
+            float((diff.any[beside] > HOLE_LIKE).mean()) >= REFLECTED
+        )
+    return np.asarray(hard & ~reflection[labels], bool)
+
+
+def _fades(region: Mask, away: FloatImage, lightness: FloatImage) -> bool:
+    """Whether ``region`` darkens with the distance ``away`` from the hole it was grown from:
+    the nearest third lighter than the farthest by ``FADE``, and the trend consistent."""
+    distance, light = away[region], lightness[region]
+    if distance.max() < FADE_DEPTH or np.ptp(light) == 0:
+        return False
+    near, far = np.percentile(distance, [33, 67])
+    step = float(light[distance <= near].mean() - light[distance >= far].mean())
+    return step >= FADE and float(np.corrcoef(distance, light)[0, 1]) <= FADE_TREND
+
+
+def open_floor(hard: Mask, rgb: FloatImage, diff: Difference) -> Mask:
+    """On a glossy sweep, open the floor seen through a ring where it mirrors the band: grey,
+    not the backdrop's colour, but its hue and no darker than a reflection gets. It is grown
+    from the ring's open inside by a watershed against the band (a strip inside the outline,
+    and whatever is coloured or dark), so it stops at the band's edge. A band's own inner
+    face is grown into just the same; what tells the floor is that its reflection fades
+    towards the hole (the farther from the band, the lighter), while the face is shaded by
+    the light."""
+    outside = exterior(hard)
+    holes = ~hard & ~outside
+    if diff.texture >= TEXTURED or not holes.any():
+        return hard
+    inward = f32(cv2.distanceTransform(u8(~outside), cv2.DIST_L2, 3))
+    floor_like = (diff.chroma <= CHROMA) & (diff.delta_l > -DARK)
+    markers = np.full(hard.shape, 2, np.int32)  # the band
+    markers[hard & floor_like & (inward > OUTLINE * max(hard.shape))] = 0
+    markers[outside] = 3
+    markers[holes] = 1
+    cv2.watershed(lab_bytes(rgb, SMOOTH), markers)
+    count, labels, _ = components(hard & (markers == 1))
+    away = f32(cv2.distanceTransform(u8(~holes), cv2.DIST_L2, 3))
+    lightness = f32(diff.delta_l)
+    floor = [label for label in range(1, count) if _fades(labels == label, away, lightness)]
+    return hard & ~np.isin(labels, floor)
