@@ -34,6 +34,7 @@ POSE_MIN = 0.6  # below this the shot is not the reference's pose: nothing to ma
 REACHES_OUT = 0.1  # a missing piece reaching this far (of the product's diagonal) is a lost part
 GAP = 0.06  # of the photo: a long piece starting this close hangs on the product
 CORD = 0.5  # of the product's diagonal: how long such a piece is (a cord, a chain)
+MIRROR = 0.6  # share of a piece under the product that, flipped up, lands on it: a reflection
 BODY = 0.04  # of the product's box diagonal: an opening this wide removes its thin parts
 REACH = 0.015  # of the photo: closer than this to the shot's product is not missing (alignment)
 PIECE = 0.005  # a missing piece smaller than this share of the product is texture
@@ -110,20 +111,14 @@ def _body(mask: Mask) -> Mask:
 
 
 def _place(
-    mask: Mask,
-    frame: tuple[int, int, int, int],
-    onto: tuple[float, float, float, float],
-    shape: tuple[int, int],
+    mask: Mask, scale: tuple[float, float], at: tuple[float, float], shape: tuple[int, int]
 ) -> Mask:
-    """``mask`` scaled and moved so that its box ``frame`` lands on ``onto`` (left, top,
-    right, bottom in ``shape``'s pixels)."""
-    left, top, right, bottom = frame
-    sx = (onto[2] - onto[0]) / max(1, right - left)
-    sy = (onto[3] - onto[1]) / max(1, bottom - top)
+    """``mask`` scaled by ``scale`` (x, y) with its top-left corner moved to ``at``."""
+    sx, sy = scale
     size = (max(1, round(mask.shape[1] * sx)), max(1, round(mask.shape[0] * sy)))
     # Area-averaged, so a wire thinner than a pixel after scaling still marks its pixels.
     scaled = np.asarray(cv2.resize(u8(mask), size, interpolation=cv2.INTER_AREA) > 0)
-    x, y = round(onto[0] - left * sx), round(onto[1] - top * sy)
+    x, y = round(at[0]), round(at[1])
     height, width = shape
     placed = np.zeros(shape, bool)
     x0, y0, x1, y1 = max(0, x), max(0, y), min(width, x + size[0]), min(height, y + size[1])
@@ -132,29 +127,46 @@ def _place(
     return placed
 
 
+def _fits(
+    frame: tuple[int, int, int, int], onto: tuple[float, float, float, float]
+) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """Ways to lay box ``frame`` on box ``onto`` as (scale, top-left corner): stretched to
+    fit, and at one scale (the widths' or the heights') pinned by each corner, since a shot
+    that lost its top still has its width and its bottom where they were."""
+    left, top, right, bottom = frame
+    sx = (onto[2] - onto[0]) / max(1, right - left)
+    sy = (onto[3] - onto[1]) / max(1, bottom - top)
+    fits = [((sx, sy), (onto[0] - left * sx, onto[1] - top * sy))]
+    for scale in (sx, sy):
+        for x in (onto[0] - left * scale, onto[2] - right * scale):
+            for y in (onto[1] - top * scale, onto[3] - bottom * scale):
+                fits.append(((scale, scale), (x, y)))
+    return fits
+
+
 def align(shot_mask: Mask, cut: Cutout, shape: tuple[int, int]) -> tuple[Mask, float] | None:
     """The shot's product drawn onto the reference (at ``shape``) and how well it agrees with
-    the cut-out there (IoU). Aligned box on box, whole product and body alone, whichever
-    agrees better: a shot that lost a part still lines up by the rest; one that re-poses
-    the product agrees either way poorly. None without a product or a source size."""
+    the cut-out there (IoU). Box on box, by the whole product or its body alone, stretched
+    or pinned by a corner, whichever agrees best: a shot that lost a part still lines up by
+    the rest; one that re-poses the product agrees poorly every way. None without a product
+    or a source size."""
     solid = _solid(cut)
     if not shot_mask.any() or not solid.any() or cut.source_size == (0, 0):
         return None
     height, width = shape
     fx, fy = width / cut.source_size[0], height / cut.source_size[1]
     offset = (cut.origin[0], cut.origin[1], cut.origin[0], cut.origin[1])
-    whole = box(solid)
-    assert whole is not None
-    reference = _place(solid, whole, _scaled(whole, offset, fx, fy), shape)
+    reference = _place(solid, (fx, fy), (cut.origin[0] * fx, cut.origin[1] * fy), shape)
     best: tuple[Mask, float] | None = None
     for pick in (lambda mask: mask, _body):
         frame, target = box(pick(shot_mask)), box(pick(solid))
         if frame is None or target is None:
             continue
-        placed = _place(shot_mask, frame, _scaled(target, offset, fx, fy), shape)
-        agreement = float((placed & reference).sum() / max(1, (placed | reference).sum()))
-        if best is None or agreement > best[1]:
-            best = (placed, agreement)
+        for scale, at in _fits(frame, _scaled(target, offset, fx, fy)):
+            placed = _place(shot_mask, scale, at, shape)
+            agreement = float((placed & reference).sum() / max(1, (placed | reference).sum()))
+            if best is None or agreement > best[1]:
+                best = (placed, agreement)
     return best
 
 
@@ -170,6 +182,21 @@ def pose_agreement(shot_mask: Mask, cut: Cutout) -> float:
     reference at its own size."""
     aligned = align(shot_mask, cut, (cut.source_size[1], cut.source_size[0]))
     return 0.0 if aligned is None else aligned[1]
+
+
+def _mirror_image(piece: Mask, placed: Mask) -> bool:
+    """Whether ``piece`` lies under the product and, flipped about the product's lowest
+    edge in each column, falls on the product: a glossy sweep's reflection, not a part."""
+    rows = np.arange(placed.shape[0])[:, None]
+    bottom = np.where(placed.any(axis=0), np.max(np.where(placed, rows, -1), axis=0), -1)
+    ys, xs = np.nonzero(piece)
+    edge = bottom[xs]
+    below = (edge >= 0) & (ys > edge)
+    if below.mean() < MIRROR:
+        return False
+    flipped = 2 * edge[below] - ys[below]
+    inside = (flipped >= 0) & placed[np.clip(flipped, 0, placed.shape[0] - 1), xs[below]]
+    return bool(inside.mean() >= MIRROR)
 
 
 def completeness(shot_mask: Mask, cut: Cutout, seen: Mask) -> Completeness | None:
@@ -196,6 +223,7 @@ def completeness(shot_mask: Mask, cut: Cutout, seen: Mask) -> Completeness | Non
     # Texture (linen weave, wood grain) leaves specks; a lost part is a piece of some size.
     _, parts, stats, _ = cv2.connectedComponentsWithStats(u8(missing), connectivity=8)
     big = 1 + np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= PIECE * float(placed.sum()))
+    big = np.array([label for label in big if not _mirror_image(parts == label, placed)], int)
     missing = np.isin(parts, big)
     share = float(missing.sum()) / max(1.0, float((placed | missing).sum()))
     # A lost hook or chain is thin: little area, but it reaches far from what is left (a
