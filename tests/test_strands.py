@@ -179,3 +179,20 @@ def test_a_strand_is_matted_from_its_colours_the_cloth_between_its_links_clear()
     faint = linen(seed=5)
     faint[lines > 0] *= 0.98  # a strand no clearer than the weave: colour cannot decide
     assert strand_alpha(faint, band, lines > 0, clear, 41) is None
+
+
+def test_a_reflection_under_the_product_is_not_a_lost_part_but_a_torn_band_is() -> None:
+    from agentic_image_gen.providers.local.completeness import _mirror_image
+
+    placed = np.zeros((200, 200), np.uint8)
+    cv2.ellipse(placed, (100, 80), (60, 40), 0, 0, 360, 1, 8)  # a ring, seen from the front
+    reflection = np.zeros_like(placed)
+    # The ring stands on a glossy floor at its lowest row (80 + 40 + 4): its mirror image
+    # below, flipped about that row, of which the floor shows the nearer half.
+    cv2.ellipse(reflection, (100, 2 * 124 - 80), (60, 40), 0, 180, 360, 1, 8)
+    reflection[:125] = 0
+    assert _mirror_image(reflection > 0, placed > 0)
+    torn = placed.copy()
+    torn[100:130] = 0  # the ring's lower band is lost
+    band = (placed > 0) & ~(torn > 0)
+    assert not _mirror_image(band, torn > 0)

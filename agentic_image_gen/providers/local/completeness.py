@@ -186,15 +186,17 @@ def pose_agreement(shot_mask: Mask, cut: Cutout) -> float:
 
 def _mirror_image(piece: Mask, placed: Mask) -> bool:
     """Whether ``piece`` lies under the product and, flipped about the product's lowest
-    edge in each column, falls on the product: a glossy sweep's reflection, not a part."""
-    rows = np.arange(placed.shape[0])[:, None]
-    bottom = np.where(placed.any(axis=0), np.max(np.where(placed, rows, -1), axis=0), -1)
+    point above it (where it meets a glossy floor), falls on the product: the sweep's
+    reflection, not a lost part."""
     ys, xs = np.nonzero(piece)
-    edge = bottom[xs]
-    below = (edge >= 0) & (ys > edge)
+    columns = placed[:, xs.min() : xs.max() + 1].any(axis=1)
+    if not columns.any():
+        return False
+    axis = int(np.flatnonzero(columns).max())
+    below = ys > axis
     if below.mean() < MIRROR:
         return False
-    flipped = 2 * edge[below] - ys[below]
+    flipped = 2 * axis - ys[below]
     inside = (flipped >= 0) & placed[np.clip(flipped, 0, placed.shape[0] - 1), xs[below]]
     return bool(inside.mean() >= MIRROR)
 
