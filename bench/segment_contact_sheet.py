@@ -26,7 +26,7 @@ from agentic_image_gen.providers.local.vocabulary import StudioSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTOS = ROOT.parent / "shared" / "photos"
-THUMB = 160
+THUMB = 200
 LABEL = 14
 
 
