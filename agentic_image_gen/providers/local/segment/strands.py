@@ -58,9 +58,12 @@ def _line_responses(lightness: FloatImage, width: int) -> tuple[FloatImage, Floa
 
 
 def _deviations(response: FloatImage) -> FloatImage:
-    """``response`` in robust deviations (median, MAD) above the photo's typical."""
-    median = float(np.median(response))
-    spread = 1.4826 * float(np.median(np.abs(response - median))) + 1.0
+    """``response`` in robust deviations (median, MAD) above the photo's typical; the two
+    medians are taken on every third pixel each way, which moves them by a hair at a ninth
+    of the cost."""
+    sample = response[::3, ::3]
+    median = float(np.median(sample))
+    spread = 1.4826 * float(np.median(np.abs(sample - median))) + 1.0
     return f32((response - median) / spread)
 
 
@@ -69,10 +72,10 @@ def _above_texture(response: FloatImage, deviations: float) -> Mask:
     return np.asarray(_deviations(response) > deviations)
 
 
-def line_strength(diff: Difference, width: int) -> FloatImage:
-    """How line-like each pixel is: the larger of its dark and light step, in deviations."""
+def _steps(diff: Difference, width: int) -> tuple[FloatImage, FloatImage]:
+    """(dark, light) local steps of the lightness, in deviations of the photo's own."""
     dark, light = _line_responses(diff.delta_l, width)
-    return f32(np.maximum(_deviations(dark), _deviations(light)))
+    return _deviations(dark), _deviations(light)
 
 
 def _line_kernels(length: int, count: int = ORIENTATIONS) -> list[FloatImage]:
@@ -98,9 +101,12 @@ def _oriented(lightness: FloatImage, length: int) -> tuple[FloatImage, FloatImag
     return f32(square - means.min(axis=0)), f32(means.max(axis=0) - square)
 
 
-def thin_lines(diff: Difference, width: int) -> Mask:
+def thin_lines(
+    diff: Difference, width: int, steps: tuple[FloatImage, FloatImage] | None = None
+) -> Mask:
     """Lines up to ``width`` px wide that stand out from their own surroundings: a chain or a
-    cord is darker or lighter than the backdrop right beside it, a fold or a shadow is not."""
+    cord is darker or lighter than the backdrop right beside it, a fold or a shadow is not.
+    ``steps`` (``_steps``), when the caller has them, saves computing them again."""
     coloured = diff.chroma > THIN_CHROMA
     if diff.texture < TEXTURED:
         dark_line, light_line = _line_responses(diff.lighter, width)
@@ -109,14 +115,14 @@ def thin_lines(diff: Difference, width: int) -> Mask:
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width, width))
     found: list[Mask] = []
     for local, along in zip(
-        _line_responses(diff.delta_l, width), _oriented(lightness, width + 4), strict=True
+        steps or _steps(diff, width), _oriented(lightness, width + 4), strict=True
     ):
         # The segment's response runs along a wire, or along both edges of a wide cord:
         # closed across a strand's width it covers the cord's body too, and the local step
         # then says which pixels are the strand, not the weave beside it.
         near = cv2.dilate(u8(_above_texture(along, STRONG)), np.ones((3, 3), np.uint8))
         course = np.asarray(cv2.morphologyEx(near, cv2.MORPH_CLOSE, disc) > 0)
-        found.append(_above_texture(local, WEAK) & course)
+        found.append((local > WEAK) & course)
     dark, light = found
     return light | (dark & ~_cast_shadow(dark, light, diff, width)) | coloured
 
@@ -230,7 +236,8 @@ def add_thin_parts(hard: Mask, diff: Difference) -> Mask:
     width = max(7, round(STRAND * side) | 1)
     # Only what differs from the backdrop itself: a gap between two dark bands is a bright
     # line locally, but it is the backdrop.
-    lines = thin_lines(diff, width) & ~hard
+    steps = _steps(diff, width) if diff.texture >= TEXTURED else None
+    lines = thin_lines(diff, width, steps) & ~hard
     if diff.texture < TEXTURED:
         lines &= diff.any > NOT_BACKDROP
     short = _strands(lines, width, round(SHORT * side)) & ~hard
@@ -250,7 +257,8 @@ def add_thin_parts(hard: Mask, diff: Difference) -> Mask:
     own = cv2.morphologyEx(u8(own), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
     pieces = _strands(own, width, round(SHORT * side))
     pieces &= ~along_grain(pieces, grain_of(diff.delta_l, hard))
-    strength = line_strength(diff, width)
+    assert steps is not None
+    strength = f32(np.maximum(*steps))  # how line-like each pixel is, for the joining paths
     joined = join(hard, pieces, strength, touch, reach, always=np.zeros_like(hard))
     cords = _touching(pieces & long & ~joined, hard | joined, bridge)
     if cords.any():  # a cord past a loop too fine to see: joined by its best path if any
