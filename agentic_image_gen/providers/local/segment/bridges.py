@@ -21,6 +21,7 @@ from agentic_image_gen.providers.local.segment.masks import components
 
 LINE_Z = 3.0  # robust deviations of the line response at which a pixel costs the least
 PENALTY = 4.0  # a plain backdrop pixel costs 1 + PENALTY times a line pixel
+ADJACENT = 1.5  # px: a piece this close already touches; nothing to draw between
 PATH_Z = 1.5  # a path's mean deviation for it to count as the line that joins
 NEIGHBOURS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
 
@@ -94,7 +95,7 @@ def join(
             break
         waiting.discard(label)
         piece = labels == label
-        if gap <= touch:
+        if gap <= ADJACENT:
             joined |= piece
             continue
         rows, cols = _window(piece, joined, touch)
@@ -103,10 +104,11 @@ def join(
             line = np.zeros_like(piece)
             ys, xs = zip(*path, strict=True)
             line[rows, cols][np.array(ys), np.array(xs)] = True
-            if float(strength[line].mean()) >= PATH_Z:
+            # A piece within touch joins anyway; its path closes the gap a glint left.
+            if gap <= touch or float(strength[line].mean()) >= PATH_Z:
                 grown = cv2.dilate(u8(line), np.ones((3, 3), np.uint8)) > 0
                 joined |= piece | grown
                 continue
-        if (piece & always).any():
+        if gap <= touch or (piece & always).any():
             joined |= piece
     return joined & ~product
