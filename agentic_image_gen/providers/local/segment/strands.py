@@ -252,10 +252,11 @@ def add_thin_parts(hard: Mask, diff: Difference) -> Mask:
         return hard | _not_shadows(found, hard, diff)
     pieces = _not_shadows(short, hard, diff)
     own = _own_colour(pieces, _beside(pieces, hard, diff, width), diff, width)
-    # Specks of another colour hang on a strand by a narrow neck: cut it, and keep only the
-    # pieces that are still strands, and not the wood's grain.
-    own = cv2.morphologyEx(u8(own), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
-    pieces = _strands(own, width, round(SHORT * side))
+    # Keep the pieces that are still strands once shed of what is not their colour, as they
+    # are (a wire two pixels wide) or with specks cut off at their narrow necks, and not the
+    # wood's grain.
+    necks = cv2.morphologyEx(u8(own), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
+    pieces = _strands(own, width, round(SHORT * side)) | _strands(necks, width, round(SHORT * side))
     pieces &= ~along_grain(pieces, grain_of(diff.delta_l, hard))
     assert steps is not None
     strength = f32(np.maximum(*steps))  # how line-like each pixel is, for the joining paths
