@@ -93,8 +93,9 @@ def test_the_linen_seen_through_the_copper_earrings_star_openings_is_cut_out() -
         assert float(around(px, py).min()) > 0.95, (px, py)
 
 
-async def judged(photo: str, segmenter: str) -> Evaluation:
-    """The first shot of ``photo`` by the studio, cut with ``segmenter``, and its evaluation."""
+async def judged(photo: str, segmenter: str, shot: bytes | None = None) -> Evaluation:
+    """The technical evaluation of ``shot`` (a studio render), or of the studio's first shot
+    of ``photo`` cut with ``segmenter``, against ``photo``."""
     path = PHOTOS / photo
     ref = ReferenceImage(str(path), path.read_bytes(), "image/jpeg", 0, 0)
     settings = ImageSettings(background=Background.TRANSPARENT)
@@ -105,9 +106,12 @@ async def judged(photo: str, segmenter: str) -> Evaluation:
             stack,
             run_cache={POOL_KEY: POOL, NAME_KEY: segmenter},
         )
-        studio = await StudioGenerator.create(context)
         evaluator = await TechnicalEvaluator.create(context)
-        image = await studio.generate_image(GenerationRequest(prompt, settings, (ref,)))
+        if shot is None:
+            studio = await StudioGenerator.create(context)
+            image = await studio.generate_image(GenerationRequest(prompt, settings, (ref,)))
+        else:
+            image = GeneratedImage(shot, OutputFormat.PNG, 1024, 1024)
         return await evaluator.evaluate_image(
             EvaluationRequest(image, prompt, prompt, settings, (ref,))
         )
@@ -123,25 +127,6 @@ async def test_a_band_torn_by_the_classical_cut_is_caught_and_the_whole_ring_is_
     assert whole.details["segmenter"] == "u2netp"
     assert whole.details["completeness"]["whole"] is True
     assert whole.score > torn.score
-
-
-async def judged_shot(photo: str, shot: bytes) -> Evaluation:
-    """The technical evaluation of ``shot`` (a studio render) against ``photo``."""
-    path = PHOTOS / photo
-    ref = ReferenceImage(str(path), path.read_bytes(), "image/jpeg", 0, 0)
-    settings = ImageSettings(background=Background.TRANSPARENT)
-    prompt = "jewelry product photo, soft studio lighting"
-    async with AsyncExitStack() as stack:
-        context = ProviderContext(
-            RunConfig(prompt=prompt, refs=(str(path),)),
-            stack,
-            run_cache={POOL_KEY: POOL, NAME_KEY: "u2netp"},
-        )
-        evaluator = await TechnicalEvaluator.create(context)
-        image = GeneratedImage(shot, OutputFormat.PNG, 1024, 1024)
-        return await evaluator.evaluate_image(
-            EvaluationRequest(image, prompt, prompt, settings, (ref,))
-        )
 
 
 @needs_model
@@ -162,8 +147,8 @@ async def test_a_shot_that_lost_a_thin_part_scores_well_under_the_threshold(
     alpha = cut.alpha.copy()
     alpha[: int(alpha.shape[0] * lost)] = 0.0  # the top of the product is gone
     broken_shot, _, _ = render(dataclasses.replace(cut, alpha=alpha), StudioSettings(), settings)
-    whole = await judged_shot(photo, whole_shot)
-    broken = await judged_shot(photo, broken_shot)
+    whole = await judged(photo, "u2netp", whole_shot)
+    broken = await judged(photo, "u2netp", broken_shot)
     assert whole.details["completeness"]["whole"] is True
     assert broken.details["completeness"]["whole"] is False
     assert broken.score <= 85 - 10
