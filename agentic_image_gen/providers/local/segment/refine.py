@@ -5,8 +5,9 @@ pixels on its longer side (so the cost stays bounded), this clears regions that 
 backdrop (holes.py: a ring's inside, the gap in a necklace, the contact shadow, a glossy
 floor's mirror image; weave.py: cloth seen through a pierced plate), drops specks, and adds
 thin parts that hang on the product (strands.py: chains, cords, hooks, bails). The hard mask
-then gets a soft edge from a guided filter that follows the full-resolution photo, and edge
-colours are decontaminated of the backdrop's colour.
+then gets a soft edge from a guided filter that follows the full-resolution photo, thin parts
+their alpha from the photo's colours (matte.py: the guided filter would smear a wire's band
+over the cloth around it), and edge colours are decontaminated of the backdrop's colour.
 """
 
 from __future__ import annotations

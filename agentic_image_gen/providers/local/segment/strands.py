@@ -9,9 +9,14 @@ outline and is a little darker than the backdrop is the product's shadow or refl
 On a flat studio sweep a strand's step is measured in the border's spreads. On cloth, wood or
 stone that unit grows with the texture until a silver wire on linen no longer counts, so there
 the step is measured against the photo's own line responses instead (median and MAD: the
-texture's lines are the many, a strand's the few), with hysteresis: a strand has a strong core
-(``STRONG`` deviations) and may continue through weaker stretches (``WEAK``), where a highlight
-or a shadow interrupts it.
+texture's lines are the many, a strand's the few): a pixel counts when its local step stands
+``WEAK`` deviations out and it lies on the course of a straight-segment response ``STRONG``
+deviations out (a wire is a line along its length; weave, grain clusters and petals are not).
+Dark and light lines are found apart, so a dark line running beside a light one in the
+backdrop's hue can be told for the wire's cast shadow. The pieces then keep the strand's own
+colour (a petal or linen caught at the edge is shed), straight lines along a wooden
+backdrop's grain are dropped (grain.py), and pieces join the product, or one another, along
+the cheapest line-like path (bridges.py).
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ SHADOW_REACH = 0.06  # ... and, on cloth or wood, no farther than this share of 
 DARK = 40.0  # Lab lightness below the backdrop that a soft shadow does not reach
 TEXTURED = 3.0  # the backdrop's lightness spread (Lab) above which it is cloth, wood, stone
 WEAK, STRONG = 2.0, 5.0  # robust deviations of a textured photo's line responses
-ORIENTATIONS = 12
+ORIENTATIONS = 12  # directions the line operator tries: 15 degrees apart
 SHADOW_GAP = 2.5  # px at work scale: closer to a highlight than this is the wire's own dark side
 SHADOW_SHARE = 0.6  # share of a dark line beside a light one, in the backdrop's hue: its shadow
 UNLIKE_BACKDROP = 3.0  # spreads from the backdrop beside: a strand's part, whatever its colour
