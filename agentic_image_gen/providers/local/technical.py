@@ -125,10 +125,12 @@ async def reference_parts(reference: ReferenceImage, shared: dict[str, Any], cut
 
 
 def incomplete_line(whole: Completeness) -> str:
+    share = f"{whole.missing:.0%}" if whole.missing >= 0.01 else "under 1 %"
     return (
-        f"The product is not whole: {whole.missing:.0%} of it as the reference photo shows it "
+        f"The product is not whole: {share} of it as the reference photo shows it "
         f"({whole.parts} piece{'s' if whole.parts != 1 else ''}: a band, chain, hook, bail or "
-        f"stone) is missing from the shot; the cut-out must keep every part."
+        f"stone, reaching {whole.reaches:.0%} of the product's size away from what is left) is "
+        f"missing from the shot; the cut-out must keep every part."
     )
 
 
@@ -251,6 +253,7 @@ class TechnicalEvaluator:
                 "parts": whole.parts,
                 "whole": whole.whole,
                 "limit": MISSING_LIMIT,
+                "reaches": round(whole.reaches, 3),
                 "pose": round(whole.pose, 3),
                 "compared": whole.compared,
             }
