@@ -196,3 +196,20 @@ def test_a_reflection_under_the_product_is_not_a_lost_part_but_a_torn_band_is() 
     torn[100:130] = 0  # the ring's lower band is lost
     band = (placed > 0) & ~(torn > 0)
     assert not _mirror_image(band, torn > 0)
+
+
+def test_a_loop_broken_at_a_glint_is_closed_when_both_halves_hang_on_the_product() -> None:
+    from agentic_image_gen.providers.local.segment.bridges import join
+
+    product = np.zeros((120, 120), np.uint8)
+    product[80:110, 30:90] = 1
+    loop = np.zeros_like(product)
+    cv2.ellipse(loop, (60, 80), (25, 50), 0, 180, 360, 1, 2)  # a hook's loop over the product
+    strength = np.where(loop > 0, 4.0, 0.0).astype(np.float32)  # line-like all along
+    pieces = loop.copy()
+    pieces[26:40, 50:70] = 0  # broken at its top, where the wire is a white glint
+    joined = join(
+        product > 0, pieces > 0, strength, touch=5, reach=40, always=np.zeros((120, 120), bool)
+    )
+    assert joined[30, 60]  # the top of the loop is drawn again
+    assert not joined[60, 60]  # and nothing across its inside

@@ -111,4 +111,39 @@ def join(
                 continue
         if gap <= touch or (piece & always).any():
             joined |= piece
+    return _close_ends(joined, product, labels, count, cost, strength, touch, reach)
+
+
+def _close_ends(
+    joined: Mask,
+    product: Mask,
+    labels: np.ndarray,
+    count: int,
+    cost: FloatImage,
+    strength: FloatImage,
+    touch: int,
+    reach: int,
+) -> Mask:
+    """Joined pieces that end near one another (a loop broken at a glint, each half joined
+    to the product on its own) closed along their cheapest path when it is line-like."""
+    for label in range(1, count):
+        piece = labels == label
+        if not (piece & joined).any():
+            continue
+        others = joined & ~product & ~(cv2.dilate(u8(piece), np.ones((3, 3), np.uint8)) > 0)
+        if not others.any():
+            continue
+        away = f32(cv2.distanceTransform(u8(~others), cv2.DIST_L2, 3))
+        gap = float(away[piece].min())
+        if gap <= ADJACENT or gap > reach:
+            continue
+        rows, cols = _window(piece, others, touch)
+        path = cheapest_path(cost[rows, cols], piece[rows, cols], others[rows, cols])
+        if not path:
+            continue
+        line = np.zeros_like(piece)
+        ys, xs = zip(*path, strict=True)
+        line[rows, cols][np.array(ys), np.array(xs)] = True
+        if float(strength[line].mean()) >= PATH_Z:
+            joined |= cv2.dilate(u8(line), np.ones((3, 3), np.uint8)) > 0
     return joined & ~product
