@@ -126,24 +126,32 @@ def _close_ends(
 ) -> Mask:
     """Joined pieces that end near one another (a loop broken at a glint, each half joined
     to the product on its own) closed along their cheapest path when it is line-like."""
+    height, width = joined.shape
     for label in range(1, count):
-        piece = labels == label
-        if not (piece & joined).any():
+        ys, xs = np.nonzero(labels == label)
+        # Only the piece's neighbourhood (``reach`` around its box) can hold another end.
+        top, left = max(0, ys.min() - reach), max(0, xs.min() - reach)
+        box = (
+            slice(top, min(height, ys.max() + reach + 1)),
+            slice(left, min(width, xs.max() + reach + 1)),
+        )
+        piece = labels[box] == label
+        if not (piece & joined[box]).any():
             continue
-        others = joined & ~product & ~(cv2.dilate(u8(piece), np.ones((3, 3), np.uint8)) > 0)
+        near = cv2.dilate(u8(piece), np.ones((3, 3), np.uint8)) > 0
+        others = joined[box] & ~product[box] & ~near
         if not others.any():
             continue
-        away = f32(cv2.distanceTransform(u8(~others), cv2.DIST_L2, 3))
-        gap = float(away[piece].min())
+        gap = float(f32(cv2.distanceTransform(u8(~others), cv2.DIST_L2, 3))[piece].min())
         if gap <= ADJACENT or gap > reach:
             continue
         rows, cols = _window(piece, others, touch)
-        path = cheapest_path(cost[rows, cols], piece[rows, cols], others[rows, cols])
+        path = cheapest_path(cost[box][rows, cols], piece[rows, cols], others[rows, cols])
         if not path:
             continue
         line = np.zeros_like(piece)
-        ys, xs = zip(*path, strict=True)
-        line[rows, cols][np.array(ys), np.array(xs)] = True
-        if float(strength[line].mean()) >= PATH_Z:
-            joined |= cv2.dilate(u8(line), np.ones((3, 3), np.uint8)) > 0
+        py, px = zip(*path, strict=True)
+        line[rows, cols][np.array(py), np.array(px)] = True
+        if float(strength[box][line].mean()) >= PATH_Z:
+            joined[box] |= cv2.dilate(u8(line), np.ones((3, 3), np.uint8)) > 0
     return joined & ~product

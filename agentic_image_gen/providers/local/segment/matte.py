@@ -33,7 +33,8 @@ def strand_alpha(
     """(alpha within ``band``, the backdrop beside each pixel), or None when the strands do
     not stand out from the backdrop's texture enough for colour to decide."""
     beside = local_backdrop(rgb, backdrop, size)
-    deviation = f32(np.linalg.norm(rgb - beside, axis=2))
+    step = f32(rgb - beside)
+    deviation = f32(np.sqrt(np.einsum('ijk,ijk->ij', step, step)))
     ring = backdrop & (cv2.dilate(u8(band), np.ones((size | 1, size | 1), np.uint8)) > 0)
     if not ring.any() or not (core & band).any():
         return None
