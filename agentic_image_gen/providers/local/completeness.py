@@ -36,7 +36,7 @@ GAP = 0.06  # of the photo: a long piece starting this close hangs on the produc
 CORD = 0.5  # of the product's diagonal: how long such a piece is (a cord, a chain)
 MIRROR = 0.6  # share of a piece under the product that, flipped up, lands on it: a reflection
 BODY = 0.04  # of the product's box diagonal: an opening this wide removes its thin parts
-REACH = 0.015  # of the photo: closer than this to the shot's product is not missing (alignment)
+REACH = 0.012  # of the photo: closer than this to the shot's product is not missing (alignment)
 PIECE = 0.005  # a missing piece smaller than this share of the product is texture
 DARK_STEP = 40.0  # Lab lightness below the backdrop that no soft shadow or reflection reaches
 
