@@ -7,7 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from agentic_image_gen.providers.local.completeness import pose_agreement
+from agentic_image_gen.providers.local.completeness import align
 from agentic_image_gen.providers.local.cutout import Cutout
 from agentic_image_gen.providers.local.measure import largest_parts
 from agentic_image_gen.providers.local.segment.bridges import cheapest_path
@@ -158,7 +158,8 @@ def test_a_speck_the_shot_drops_does_not_shift_the_pose() -> None:
     )
     shot = np.zeros((300, 300), bool)
     shot[75:225, 60:240] = True  # the body alone, scaled by 1.5
-    assert pose_agreement(shot, cut) > 0.95
+    aligned = align(shot, cut, (200, 200))
+    assert aligned is not None and aligned[1] > 0.95
 
 
 def test_a_strand_is_matted_from_its_colours_the_cloth_between_its_links_clear() -> None:

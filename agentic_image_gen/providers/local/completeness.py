@@ -4,11 +4,13 @@ The reference photo is segmented again, independently of the cut: pixels that cl
 from its backdrop (another colour, much lighter, much darker than any shadow, or a thin dark
 or light strand such as a chain or a cord), and, when the cut was not made by the bundled
 model, that model's refined mask too (a white band on a white sweep differs by no colour).
-The shot's product mask is mapped back onto the photo (its box onto the cut-out's box there)
-and every clearly different part attached to the product but absent from the shot counts as
-missing: dropped bands, bails, hooks and chains show up even when the shot looks clean. The
-map needs the shot to show the product in the reference's pose (the studio's shots do); a
-shot that re-poses it is left unjudged here rather than judged wrongly.
+The shot's product mask is laid back onto the photo (``align``: its box onto the cut-out's
+box there, by the whole product or its body, whichever agrees best) and every clearly
+different part attached to the product (or hanging close by, like a cord) but absent from the
+shot counts as missing: dropped bands, bails, hooks and chains show up even when the shot
+looks clean; a glossy floor's mirror image does not count. The map needs the shot to show the
+product in the reference's pose (the studio's shots do); a shot that re-poses it is left
+unjudged here rather than judged wrongly.
 """
 
 from __future__ import annotations
@@ -175,13 +177,6 @@ def _scaled(
 ) -> tuple[float, float, float, float]:
     left, top, right, bottom = (a + b for a, b in zip(found, offset, strict=True))
     return (left * fx, top * fy, right * fx, bottom * fy)
-
-
-def pose_agreement(shot_mask: Mask, cut: Cutout) -> float:
-    """How well the shot's product agrees with the cut-out's, aligned (``align``) on the
-    reference at its own size."""
-    aligned = align(shot_mask, cut, (cut.source_size[1], cut.source_size[0]))
-    return 0.0 if aligned is None else aligned[1]
 
 
 def _mirror_image(piece: Mask, placed: Mask) -> bool:
