@@ -162,3 +162,15 @@ async def test_a_shot_that_lost_a_thin_part_scores_well_under_the_threshold(
     assert broken.details["completeness"]["whole"] is False
     assert broken.score <= 85 - 10
     assert broken.score < whole.score
+
+
+@needs_model
+async def test_an_opaque_shot_of_a_fine_neck_wire_is_not_taken_for_a_lost_part() -> None:
+    """On an opaque sweep the shot's product is measured against its backdrop, which loses a
+    pale wire; that is the measure's limit, not a part the cut-out lost."""
+    photo = "15_dd_pendants.jpg"
+    cut = cut_out((PHOTOS / photo).read_bytes(), POOL.get("u2netp"))
+    shot, _, _ = render(cut, StudioSettings(), ImageSettings(background=Background.OPAQUE))
+    judged_opaque = await judged(photo, "u2netp", shot)
+    assert judged_opaque.details["completeness"]["whole"] is True
+    assert judged_opaque.details["completeness"]["reaches"] == 0.0

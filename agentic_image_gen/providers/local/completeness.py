@@ -196,9 +196,13 @@ def _mirror_image(piece: Mask, placed: Mask) -> bool:
     return bool(inside.mean() >= MIRROR)
 
 
-def completeness(shot_mask: Mask, cut: Cutout, seen: Mask) -> Completeness | None:
+def completeness(
+    shot_mask: Mask, cut: Cutout, seen: Mask, exact: bool = True
+) -> Completeness | None:
     """How much of what ``seen`` (``distinct`` of the reference) shows is missing from the
-    shot; None when the shot has no product to compare."""
+    shot; None when the shot has no product to compare. ``exact``: the shot's mask is its own
+    alpha channel; an opaque shot's mask is measured against its backdrop, which loses a pale
+    wire on a pale sweep, so there a thin piece's reach is not held against the product."""
     aligned = align(shot_mask, cut, (seen.shape[0], seen.shape[1]))
     if aligned is None or not aligned[0].any():
         return None
@@ -226,7 +230,7 @@ def completeness(shot_mask: Mask, cut: Cutout, seen: Mask) -> Completeness | Non
     # A lost hook or chain is thin: little area, but it reaches far from what is left (a
     # sliver along the outline, where the alignment is a pixel off, does not).
     away = cv2.distanceTransform(u8(~placed), cv2.DIST_L2, 3)
-    reaches = float(away[missing].max()) / max(1.0, size) if missing.any() else 0.0
+    reaches = float(away[missing].max()) / max(1.0, size) if exact and missing.any() else 0.0
     return Completeness(
         missing=share, parts=int(big.size) if count > 1 else 0, pose=pose, reaches=reaches
     )

@@ -85,29 +85,39 @@ def backdrop_model(rgb: FloatImage) -> FloatImage:
     return f32(cv2.GaussianBlur(rows[:, None, :], (1, 0), sigmaX=0, sigmaY=3))[:, 0, :]
 
 
-def largest_parts(mask: Mask) -> Mask:
-    """The product's pieces: components at least 5% the size of the largest, or reaching at
-    least a fifth as far (a hook or a chain apart from the body has little area but is long;
-    dropping it would shift the product's box, which framing and completeness measure)."""
+def largest_parts(mask: Mask, thin: bool = True) -> Mask:
+    """The product's pieces: components at least 5% the size of the largest, or (``thin``)
+    reaching at least a fifth as far: a hook or a chain apart from the body has little area
+    but is long, and dropping it would shift the product's box, which framing and
+    completeness measure. An opaque image's mask comes from a backdrop model, where a long
+    thin piece is as likely a crease in the sweep: there only the area counts."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(u8(mask), connectivity=8)
     if count <= 1:
         return mask
     areas = stats[1:, cv2.CC_STAT_AREA]
     reach = np.hypot(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
     largest = int(np.argmax(areas))
-    keep = (areas >= 0.05 * areas[largest]) | (reach >= 0.2 * reach[largest])
+    keep = areas >= 0.05 * areas[largest]
+    if thin:
+        keep |= reach >= 0.2 * reach[largest]
     return np.isin(labels, 1 + np.flatnonzero(keep))
 
 
+def transparent(image: Decoded) -> bool:
+    """Whether the image really uses its alpha channel: then it says where the product is."""
+    return image.alpha is not None and float(image.alpha.min()) < 0.98
+
+
 def product_mask(image: Decoded) -> Mask:
-    if image.alpha is not None and float(image.alpha.min()) < 0.98:
+    if transparent(image):
+        assert image.alpha is not None
         return largest_parts(image.alpha > 0.5)
     model = backdrop_model(image.rgb)
     distance = np.abs(image.rgb - model[:, None, :]).max(axis=2)
     mask = cv2.morphologyEx(
         (distance > PRODUCT_THRESHOLD).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)
     )
-    return largest_parts(mask > 0)
+    return largest_parts(mask > 0, thin=False)
 
 
 def box(mask: Mask) -> tuple[int, int, int, int] | None:

@@ -89,7 +89,8 @@ def assess(
     (``reference_parts``)."""
     image = m.decode(data)
     mask = m.product_mask(image)
-    whole = completeness(mask, cut, seen) if cut is not None and seen is not None else None
+    exact = m.transparent(image)
+    whole = completeness(mask, cut, seen, exact) if cut is not None and seen is not None else None
     scene = checks.Scene(
         image=image,
         mask=mask,
