@@ -37,6 +37,7 @@ REACHES_OUT = 0.1  # a missing piece reaching this far (of the product's diagona
 GAP = 0.06  # of the photo: a long piece starting this close hangs on the product
 CORD = 0.5  # of the product's diagonal: how long such a piece is (a cord, a chain)
 MIRROR = 0.6  # share of a piece under the product that, flipped up, lands on it: a reflection
+THIN = 2.5  # px (half-width) at the check's scale: a wire or a chain, not a band
 BODY = 0.04  # of the product's box diagonal: an opening this wide removes its thin parts
 REACH = 0.012  # of the photo: closer than this to the shot's product is not missing (alignment)
 PIECE = 0.005  # a missing piece smaller than this share of the product is texture
@@ -202,7 +203,8 @@ def completeness(
     """How much of what ``seen`` (``distinct`` of the reference) shows is missing from the
     shot; None when the shot has no product to compare. ``exact``: the shot's mask is its own
     alpha channel; an opaque shot's mask is measured against its backdrop, which loses a pale
-    wire on a pale sweep, so there a thin piece's reach is not held against the product."""
+    wire on a pale sweep, so there thin pieces do not count, neither their area nor their
+    reach."""
     aligned = align(shot_mask, cut, (seen.shape[0], seen.shape[1]))
     if aligned is None or not aligned[0].any():
         return None
@@ -226,6 +228,10 @@ def completeness(
     big = 1 + np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= PIECE * float(placed.sum()))
     big = np.array([label for label in big if not _mirror_image(parts == label, placed)], int)
     missing = np.isin(parts, big)
+    if not exact:  # an opaque shot's measure cannot see a wire: only thick pieces count
+        thickness = cv2.distanceTransform(u8(missing), cv2.DIST_L2, 3)
+        big = np.array([label for label in big if thickness[parts == label].max() > THIN], int)
+        missing = np.isin(parts, big)
     share = float(missing.sum()) / max(1.0, float((placed | missing).sum()))
     # A lost hook or chain is thin: little area, but it reaches far from what is left (a
     # sliver along the outline, where the alignment is a pixel off, does not).

@@ -24,6 +24,7 @@ from agentic_image_gen.providers.local.arrays import ByteImage, FloatImage, Mask
 ANALYSIS_SIDE = 512  # sparkle and similarity see the product at this size, whatever its own
 BORDER = 0.03  # the band along the frame's edges that shows the backdrop
 PRODUCT_THRESHOLD = 0.2  # colour distance from the backdrop (0..1) that counts as product
+FAINT_THRESHOLD = 0.06  # ... that counts when every part matters (completeness)
 HALO_REACH = 8  # pixels past the solid edge where a halo is looked for
 OFF_COLOUR = 20.0  # Lab distance from the expected colour that marks a rim pixel as foreign
 SOFT_EDGE = 0.006  # a soft matte edge may reach this far (fraction of the frame) past the solid
@@ -108,12 +109,18 @@ def transparent(image: Decoded) -> bool:
     return image.alpha is not None and float(image.alpha.min()) < 0.98
 
 
-def product_mask(image: Decoded) -> Mask:
+def product_mask(image: Decoded, faint: bool = False) -> Mask:
+    """The product: the alpha channel where the image uses one, else what differs from the
+    fitted backdrop. ``faint`` also keeps what differs a little (a pale wire, white glass on
+    a white sweep) and thin parts: completeness wants every part the shot shows, framing
+    wants the product's body without the sweep's shading."""
     if transparent(image):
         assert image.alpha is not None
         return largest_parts(image.alpha > 0.5)
     model = backdrop_model(image.rgb)
     distance = np.abs(image.rgb - model[:, None, :]).max(axis=2)
+    if faint:
+        return largest_parts(distance > FAINT_THRESHOLD)
     mask = cv2.morphologyEx(
         (distance > PRODUCT_THRESHOLD).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)
     )

@@ -89,8 +89,9 @@ def assess(
     (``reference_parts``)."""
     image = m.decode(data)
     mask = m.product_mask(image)
-    exact = m.transparent(image)
-    whole = completeness(mask, cut, seen, exact) if cut is not None and seen is not None else None
+    whole = None
+    if cut is not None and seen is not None:
+        whole = shot_completeness(image, mask, cut, seen)
     scene = checks.Scene(
         image=image,
         mask=mask,
@@ -102,6 +103,21 @@ def assess(
         reference=reference_product(cut) if cut is not None else None,
     )
     return [check(scene) for check in checks.CHECKS], whole
+
+
+def shot_completeness(image: m.Decoded, mask: Mask, cut: Cutout, seen: Mask) -> Completeness | None:
+    """Completeness of the shot: by its alpha channel when it has one; an opaque shot is
+    measured against its backdrop two ways, the product's body and every faint part (white
+    glass or a pale wire on a white sweep); each misses something the other sees, so a part
+    counts as lost only when both ways lose it (else the better aligned is kept)."""
+    if m.transparent(image):
+        return completeness(mask, cut, seen)
+    found = [
+        completeness(shot, cut, seen, exact=False)
+        for shot in (mask, m.product_mask(image, faint=True))
+    ]
+    measured = [result for result in found if result is not None]
+    return max(measured, key=lambda result: (result.whole, result.pose)) if measured else None
 
 
 async def reference_parts(reference: ReferenceImage, shared: dict[str, Any], cut_by: str) -> Mask:
