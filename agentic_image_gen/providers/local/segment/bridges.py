@@ -6,7 +6,8 @@ what joins them is a path of pixels that still look a little like a line. The ch
 path (Dijkstra over a small window, a plain backdrop pixel costing several times a line
 pixel) is added when it is short and line-like on average; a long strand with no such path
 still joins, as before, past a loop too fine to see. Pieces join one another too, nearest
-first, so a hook in three pieces comes back whole.
+first, so a hook in three pieces comes back whole, and two joined halves of a loop broken at
+a glint are closed where their ends meet.
 """
 
 from __future__ import annotations
@@ -79,9 +80,10 @@ def join(
     reach: int,
     always: Mask,
 ) -> Mask:
-    """The product with every piece that touches it, or that a short line-like path joins
-    to it (or to a piece already joined), together with that path. Pieces in ``always``
-    (long strands) join within ``reach`` even without such a path."""
+    """What joins the product (the product itself left out): every piece that touches it,
+    or that a short line-like path joins to it (or to a piece already joined), with that
+    path. Pieces in ``always`` (long strands) join within ``reach`` even without such a
+    path; joined pieces that end near one another are then closed (``_close_ends``)."""
     cost = f32(1.0 + PENALTY * np.clip(LINE_Z - strength, 0.0, LINE_Z) / LINE_Z)
     count, labels, _ = components(pieces & ~product)
     joined = product.copy()
