@@ -59,3 +59,11 @@ def difference(rgb: FloatImage) -> Difference:
     backdrop = (float(colour[0]), float(colour[1]), float(colour[2]))
     delta_l = f32(lab[..., 0] - mean[0])
     return Difference(f32(chroma), f32(lighter), delta_l, offset, backdrop, float(std[0]))
+
+
+def local_backdrop(values: FloatImage, backdrop: Mask, size: int) -> FloatImage:
+    """The backdrop's ``values`` (H x W x C) around each pixel: blurred over ``backdrop``
+    pixels only (``size`` px square), so the product and its strands do not bleed in."""
+    box = (size | 1, size | 1)
+    weight = np.maximum(f32(cv2.blur(backdrop.astype(np.float32), box)), 1e-3)
+    return f32(cv2.blur(f32(values * backdrop[..., None]), box) / weight[..., None])

@@ -14,17 +14,11 @@ import cv2
 import numpy as np
 
 from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
+from agentic_image_gen.providers.local.segment.background import local_backdrop
 
 TEXTURE = 90  # percentile of the backdrop's own deviation that the weave or grain reaches
 CLEAREST = 90  # percentile of a strand's deviation taken as fully opaque
 MIN_STEP = 0.08  # RGB distance: a strand less distinct than this above the texture keeps its mask
-
-
-def local_backdrop(rgb: FloatImage, backdrop: Mask, size: int) -> FloatImage:
-    """The backdrop's colour around each pixel, blurred over backdrop pixels only."""
-    box = (size | 1, size | 1)
-    weight = np.maximum(f32(cv2.blur(backdrop.astype(np.float32), box)), 1e-3)
-    return f32(cv2.blur(f32(rgb * backdrop[..., None]), box) / weight[..., None])
 
 
 def strand_alpha(

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
-from agentic_image_gen.providers.local.segment.background import Difference
+from agentic_image_gen.providers.local.segment.background import Difference, local_backdrop
 from agentic_image_gen.providers.local.segment.bridges import join
 from agentic_image_gen.providers.local.segment.grain import along_grain, grain_of
 from agentic_image_gen.providers.local.segment.masks import components
@@ -207,9 +207,7 @@ def _beside(strands: Mask, hard: Mask, diff: Difference, width: int) -> FloatIma
     """The backdrop right beside each pixel ((L, a, b) offsets in border spreads): the photo
     blurred over the backdrop alone, product and strands left out."""
     backdrop = ~(hard | (cv2.dilate(u8(strands), np.ones((3, 3), np.uint8)) > 0))
-    size = (2 * width + 1, 2 * width + 1)
-    weight = np.maximum(f32(cv2.blur(backdrop.astype(np.float32), size)), 1e-3)
-    return f32(cv2.blur(f32(diff.offset * backdrop[..., None]), size) / weight[..., None])
+    return local_backdrop(diff.offset, backdrop, 2 * width + 1)
 
 
 def _own_colour(strands: Mask, beside: FloatImage, diff: Difference, width: int) -> Mask:
