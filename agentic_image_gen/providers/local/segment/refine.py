@@ -116,12 +116,6 @@ def _strand_matte(
     if not refined.strands.any():
         return alpha, f32(backdrop)
 
-    def full(mask: Mask, grow: float) -> Mask:
-        big = cv2.resize(u8(mask), (width, height), interpolation=cv2.INTER_NEAREST) > 0
-        side = max(1, round(grow / scale)) | 1
-        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
-        return np.asarray(cv2.dilate(u8(big), disc) > 0)
-
     size = max(15, round(STRAND * WORK_SIDE / scale))
     # Only the strands' box (and the backdrop around it) is matted: the rest is untouched.
     rows, cols = np.nonzero(refined.strands)
@@ -130,16 +124,28 @@ def _strand_matte(
     left = max(0, int((cols.min() - 1) / scale) - size)
     right = min(width, int((cols.max() + 2) / scale) + size)
     box = (slice(top, bottom), slice(left, right))
-    strands = full(refined.strands, 1.0)[box]
-    band = full(refined.strands, 2.5)[box] & ~full(refined.hard & ~refined.strands, 1.0)[box]
-    clear = ~full(refined.hard, 4.0)[box]
-    matted = strand_alpha(np.ascontiguousarray(rgb[box]), band, strands, clear, size)
+
+    def full(mask: Mask) -> Mask:
+        """``mask`` at the photo's resolution, within the box."""
+        big = cv2.resize(u8(mask), (width, height), interpolation=cv2.INTER_NEAREST)
+        return np.asarray(big[box] > 0)
+
+    def grown(mask: Mask, by: float) -> Mask:
+        """``mask`` grown by ``by`` work-scale pixels."""
+        side = max(1, round(by / scale)) | 1
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+        return np.asarray(cv2.dilate(u8(mask), disc) > 0)
+
+    strands, hard = full(refined.strands), full(refined.hard)
+    band = grown(strands, 2.5) & ~grown(hard & ~strands, 1.0)
+    clear = ~grown(hard, 4.0)
+    matted = strand_alpha(np.ascontiguousarray(rgb[box]), band, grown(strands, 1.0), clear, size)
     if matted is None:
         return alpha, f32(backdrop)
     strand, beside = matted
     # On the strand's own pixels the mask stands (a bright wire on pale linen differs by its
     # edges, not its colour); around them, colour decides how far the strand reaches.
-    inside = full(refined.strands, 0.0)[box] & band
+    inside = strands & band
     alpha = alpha.copy()
     here = alpha[box]
     alpha[box] = np.where(inside, np.maximum(here, strand), np.where(band, strand, here))
