@@ -59,17 +59,30 @@ def cheapest_path(cost: FloatImage, start: Mask, goal: Mask) -> list[tuple[int, 
     return None
 
 
-def _window(piece: Mask, joined: Mask, margin: int) -> tuple[slice, slice]:
-    """The box around a piece's end nearest the joined mask and that mask's nearest pixel."""
-    away = cv2.distanceTransform(u8(~joined), cv2.DIST_L2, 3)
+def _bridge(
+    cost: FloatImage, piece: Mask, target: Mask, away: FloatImage, margin: int
+) -> Mask | None:
+    """The cheapest path from ``piece`` to ``target`` (``away``: the distance to it), searched
+    in the box around the piece's nearest end, as a mask; None when there is none."""
     ys, xs = np.nonzero(piece)
     nearest = int(np.argmin(away[ys, xs]))
     y, x = int(ys[nearest]), int(xs[nearest])
     reach = int(np.ceil(float(away[y, x]))) + margin
     height, width = piece.shape
-    return slice(max(0, y - reach), min(height, y + reach + 1)), slice(
-        max(0, x - reach), min(width, x + reach + 1)
-    )
+    rows = slice(max(0, y - reach), min(height, y + reach + 1))
+    cols = slice(max(0, x - reach), min(width, x + reach + 1))
+    path = cheapest_path(cost[rows, cols], piece[rows, cols], target[rows, cols])
+    if not path:
+        return None
+    line = np.zeros_like(piece)
+    py, px = zip(*path, strict=True)
+    line[rows, cols][np.array(py), np.array(px)] = True
+    return line
+
+
+def _widened(line: Mask) -> Mask:
+    """A mask grown a pixel each way: a path as wide as a fine wire (3 px at work scale)."""
+    return np.asarray(cv2.dilate(u8(line), np.ones((3, 3), np.uint8)) > 0)
 
 
 def join(
@@ -85,42 +98,39 @@ def join(
     path. Pieces in ``always`` (long strands) join within ``reach`` even without such a
     path; joined pieces that end near one another are then closed (``_close_ends``)."""
     cost = f32(1.0 + PENALTY * np.clip(LINE_Z - strength, 0.0, LINE_Z) / LINE_Z)
-    count, labels, _ = components(pieces & ~product)
+    count, labels, stats = components(pieces & ~product)
     joined = product.copy()
-    waiting = set(range(1, count))
-    while waiting:
+    waiting = np.zeros(count, bool)
+    waiting[1:] = True
+    flat = labels.ravel()
+    while waiting.any():
         away = f32(cv2.distanceTransform(u8(~joined), cv2.DIST_L2, 3))
-        gaps = {label: float(away[labels == label].min()) for label in waiting}
-        label = min(gaps, key=lambda key: gaps[key])
-        gap = gaps[label]
+        gaps = np.full(count, np.inf)
+        np.minimum.at(gaps, flat, away.ravel())
+        gaps[~waiting] = np.inf
+        label = int(np.argmin(gaps))
+        gap = float(gaps[label])
         if gap > reach:
             break
-        waiting.discard(label)
+        waiting[label] = False
         piece = labels == label
         if gap <= ADJACENT:
             joined |= piece
             continue
-        rows, cols = _window(piece, joined, touch)
-        path = cheapest_path(cost[rows, cols], piece[rows, cols], joined[rows, cols])
-        if path:
-            line = np.zeros_like(piece)
-            ys, xs = zip(*path, strict=True)
-            line[rows, cols][np.array(ys), np.array(xs)] = True
-            # A piece within touch joins anyway; its path closes the gap a glint left.
-            if gap <= touch or float(strength[line].mean()) >= PATH_Z:
-                grown = cv2.dilate(u8(line), np.ones((3, 3), np.uint8)) > 0
-                joined |= piece | grown
-                continue
-        if gap <= touch or (piece & always).any():
+        line = _bridge(cost, piece, joined, away, touch)
+        # A piece within touch joins anyway; its path closes the gap a glint left.
+        if line is not None and (gap <= touch or float(strength[line].mean()) >= PATH_Z):
+            joined |= piece | _widened(line)
+        elif gap <= touch or (piece & always).any():
             joined |= piece
-    return _close_ends(joined, product, labels, count, cost, strength, touch, reach)
+    return _close_ends(joined, product, labels, stats, cost, strength, touch, reach)
 
 
 def _close_ends(
     joined: Mask,
     product: Mask,
     labels: np.ndarray,
-    count: int,
+    stats: np.ndarray,
     cost: FloatImage,
     strength: FloatImage,
     touch: int,
@@ -129,31 +139,24 @@ def _close_ends(
     """Joined pieces that end near one another (a loop broken at a glint, each half joined
     to the product on its own) closed along their cheapest path when it is line-like."""
     height, width = joined.shape
-    for label in range(1, count):
-        ys, xs = np.nonzero(labels == label)
+    for label in range(1, len(stats)):
         # Only the piece's neighbourhood (``reach`` around its box) can hold another end.
-        top, left = max(0, ys.min() - reach), max(0, xs.min() - reach)
+        left, top, wide, tall = (int(v) for v in stats[label, :4])
         box = (
-            slice(top, min(height, ys.max() + reach + 1)),
-            slice(left, min(width, xs.max() + reach + 1)),
+            slice(max(0, top - reach), min(height, top + tall + reach)),
+            slice(max(0, left - reach), min(width, left + wide + reach)),
         )
         piece = labels[box] == label
         if not (piece & joined[box]).any():
             continue
-        near = cv2.dilate(u8(piece), np.ones((3, 3), np.uint8)) > 0
-        others = joined[box] & ~product[box] & ~near
+        others = joined[box] & ~product[box] & ~_widened(piece)
         if not others.any():
             continue
-        gap = float(f32(cv2.distanceTransform(u8(~others), cv2.DIST_L2, 3))[piece].min())
+        away = f32(cv2.distanceTransform(u8(~others), cv2.DIST_L2, 3))
+        gap = float(away[piece].min())
         if gap <= ADJACENT or gap > reach:
             continue
-        rows, cols = _window(piece, others, touch)
-        path = cheapest_path(cost[box][rows, cols], piece[rows, cols], others[rows, cols])
-        if not path:
-            continue
-        line = np.zeros_like(piece)
-        py, px = zip(*path, strict=True)
-        line[rows, cols][np.array(py), np.array(px)] = True
-        if float(strength[box][line].mean()) >= PATH_Z:
-            joined[box] |= cv2.dilate(u8(line), np.ones((3, 3), np.uint8)) > 0
+        line = _bridge(cost[box], piece, others, away, touch)
+        if line is not None and float(strength[box][line].mean()) >= PATH_Z:
+            joined[box] |= _widened(line)
     return joined & ~product
