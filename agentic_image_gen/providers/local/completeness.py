@@ -25,7 +25,7 @@ from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.providers.local.cutout import Cutout
 from agentic_image_gen.providers.local.measure import box, largest_parts
 from agentic_image_gen.providers.local.segment import Segmenter
-from agentic_image_gen.providers.local.segment.background import difference
+from agentic_image_gen.providers.local.segment.background import DARK, difference
 from agentic_image_gen.providers.local.segment.refine import WORK_SIDE as REFINE_SIDE
 from agentic_image_gen.providers.local.segment.refine import hard_mask
 from agentic_image_gen.providers.local.segment.strands import thin_lines
@@ -41,7 +41,6 @@ THIN = 2.5  # px (half-width) at the check's scale: a wire or a chain, not a ban
 BODY = 0.04  # of the product's box diagonal: an opening this wide removes its thin parts
 REACH = 0.012  # of the photo: closer than this to the shot's product is not missing (alignment)
 PIECE = 0.005  # a missing piece smaller than this share of the product is texture
-DARK_STEP = 40.0  # Lab lightness below the backdrop that no soft shadow or reflection reaches
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,7 @@ def distinct(rgb: FloatImage) -> Mask:
     size = (round(width * scale), round(height * scale))
     small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     diff = difference(np.asarray(small, np.float32))
-    dark = (diff.darker > 6.0) & (diff.delta_l < -DARK_STEP)
+    dark = (diff.darker > 6.0) & (diff.delta_l < -DARK)
     strong = (diff.chroma > 6.0) | (diff.lighter > 6.0) | dark
     strong |= thin_lines(diff, max(7, round(0.02 * max(small.shape[:2])) | 1))
     return cv2.morphologyEx(u8(strong), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0

@@ -16,6 +16,8 @@ import numpy as np
 from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32
 
 BORDER = 0.03
+TEXTURED = 3.0  # the backdrop's lightness spread (Lab) above which it is cloth, wood, stone
+DARK = 40.0  # Lab lightness below the backdrop that no soft shadow or floor reflection reaches
 
 
 def border_mask(height: int, width: int) -> Mask:
@@ -35,6 +37,11 @@ class Difference:
     offset: FloatImage  # H x W x 3: the signed (L, a, b) step, in border spreads
     backdrop_rgb: tuple[float, float, float]
     texture: float  # the backdrop's lightness spread (Lab): ~0 for a studio sweep, 5+ for cloth
+
+    @property
+    def textured(self) -> bool:
+        """Cloth, wood or stone rather than a studio sweep."""
+        return self.texture >= TEXTURED
 
     @property
     def darker(self) -> FloatImage:

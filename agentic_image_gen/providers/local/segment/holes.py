@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
-from agentic_image_gen.providers.local.segment.background import Difference
+from agentic_image_gen.providers.local.segment.background import DARK, Difference
 from agentic_image_gen.providers.local.segment.masks import components
 
 HOLE_LIKE = 2.5  # closer to the backdrop than this (border spreads): may be a hole
@@ -22,7 +22,6 @@ HOLE_MEAN = 0.8  # ... and a hole's average colour this close to the backdrop's
 HOLE_LARGE, HOLE_MEAN_LARGE = 0.2, 1.2  # a fifth of the product: a looser average will do
 HOLE_MIN = 0.03  # ... and this share of the product (a band's white highlight is smaller)
 HOLE_MIN_TEXTURED = 0.004  # ... on a textured backdrop, which no highlight mimics
-TEXTURED = 3.0  # the backdrop's lightness spread (Lab) above which it is cloth, wood, stone
 SURE = 0.9  # the model's probability above which a pixel is surely product
 SMOOTH = 1.0  # px: the photo is smoothed this much before its edges decide (sensor grain)
 THICK = 0.008  # of the longer side: a spill narrower than this is the outline's own blur
@@ -30,7 +29,6 @@ SPILL_MAX = 0.05  # of the product: a larger hesitant piece is a part of it, not
 REFLECTED = 0.8  # share of a spill's outside neighbours that are not backdrop: a reflection
 OUTLINE = 0.015  # of the longer side: this deep inside the outline, a ring's band is sure
 CHROMA = 4.0  # more colourful than this (border spreads) is product: gold, a coloured stone
-DARK = 40.0  # Lab lightness below the backdrop that no shadow or floor reflection reaches
 FADE, FADE_TREND = 3.0, -0.3  # a floor's reflection darkens towards the band (Lab, correlation)
 FADE_DEPTH = 16  # px at work scale: a shallower region is too small to tell a fade from a
 # band's own shading (a ring photographed this small is left as the model saw it)
@@ -69,7 +67,7 @@ def clear_holes(hard: Mask, diff: Difference) -> Mask:
     on_outline = np.bincount(flat, near_out.ravel(), count)[1:] > 0
     # A flat studio sweep is mimicked by a polished band's white highlight; cloth or wood is
     # not, so there a small opening (a pierced setting, a gap) is the backdrop too.
-    smallest = HOLE_MIN if diff.texture < TEXTURED else HOLE_MIN_TEXTURED
+    smallest = HOLE_MIN if not diff.textured else HOLE_MIN_TEXTURED
     keep = (area >= 24) & (share >= smallest) & (backdrop | (shadow & on_outline))
     holes = np.isin(labels, 1 + np.flatnonzero(keep))
     grown = cv2.dilate(u8(holes), np.ones((3, 3), np.uint8)) > 0
@@ -100,7 +98,7 @@ def drop_spill(hard: Mask, rgb: FloatImage, prob: FloatImage, diff: Difference) 
     spilled onto: a thick hesitant piece on the outline, beyond the product's edge, whose
     outside neighbours are mostly not the backdrop (the reflection goes on past the map). A
     part of the product the model hesitates over meets the backdrop along its outline."""
-    if diff.texture >= TEXTURED or not (hard & (prob < SURE)).any():
+    if diff.textured or not (hard & (prob < SURE)).any():
         return hard
     spill = _spills(hard, rgb, prob)
     size = max(3, round(THICK * max(hard.shape)) | 1)
@@ -141,7 +139,7 @@ def open_floor(hard: Mask, rgb: FloatImage, diff: Difference) -> Mask:
     the light."""
     outside = exterior(hard)
     holes = ~hard & ~outside
-    if diff.texture >= TEXTURED or not holes.any():
+    if diff.textured or not holes.any():
         return hard
     inward = f32(cv2.distanceTransform(u8(~outside), cv2.DIST_L2, 3))
     floor_like = (diff.chroma <= CHROMA) & (diff.delta_l > -DARK)

@@ -25,7 +25,11 @@ import cv2
 import numpy as np
 
 from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
-from agentic_image_gen.providers.local.segment.background import Difference, local_backdrop
+from agentic_image_gen.providers.local.segment.background import (
+    DARK,
+    Difference,
+    local_backdrop,
+)
 from agentic_image_gen.providers.local.segment.bridges import join
 from agentic_image_gen.providers.local.segment.grain import along_grain, grain_of
 from agentic_image_gen.providers.local.segment.masks import components
@@ -43,8 +47,6 @@ BRIDGE = 0.2  # how far (of the frame) a long strand may start from the product
 JOIN = 0.06  # how far (of the frame) a short piece may be joined by a line-like path
 HUG = 0.4  # a strand reaching no farther from the product than this share of its length hugs it
 SHADOW_REACH = 0.06  # ... and, on cloth or wood, no farther than this share of the frame
-DARK = 40.0  # Lab lightness below the backdrop that a soft shadow does not reach
-TEXTURED = 3.0  # the backdrop's lightness spread (Lab) above which it is cloth, wood, stone
 WEAK, STRONG = 2.0, 5.0  # robust deviations of a textured photo's line responses
 ORIENTATIONS = 12  # directions the line operator tries: 15 degrees apart
 SHADOW_GAP = 2.5  # px at work scale: closer to a highlight than this is the wire's own dark side
@@ -113,7 +115,7 @@ def thin_lines(
     cord is darker or lighter than the backdrop right beside it, a fold or a shadow is not.
     ``steps`` (``_steps``), when the caller has them, saves computing them again."""
     coloured = diff.chroma > THIN_CHROMA
-    if diff.texture < TEXTURED:
+    if not diff.textured:
         dark_line, light_line = _line_responses(diff.lighter, width)
         return (dark_line > LINE_STEP) | (light_line > LINE_STEP) | coloured
     lightness = f32(cv2.GaussianBlur(diff.delta_l, (0, 0), 1.0))
@@ -197,7 +199,7 @@ def _not_shadows(strands: Mask, hard: Mask, diff: Difference) -> Mask:
     # well away from it on the way. A mirror-like sweep reflects the whole product, as far as
     # it is tall; cloth or wood reflects nothing.
     reach = HUG * length
-    if diff.texture >= TEXTURED:
+    if diff.textured:
         reach = np.minimum(reach, SHADOW_REACH * max(hard.shape))
     shadow = (farthest[1:] < reach) & (step < 0) & (step > -DARK) & (colour < THIN_CHROMA)
     return strands & np.isin(labels, 1 + np.flatnonzero(~shadow))
@@ -239,9 +241,9 @@ def add_thin_parts(hard: Mask, diff: Difference) -> Mask:
     width = max(7, round(STRAND * side) | 1)
     # Only what differs from the backdrop itself: a gap between two dark bands is a bright
     # line locally, but it is the backdrop.
-    steps = _steps(diff, width) if diff.texture >= TEXTURED else None
+    steps = _steps(diff, width) if diff.textured else None
     lines = thin_lines(diff, width, steps) & ~hard
-    if diff.texture < TEXTURED:
+    if not diff.textured:
         lines &= diff.any > NOT_BACKDROP
     short = _strands(lines, width, round(SHORT * side)) & ~hard
     if not short.any():
@@ -250,7 +252,7 @@ def add_thin_parts(hard: Mask, diff: Difference) -> Mask:
     touch = max(3, round(TOUCH * side)) | 1  # the outline was trimmed: a loop may be just off it
     reach = round(JOIN * side)
     bridge = round(BRIDGE * side) | 1
-    if diff.texture < TEXTURED:  # a studio sweep: what stands out there is the product's
+    if not diff.textured:  # a studio sweep: what stands out there is the product's
         found = _touching(short, hard, touch) | _touching(long, hard, bridge)
         return hard | _not_shadows(found, hard, diff)
     pieces = _not_shadows(short, hard, diff)

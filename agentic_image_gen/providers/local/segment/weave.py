@@ -18,14 +18,8 @@ import cv2
 import numpy as np
 
 from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
-from agentic_image_gen.providers.local.segment.background import Difference, border_mask
-from agentic_image_gen.providers.local.segment.holes import (
-    DARK,
-    HOLE_LIKE,
-    TEXTURED,
-    exterior,
-    lab_bytes,
-)
+from agentic_image_gen.providers.local.segment.background import DARK, Difference, border_mask
+from agentic_image_gen.providers.local.segment.holes import HOLE_LIKE, exterior, lab_bytes
 from agentic_image_gen.providers.local.segment.masks import components
 
 THREADS = 2.0  # px: a Gaussian this wide leaves the threads in the high-pass, not the shading
@@ -137,7 +131,7 @@ def _seeds(hard: Mask, woven: FloatImage, border: Mask, diff: Difference) -> Mas
 
 def open_weave(hard: Mask, rgb: FloatImage, diff: Difference) -> Mask:
     """On a woven backdrop, open the regions of the mask that show the cloth, to the edge."""
-    if diff.texture < TEXTURED:
+    if not diff.textured:
         return hard
     high = _high_pass(rgb)
     border = border_mask(*high.shape)
