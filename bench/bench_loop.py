@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from remote_fake import RemoteFake
 
 from agentic_image_gen.core.config import ProviderNames, RunConfig
-from agentic_image_gen.core.types import RunResult
+from agentic_image_gen.core.result import RunResult
 from agentic_image_gen.engine.session import Session
 from agentic_image_gen.providers.base import Component, ProviderContext
 from agentic_image_gen.providers.registry import Registry

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from agentic_image_gen.core.config import ProviderNames, RunConfig
 from agentic_image_gen.core.events import Event, StageStarted
-from agentic_image_gen.core.types import ImageSettings, RunResult
+from agentic_image_gen.core.result import RunResult
+from agentic_image_gen.core.types import ImageSettings
 from agentic_image_gen.engine.session import Session
 
 SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ring.jpg"

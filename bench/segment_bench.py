@@ -27,7 +27,8 @@ from PIL import Image
 from agentic_image_gen.core.config import ProviderNames, RunConfig
 from agentic_image_gen.core.errors import AigError
 from agentic_image_gen.core.events import Event, StageStarted
-from agentic_image_gen.core.types import ImageSettings, RunResult
+from agentic_image_gen.core.result import RunResult
+from agentic_image_gen.core.types import ImageSettings
 from agentic_image_gen.engine.session import Session
 from agentic_image_gen.providers.local.cutout import Cutout, cut_out
 from agentic_image_gen.providers.local.segment import SegmenterPool

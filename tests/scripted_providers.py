@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentic_image_gen.core.config import ProviderNames, RunConfig
-from agentic_image_gen.core.types import RunResult
+from agentic_image_gen.core.result import RunResult
 from agentic_image_gen.engine.session import Session
 from agentic_image_gen.providers.base import Component, ProviderContext, ProviderSpec
 from agentic_image_gen.providers.registry import Registry

@@ -21,7 +21,7 @@ from fakes.network import FakeDNS, NetworkGuard
 from images import ring_photo
 
 from agentic_image_gen.core.errors import InputError, ProviderError, ReferenceImageError, RunFailed
-from agentic_image_gen.core.types import RunResult
+from agentic_image_gen.core.result import RunResult
 from agentic_image_gen.frontends import cli
 from agentic_image_gen.frontends.error_output import error_json, error_object
 from agentic_image_gen.inputs import references, safe_http
@@ -123,7 +123,7 @@ FLAG_CASES = [
     (["ring", "--quality", "ultra"], 2, "argument --quality: invalid choice: 'ultra'..."),
     (["ring", "--format", "gif"], 2, "argument --format: invalid choice: 'gif'..."),
     (["ring", "--background", "green"], 2, "argument --background: invalid choice: 'green'..."),
-    (["ring", "--provider", "dalle"], 2, "argument --provider: invalid choice: 'dalle'..."),
+    (["ring", "--provider", "dalle"], 2, "--provider 'dalle' is not an installed provider..."),
     (["ring", "--size", "1000x1000"], 2, "--size 1000x1000: width and height must both be..."),
     (["ring", "--size", "big"], 2, "--size 'big' is not 'auto' or WIDTHxHEIGHT..."),
     (["ring", "--size", "0x0"], 2, "--size '0x0' is not 'auto' or WIDTHxHEIGHT..."),
@@ -133,14 +133,14 @@ FLAG_CASES = [
     (
         ["ring", "--background", "transparent", "--format", "jpeg"],
         2,
-        "--background transparent needs --format png or webp (JPEG has no transparency)",
+        "--background 'transparent' needs --format 'png' or 'webp' (JPEG has no transparency)",
     ),
     (["ring", "--bogus"], 2, "unrecognized arguments: --bogus"),
     (["ring", "--refs"], 2, "argument --refs: expected at least one argument"),
     (["--resume", "no-such-run"], 2, "no-such-run is not a run folder"),
-    (["ring", "--generator", "dalle9"], 4, "unknown generator 'dalle9' (known: ..."),
-    (["ring", "--evaluator", "vibes"], 4, "unknown evaluator 'vibes' (known: ..."),
-    (["ring", "--prompter", "poet"], 4, "unknown prompter 'poet' (known: ..."),
+    (["ring", "--generator", "dalle9"], 2, "--generator 'dalle9' is not an installed generator (known: ..."),
+    (["ring", "--evaluator", "vibes"], 2, "--evaluator 'vibes' is not an installed evaluator (known: ..."),
+    (["ring", "--prompter", "poet"], 2, "--prompter 'poet' is not an installed prompter (known: ..."),
 ]
 
 
@@ -264,7 +264,7 @@ def test_url_credentials_are_never_echoed(
 JSON_CASES = [
     (["ring", "--threshold", "101"], "InputError", 2),
     (["ring", "--refs", "missing.png"], "ReferenceImageError", 3),
-    (["ring", "--generator", "dalle9"], "ConfigurationError", 4),
+    (["ring", "--generator", "dalle9"], "InputError", 2),
 ]
 
 

@@ -36,7 +36,7 @@ def keyed(monkeypatch: pytest.MonkeyPatch) -> None:
         (["ring", "--size", "1000x1000"], 2, "divisible by 16"),
         (["ring", "--format", "gif"], 2, "argument --format: invalid choice"),
         (["ring", "--background", "green"], 2, "argument --background: invalid choice"),
-        (["ring", "--format", "jpeg"], 2, "transparent needs --format png or webp"),
+        (["ring", "--format", "jpeg"], 2, "transparent' needs --format 'png' or 'webp'"),
         (["ring", "--max-iterations", "abc"], 2, "invalid int value: 'abc'"),
         (["ring", "--max-iterations", "0"], 2, "--max-iterations must be between 1 and 50"),
         (["ring", "--threshold", "120"], 2, "--threshold must be between 0 and 100"),
@@ -46,7 +46,7 @@ def keyed(monkeypatch: pytest.MonkeyPatch) -> None:
         (["ring", "--refs"], 2, "expected at least one argument"),
         (["ring", "--refs", "/no/such/ring.jpg"], 3, "does not exist"),
         (["ring", "--refs", "ftp://example.com/a.png"], 3, "only http and https"),
-        (["ring", "--generator", "dalle9"], 4, "unknown generator 'dalle9'"),
+        (["ring", "--generator", "dalle9"], 2, "--generator 'dalle9' is not an installed generator"),
     ],
 )
 def test_bad_input_is_one_line_and_an_exit_code(

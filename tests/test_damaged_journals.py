@@ -90,7 +90,7 @@ def check_all_commands(parent: Path) -> str:
     assert len(lines) + len(warnings) == 1, (stdout, stderr)
     for line in lines:
         cells = line.split("\t")
-        assert len(cells) == 5 and all(cell.isprintable() for cell in cells), line
+        assert len(cells) == 6 and all(cell.isprintable() for cell in cells), line
     for warning in warnings:
         assert warning.startswith("warning: ") and warning.endswith("; skipped"), warning
     return "listed" if lines else "skipped"

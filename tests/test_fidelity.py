@@ -100,7 +100,7 @@ def test_an_unknown_segmenter_is_one_line(
     )
     assert (code, output) == (2, {})
     assert err.strip() == (
-        "agentic-image-gen: error: unknown segmenter 'sam9' "
+        "agentic-image-gen: error: --segmenter 'sam9' is not an installed segmenter "
         "(known: auto, birefnet, classical, isnet, u2netp)"
     )
     assert not any(tmp_path.iterdir())

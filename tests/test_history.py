@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from fakes import FakeOpenAIServer
 
-from agentic_image_gen.core.types import Evaluation, Iteration, OutputFormat, RunResult
+from agentic_image_gen.core.result import RunResult
+from agentic_image_gen.core.types import Evaluation, Iteration, OutputFormat
 from agentic_image_gen.frontends import cli
 from agentic_image_gen.store.run_store import RunJournal
 
@@ -95,15 +96,16 @@ def test_runs_lists_newest_first_and_reports_damaged_folders(
     code, out, err = call(capsys, "runs", "--out", str(history))
     assert code == 0
     rows = [line.split("\t") for line in out.splitlines()]
-    assert [row[3] for row in rows] == [
+    assert [row[4] for row in rows] == [
         "silver bracelet",
         "mid sapphire ring",
         "oldest pearl earrings",
     ]
-    created, best, iterations, _, folder = rows[1]
+    created, status, best, iterations, _, folder = rows[1]
     assert (created, best, iterations) == ("2021-06-01T00:00:00+00:00", "60", "3")
+    assert status in ("completed", "running", "failed", "interrupted")
     assert folder == str((history / "a-mid").resolve())
-    assert rows[0][1:3] == ["88", "2"]
+    assert rows[0][2:4] == ["88", "2"]
     warnings = err.strip().splitlines()
     assert len(warnings) == 3
     for name in ("z-bad-json", "z-partial", "z-wrong-shape"):
@@ -119,7 +121,10 @@ def test_runs_json(history: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "mid sapphire ring",
         "oldest pearl earrings",
     ]
-    assert set(listing[0]) == {"created_at", "best_score", "iterations", "prompt", "run_dir"}
+    assert set(listing[0]) == {
+        "created_at", "status", "best_score", "iterations", "stop_reason", "prompt", "run_dir"
+    }
+    assert isinstance(listing[0]["best_score"], int) and isinstance(listing[0]["iterations"], int)
     assert err.count("warning:") == 3
 
 

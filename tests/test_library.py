@@ -68,6 +68,42 @@ def test_the_readme_library_example_runs_as_written(tmp_path: Path) -> None:
     ).read_bytes()
 
 
+def test_the_readmes_other_library_examples_run_as_written(tmp_path: Path) -> None:
+    """Stream, your own components, a timeout and a resume, a reviewer: each block of the
+    library section after the first, run in one process (each is a script of its own)."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Use it as a library", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)[1:]
+    assert len(blocks) == 4, "README's library examples moved"
+    (tmp_path / "examples").mkdir()
+    shutil.copy(ROOT / "examples" / "ring.jpg", tmp_path / "examples" / "ring.jpg")
+    (tmp_path / "examples.py").write_text("\n\n".join(blocks))
+    done = subprocess.run(
+        [sys.executable, "examples.py"],
+        cwd=tmp_path,
+        env=offline_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    saved = re.findall(r"^saved #(\d+): (.+)$", out, re.M)
+    assert [int(n) for n, _ in saved][:2] == [1, 2] and all(Path(p).is_file() for _, p in saved)
+    assert re.search(r"^scored #1: \d+$", out, re.M)
+    assert re.search(r"^max_iterations: best \d+$", out, re.M)
+    assert "[50, 75, 100] threshold" in out  # own components: brighter each round
+    timed_out = re.search(r"^timed out; resuming (.+)$", out, re.M)
+    assert timed_out is not None
+    assert re.search(r"^done: (threshold|max_iterations|plateau), \d+ images$", out, re.M)
+    journal = json.loads(
+        (tmp_path / "runs" / "timeouts" / timed_out.group(1) / "run.json").read_text()
+    )
+    assert journal["status"] == "completed"
+    reviewed = re.search(r"^(accepted|max_iterations|plateau) \[(.+)\]$", out, re.M)
+    assert reviewed is not None and "'owner')" in reviewed.group(2)
+
+
 class PricedGenerator(CountingGenerator):
     """Costs 0.25 USD an image, recorded in the run's own ledger; remembers the session's
     shared client it was given."""

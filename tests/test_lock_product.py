@@ -106,7 +106,7 @@ def test_lock_product_needs_a_reference(
 ) -> None:
     code, _, err = run_cli(capsys, "ring", "--lock-product", "--out", str(tmp_path))
     assert code == 2
-    assert "--lock-product needs a reference photo of the product (--refs)" in err
+    assert "--lock-product needs a reference photo of the product in --refs" in err
     assert not tmp_path.exists() or not any(tmp_path.iterdir())  # no run folder was made
 
 

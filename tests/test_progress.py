@@ -19,7 +19,8 @@ from agentic_image_gen.core.events import (
     Snapshot,
     StageStarted,
 )
-from agentic_image_gen.core.types import Evaluation, Iteration, OutputFormat, RunResult
+from agentic_image_gen.core.result import RunResult
+from agentic_image_gen.core.types import Evaluation, Iteration, OutputFormat
 from agentic_image_gen.engine.session import Session
 from agentic_image_gen.frontends import progress
 from agentic_image_gen.frontends.progress import RichProgress, make_progress
@@ -59,7 +60,7 @@ def play(sink: RichProgress, scores: list[int], feedback: str = "Nice ring.") ->
         if index < len(scores):
             sink(StageStarted("refining", index, 1, index, Snapshot.of(result)))
     result.stop_reason = "max_iterations"
-    sink(RunFinished("max_iterations", Snapshot.of(result)))
+    sink(RunFinished("max_iterations", Snapshot.of(result), result))
     return result
 
 

@@ -159,11 +159,10 @@ def test_offline_and_not_cached_says_what_to_run(
 
 
 def test_the_name_comes_from_the_caller_then_the_environment() -> None:
-    assert segmenter_name("Classical", {}) == "classical"
-    assert segmenter_name(None, {"AIG_SEGMENTER": "isnet"}) == "isnet"
-    assert segmenter_name(None, {}) == "auto"
+    assert segmenter_name("Classical") == "classical"
+    assert segmenter_name(None) == "auto"
     with pytest.raises(InputError, match="unknown segmenter 'sam'"):
-        segmenter_name("sam", {})
+        segmenter_name("sam")
 
 
 def ring_photo() -> tuple[np.ndarray, np.ndarray]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,13 @@ from pydantic import (
     ValidationError,
     field_serializer,
     field_validator,
+    model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from agentic_image_gen.core.profiles import PROFILES
 from agentic_image_gen.core.redact import shown
+from agentic_image_gen.core.review import ReviewMode
 from agentic_image_gen.core.types import ImageSettings
 
 MAX_PROMPT_CHARS = 32_000
@@ -96,6 +100,39 @@ class RunConfig(BaseModel):
     patience: int = 3
     # Scores this close are a tie that a pairwise comparison settles (when the evaluator can).
     tie_margin: int = Field(default=3, ge=0, le=20)
+    # A person in the loop (core/review.py): never (autonomous), after every round, or at the end.
+    review: ReviewMode = "never"
+    # Seconds to wait for a person before the evaluator's choice goes on (None: wait; the
+    # run stays resumable while it waits).
+    review_timeout: float | None = None
+
+    @field_validator(
+        "max_iterations", "threshold", "candidates", "max_concurrency", "call_timeout",
+        "retry_budget", "patience", "tie_margin", "max_cost", "review_timeout", mode="before",
+    )
+    @classmethod
+    def _numbers_are_not_booleans(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # True == 1 to Python, never what a caller meant
+            raise ValueError("must be a number, not true or false")
+        return value
+
+    @field_validator("segmenter", "profile")
+    @classmethod
+    def _names_are_lower(cls, value: str | None) -> str | None:
+        return None if value is None or not value.strip() else value.strip().lower()
+
+    @model_validator(mode="after")
+    def _lock_needs_a_reference(self) -> RunConfig:
+        if self.lock_product and not self.refs:
+            raise ValueError("lock_product needs a reference photo of the product in refs")
+        return self
+
+    @field_validator("review_timeout")
+    @classmethod
+    def _review_timeout_in_range(cls, value: float | None) -> float | None:
+        if value is not None:
+            _between(1, 7 * 24 * 3600, value, " seconds")
+        return value
 
     @field_validator("prompt")
     @classmethod
@@ -188,6 +225,48 @@ def public_dump(config: RunConfig) -> dict[str, Any]:
             if isinstance(value, str) and "://" in value:
                 options[key] = shown(value)
     return dump
+
+
+@dataclass(frozen=True)
+class Installed:
+    """What is installed here, by name: the names a RunConfig may use beyond its own rules."""
+
+    providers: tuple[str, ...]
+    components: dict[str, tuple[str, ...]]  # role -> component names
+    segmenters: tuple[str, ...]
+    broken: dict[str, str] = field(default_factory=dict)  # plugin name -> why it cannot load
+
+
+def check_installed(config: RunConfig, installed: Installed, own: tuple[str, ...] = ()) -> None:
+    """Raise one ValidationError naming every name in ``config`` that is not installed here
+    (``own``: roles given as objects, not by name). Called when a Session resolves a run,
+    before any folder is written."""
+    found: list[InitErrorDetails] = []
+
+    def unknown(loc: tuple[str, ...], value: str, known: tuple[str, ...], what: str) -> None:
+        why = installed.broken.get(value)
+        message = (
+            f"{value!r} is installed but broken: {why}"
+            if why
+            else f"{value!r} is not an installed {what} (known: {', '.join(known) or 'none'})"
+        )
+        found.append(
+            {"type": PydanticCustomError("not_installed", message), "loc": loc, "input": value}
+        )
+
+    chosen = config.providers
+    if chosen.provider not in ("auto", *installed.providers) and len(own) < 3:
+        unknown(("providers", "provider"), chosen.provider, ("auto", *installed.providers),
+                "provider")
+    for role in ("generator", "evaluator", "prompter"):
+        name = getattr(chosen, role)
+        known = installed.components.get(role, ())
+        if name is not None and role not in own and name not in known:
+            unknown(("providers", role), name, known, role)
+    if config.segmenter is not None and config.segmenter not in installed.segmenters:
+        unknown(("segmenter",), config.segmenter, installed.segmenters, "segmenter")
+    if found:
+        raise ValidationError.from_exception_data("RunConfig", found)
 
 
 def problems(error: ValidationError) -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agentic_image_gen.core.types import RunResult
+    from agentic_image_gen.core.result import RunResult
 
 
 class AigError(Exception):

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from agentic_image_gen.core.types import RunResult
+    from agentic_image_gen.core.result import RunResult
+    from agentic_image_gen.core.review import ReviewRequest
 
 Stage = Literal["generating", "evaluating", "refining"]
 
@@ -22,6 +23,7 @@ STOP_REASON_LABELS: dict[str, str] = {
     "max_iterations": "used every round",
     "budget": "stopped at the cost budget",
     "plateau": "stopped improving",
+    "accepted": "accepted by the reviewer",
     "error": "stopped on an error",
     "interrupted": "interrupted",
 }
@@ -83,10 +85,15 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class RunStarted:
+    """``round`` is the number of rounds already played (a resumed run starts with some)."""
+
     run_dir: str
     max_rounds: int
     candidates: int
     snapshot: Snapshot  # a resumed run starts with what it already has
+    round: int = 0
+    candidate: int = 0
+    iteration: int = 0
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,17 @@ class StageStarted:
 
 
 @dataclass(frozen=True)
+class ImageSaved:
+    """An image is on disk (``image_path``), before it is scored: a page can show it now."""
+
+    round: int
+    candidate: int
+    iteration: int
+    image_path: str
+    snapshot: Snapshot
+
+
+@dataclass(frozen=True)
 class ImageScored:
     round: int
     candidate: int
@@ -111,10 +129,29 @@ class ImageScored:
 
 
 @dataclass(frozen=True)
-class RunFinished:
-    stop_reason: str
+class ReviewRequested:
+    """The run waits for a person (RunConfig.review): ``request`` carries the candidates;
+    answer through the reviewer the run was given. ``iteration`` is the evaluator's choice."""
+
+    round: int
+    candidate: int
+    iteration: int
+    request: ReviewRequest
     snapshot: Snapshot
 
 
-Event = RunStarted | StageStarted | ImageScored | RunFinished
+@dataclass(frozen=True)
+class RunFinished:
+    """The last event of every run, however it ended (``stop_reason`` says how): ``result``
+    is the RunResult; ``round``, ``candidate`` and ``iteration`` name the best image (0: none)."""
+
+    stop_reason: str
+    snapshot: Snapshot
+    result: RunResult
+    round: int = 0
+    candidate: int = 0
+    iteration: int = 0
+
+
+Event = RunStarted | StageStarted | ImageSaved | ImageScored | ReviewRequested | RunFinished
 EventSink = Callable[[Event], None]

@@ -5,12 +5,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from agentic_image_gen.core.checklist import Requirement, RequirementResult
-from agentic_image_gen.core.usage import CallRecord, totals_of
 
 if TYPE_CHECKING:  # Pillow is not imported for --help
     from PIL.Image import Image as PILImage
@@ -88,7 +94,8 @@ class ImageSettings(BaseModel):
     def _format_supports_background(self) -> ImageSettings:
         if self.background is Background.TRANSPARENT and self.output_format is OutputFormat.JPEG:
             raise ValueError(
-                "--background transparent needs --format png or webp (JPEG has no transparency)"
+                "background 'transparent' needs output_format 'png' or 'webp' (JPEG has no "
+                "transparency)"
             )
         return self
 
@@ -273,108 +280,7 @@ class Delivery(BaseModel):
     rules: list[RuleResult] = Field(default_factory=list)
     model_rules: list[str] = Field(default_factory=list)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def compliant(self) -> bool:
         return all(rule.passed for rule in self.rules)
-
-
-StopReason = Literal["threshold", "max_iterations", "budget", "plateau", "error", "interrupted"]
-
-
-class RunResult(BaseModel):
-    """The outcome of a run: what the CLI prints and what run.json keeps."""
-
-    run_dir: str
-    original_prompt: str
-    iterations: list[Iteration]
-    stop_reason: StopReason | None = None
-    thread_id: str | None = None
-    error: str | None = None
-    # The refined prompt for the next iteration, journaled before it is used so a resumed
-    # run neither loses nor repeats a refinement.
-    pending_prompt: str | None = None
-    usage: list[CallRecord] = Field(default_factory=list)
-    checklist: list[Requirement] | None = None
-    tie_breaks: list[TieBreak] = Field(default_factory=list)
-    # The user's prompt with a marketplace profile's requirements: what evaluators judge.
-    brief: str | None = None
-    delivery: Delivery | None = None
-    segmenter: str | None = None  # what cut the product out of the reference, when one did
-    # How the generator carried a round into the next ("stored": on the provider's server;
-    # "stateless": the image sent back), when it says; None for providers without the notion.
-    continuation: str | None = None
-
-    def best(self, iterations: list[Iteration] | None = None) -> Iteration | None:
-        """Highest score wins; on a tie the later iteration (it had more refinement), unless
-        a recorded pairwise tie-break between the leader and a close runner-up says otherwise."""
-        pool = self.iterations if iterations is None else iterations
-        scored = [it for it in pool if it.evaluation is not None]
-        if not scored:
-            return None
-        leader = max(reversed(scored), key=lambda it: it.score)
-        by_index = {it.index: it for it in scored}
-        for tie_break in reversed(self.tie_breaks):
-            if leader.index in tie_break.iterations and set(tie_break.iterations) <= set(by_index):
-                return by_index[tie_break.winner]
-        return leader
-
-    def rounds(self) -> dict[int, list[Iteration]]:
-        """Iterations grouped by round, in order; with one candidate a round is an iteration."""
-        grouped: dict[int, list[Iteration]] = {}
-        for iteration in self.iterations:
-            grouped.setdefault(iteration.round, []).append(iteration)
-        return grouped
-
-    def lineage(self) -> list[Iteration]:
-        """The best of each round: the chain each next round continued from."""
-        return [best for group in self.rounds().values() if (best := self.best(group))]
-
-    def to_output(self) -> dict[str, Any]:
-        """The stdout JSON: the specification's keys first, then ours."""
-        best = self.best()
-        evaluated = [it for it in self.iterations if it.evaluation is not None]
-        output: dict[str, Any] = {
-            "best_image_url": best.image_path if best else None,
-            "final_score": best.score if best else None,
-            "prompt_history": [it.prompt for it in self.iterations],
-            "image_history": [it.image_path for it in self.iterations],
-            "feedback_history": [it.evaluation.feedback for it in evaluated if it.evaluation],
-            "thread_id": self.thread_id,
-            "run_dir": self.run_dir,
-            "score_history": [it.score for it in evaluated],
-            "response_ids": [it.context for it in self.iterations],
-            "iterations": len(self.iterations),
-            "best_iteration": best.index if best else None,
-            "stop_reason": self.stop_reason,
-            "rounds": [
-                {
-                    "round": number,
-                    "prompt": group[0].prompt,
-                    "iterations": [it.index for it in group],
-                    "scores": [it.score if it.evaluation else None for it in group],
-                    "best_iteration": chosen.index if (chosen := self.best(group)) else None,
-                }
-                for number, group in self.rounds().items()
-            ],
-            "usage": totals_of(self.usage),
-            "checklist": [r.model_dump() for r in self.checklist] if self.checklist else None,
-            "requirements": [
-                [r.model_dump() for r in it.evaluation.requirements]
-                if it.evaluation and it.evaluation.requirements is not None
-                else None
-                for it in self.iterations
-            ],
-            "tie_breaks": [tie_break.model_dump() for tie_break in self.tie_breaks],
-            "continuation": self.continuation,
-            "segmenter": self.segmenter,
-            "fidelity_history": [
-                it.fidelity.model_dump() if it.fidelity else None for it in self.iterations
-            ],
-        }
-        if self.delivery is not None:
-            output["delivery"] = self.delivery.model_dump() | {
-                "compliant": self.delivery.compliant
-            }
-        if self.error:
-            output["error"] = self.error
-        return output

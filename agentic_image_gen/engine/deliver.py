@@ -20,7 +20,8 @@ from numpy.typing import NDArray
 from PIL import Image, ImageCms
 
 from agentic_image_gen.core.profiles import Profile
-from agentic_image_gen.core.types import Delivery, RuleResult, RunResult
+from agentic_image_gen.core.result import RunResult
+from agentic_image_gen.core.types import Delivery, RuleResult
 from agentic_image_gen.inputs.normalise import normalise
 from agentic_image_gen.store.run_store import RunStore
 

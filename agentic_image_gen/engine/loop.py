@@ -1,8 +1,8 @@
-"""The agentic loop: generate, save, evaluate, stop or refine. It knows only the Protocols.
-
-Every step is journaled, so the loop can also pick up a run folder where it stopped: an
-image without a score is evaluated, a journaled refinement is used, nothing is done twice.
-"""
+"""The agentic loop: generate, save, evaluate, (ask a person,) stop or refine; it knows only
+the Protocols. Every step is journaled, so the loop can pick up a run folder where it stopped:
+an image without a score is evaluated and measured, a journaled refinement or decision is
+used, an unanswered review is asked again. Cancelling the run's task journals ``interrupted``
+and re-raises CancelledError (so ``asyncio.timeout`` works)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import contextlib
 import time
 from collections.abc import Callable
 
-from agentic_image_gen.core.checklist import Requirement
 from agentic_image_gen.core.config import RunConfig
-from agentic_image_gen.core.errors import AigError, RunFailed, RunInterrupted
+from agentic_image_gen.core.errors import AigError, InputError, RunFailed
 from agentic_image_gen.core.events import (
     Event,
     EventSink,
+    ImageSaved,
     ImageScored,
     RunFinished,
     RunStarted,
@@ -26,26 +26,25 @@ from agentic_image_gen.core.events import (
     StageStarted,
 )
 from agentic_image_gen.core.profiles import PROFILES, with_brief
+from agentic_image_gen.core.result import RunResult, StopReason
+from agentic_image_gen.core.review import Reviewer
 from agentic_image_gen.core.types import (
     EvaluationRequest,
     GeneratedImage,
     GenerationRequest,
     Iteration,
     ReferenceImage,
-    RunResult,
-    StopReason,
     TieBreak,
 )
 from agentic_image_gen.core.usage import UsageLedger
-from agentic_image_gen.engine import budget, lock, opening, plateau, tasks
+from agentic_image_gen.engine import budget, lock, opening, plateau, review, tasks
 from agentic_image_gen.engine.deliver import deliver_best
 from agentic_image_gen.engine.fidelity import FidelityMeter
+from agentic_image_gen.engine.side_work import SideWork
 from agentic_image_gen.engine.tasks import Slot
 from agentic_image_gen.providers.base import (
-    ChecklistDeriver,
     Comparer,
     Continuing,
-    Preparer,
     Providers,
 )
 from agentic_image_gen.store.run_store import JournalWriter, RunStatus, RunStore, read_back
@@ -58,17 +57,20 @@ async def run_loop(
     on_event: EventSink | None = None,
     *,
     store: RunStore | None = None,
+    reviewer: Reviewer | None = None,
 ) -> RunResult:
-    """Run until the score reaches the threshold or the iteration cap.
+    """Run until the score reaches the threshold or the iteration cap (or a person accepts).
 
     With ``store`` (an existing run folder) the run resumes where its journal stops. Raises
-    RunFailed (or RunInterrupted on cancellation) carrying the partial result, so the caller
-    can still report everything finished so far.
+    RunFailed carrying the partial result, so the caller can still report everything
+    finished so far; a cancelled run re-raises CancelledError. Every ending emits RunFinished.
     """
+    if config.review != "never" and reviewer is None:
+        raise InputError(f"review {config.review!r} needs a reviewer (reviewer=...)")
     if store is None:
         budget.check_first_round(config, providers.generator)
     store, references = await opening.open_folder(config, store)
-    run = _Run(config, providers, ledger, store, references, on_event)
+    run = _Run(config, providers, ledger, store, references, on_event, reviewer)
     try:
         return await run.drive()
     finally:
@@ -86,6 +88,7 @@ class _Run:
         store: RunStore,
         references: tuple[ReferenceImage, ...],
         on_event: EventSink | None,
+        reviewer: Reviewer | None,
     ) -> None:
         self.config = config
         self.providers = providers
@@ -108,8 +111,9 @@ class _Run:
         self.slots = asyncio.Semaphore(config.max_concurrency)
         self.writer = JournalWriter(store)
         self.meter = FidelityMeter(providers.cutter, references)
-        self.checklist_task: asyncio.Task[None] | None = None
-        self.prepare_task: asyncio.Task[None] | None = None
+        self.side = SideWork(config, self.result, providers, self.slots, self.journal)
+        self.side.brief, self.side.references = self.brief, references
+        self.reviews = review.Reviews(config, self.result, reviewer, self.emit, self.journal)
 
     def emit(self, make: Callable[[Snapshot], Event]) -> None:
         """Tell the watcher, with a frozen snapshot (taken only when someone watches)."""
@@ -140,43 +144,60 @@ class _Run:
     async def drive(self) -> RunResult:
         result = self.result
         config = self.config
+        done = max(result.rounds(), default=0)
         self.emit(
-            lambda snap: RunStarted(result.run_dir, config.max_iterations, config.candidates, snap)
+            lambda snap: RunStarted(
+                result.run_dir, config.max_iterations, config.candidates, snap, round=done
+            )
         )
-        reason: StopReason | None = None
         try:
-            self.start_checklist()
-            self.start_preparing()
+            self.side.start()
             await self.lock.prepare(self.providers.cutter, self.references, config.image)
             while (reason := await self.step()) is None:
                 pass
             await self.settle(result.iterations)
+            await self.reviews.final(reason)
             result.stop_reason = reason
             if self.profile is not None:
                 fmt = self.config.image.output_format.value
                 result.delivery = await deliver_best(result, self.store, self.profile, fmt)
-        except* AigError as group:
-            error = tasks.first_leaf(group)
-            assert isinstance(error, AigError)
-            result.stop_reason, result.error = "error", str(error)
-            await self.last_word("failed")
-            raise RunFailed(error, result) from error
-        except* Exception as group:  # a bug: still journal it and keep what was finished
-            cause = tasks.first_leaf(group)
-            error = AigError(f"internal error: {type(cause).__name__}: {cause}")
-            result.stop_reason, result.error = "error", str(error)
-            await self.last_word("failed")
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            await self.ended("interrupted", "interrupted")
+            raise
+        except BaseException as caught:  # TaskGroup wraps candidates' errors in groups
+            cause = tasks.cause_of(caught)
+            if not isinstance(cause, Exception):
+                raise
+            error = cause if isinstance(cause, AigError) else AigError(
+                f"internal error: {type(cause).__name__}: {cause}"  # a bug: kept, journaled
+            )
+            result.error = str(error)
+            await self.ended("error", "failed")
             raise RunFailed(error, result) from cause
-        except* (asyncio.CancelledError, KeyboardInterrupt) as group:
-            result.stop_reason = "interrupted"
-            await self.last_word("interrupted")
-            raise RunInterrupted(result) from tasks.first_leaf(group)
         finally:
-            await tasks.stop(self.checklist_task)
-            await tasks.stop(self.prepare_task)
-        await self.journal("completed", wait=True)
-        self.emit(lambda snap: RunFinished(result.stop_reason or "", snap))
+            await self.side.stop()
+        await self.ended(result.stop_reason or "", "completed")
         return result
+
+    async def ended(self, reason: StopReason | str, status: RunStatus) -> None:
+        """Journal how the run ended and say so (RunFinished, with the result)."""
+        result = self.result
+        if reason in ("error", "interrupted"):
+            result.stop_reason = reason
+            await self.last_word(status)
+        else:
+            await self.journal(status, wait=True)
+        best = result.best()
+        self.emit(
+            lambda snap: RunFinished(
+                result.stop_reason or "",
+                snap,
+                result,
+                round=best.round if best else 0,
+                candidate=best.candidate if best else 0,
+                iteration=best.index if best else 0,
+            )
+        )
 
     async def step(self) -> StopReason | None:
         rounds = self.result.rounds()
@@ -191,22 +212,32 @@ class _Run:
         if current:
             if self.config.candidates > 1:
                 await self.settle(members)
+            record = await self.reviews.of_round(current, members, self.another_round(current))
+            if record is not None and record.accept:
+                return "accepted"
             best = self.result.best(members)
             assert best is not None
-            if best.score >= self.config.threshold:
+            if best.score >= self.config.threshold and not (record and record.retry):
                 return "threshold"
-            if current >= self.config.max_iterations:
-                return "max_iterations"
-            if not budget.another_round_fits(self.config.max_cost, self.ledger):
-                return "budget"
+            if not self.another_round(current):
+                return "max_iterations" if current >= self.config.max_iterations else "budget"
             if plateau.stalled(self.result, self.config.patience):
                 return "plateau"
             if self.result.pending_prompt is None:
-                await self.refine(best)
+                if record is not None and record.prompt is not None:
+                    self.result.pending_prompt = record.prompt  # the person's own words
+                    await self.journal(wait=True)
+                else:
+                    await self.refine(best)
             if plateau.repeats_a_round(self.result, self.result.pending_prompt):
                 return "plateau"
         await self.play_round(current + 1, [])
         return None
+
+    def another_round(self, current: int) -> bool:
+        return current < self.config.max_iterations and budget.another_round_fits(
+            self.config.max_cost, self.ledger
+        )
 
     async def play_round(self, number: int, members: list[Iteration]) -> None:
         """Finish round ``number``: evaluate what is unscored, make the missing candidates.
@@ -216,13 +247,13 @@ class _Run:
         """
         self.ledger.round = number
         prompt = members[0].prompt if members else self.result.pending_prompt or self.brief
-        previous = self.result.best(self.result.rounds().get(number - 1, []))
+        previous = self.result.base_for(number)  # a round sent back is not continued from
         context = previous.context if previous else None
         source = previous.image_path if previous else None
         async with asyncio.TaskGroup() as group:
             for iteration in members:
-                if iteration.evaluation is None:
-                    group.create_task(self.evaluate(iteration))
+                if iteration.evaluation is None:  # saved before a kill: score and measure it
+                    group.create_task(self.finish(iteration))
             for candidate in range(len(members) + 1, self.config.candidates + 1):
                 group.create_task(self.candidate(number, candidate, prompt, context, source))
         if isinstance(self.providers.generator, Continuing):
@@ -235,7 +266,14 @@ class _Run:
         # On disk (and in the journal) before anything else: if the evaluation fails, the
         # image stays in the run and a resume scores it.
         await self.keep(iteration, image)
-        await asyncio.gather(self.measure(iteration, image), self.evaluate(iteration, image))
+        await self.finish(iteration, image)
+
+    async def finish(self, iteration: Iteration, image: GeneratedImage | None = None) -> None:
+        """Evaluate and measure an image (read back from the folder on a resume)."""
+        if image is None:
+            image = await asyncio.to_thread(read_back, iteration)
+        measuring = self.measure(iteration, image) if iteration.fidelity is None else None
+        await asyncio.gather(self.evaluate(iteration, image), *([measuring] if measuring else []))
 
     async def measure(self, iteration: Iteration, image: GeneratedImage) -> None:
         """How faithful the product is to the reference's, beside the evaluation."""
@@ -243,45 +281,6 @@ class _Run:
         iteration.fidelity = await self.meter.measure(image.data, placed)
         cut = await self.meter.reference_cut()
         self.result.segmenter = cut.segmenter if cut is not None else self.result.segmenter
-
-    def start_checklist(self) -> None:
-        """Derive the checklist once per run, concurrently with the first generation."""
-        evaluator = self.providers.evaluator
-        if self.result.checklist is not None or not isinstance(evaluator, ChecklistDeriver):
-            return
-
-        async def derive() -> None:
-            async with self.slots:
-                self.result.checklist = await evaluator.derive_checklist(
-                    self.brief, self.references
-                )
-            await self.journal()
-
-        self.checklist_task = asyncio.create_task(derive())
-
-    def start_preparing(self) -> None:
-        """Let the prompter set up (e.g. its conversation) while round 1 runs, if a slot is
-        free for it then: it must never delay the first generation."""
-        prompter = self.providers.prompter
-        busy = self.config.candidates + (self.checklist_task is not None)
-        rounds_done = max(self.result.rounds(), default=1)  # a resumed run may have some
-        if (
-            rounds_done >= self.config.max_iterations  # no refinement can follow
-            or not isinstance(prompter, Preparer)
-            or busy >= self.config.max_concurrency
-        ):
-            return
-
-        async def prepare() -> None:
-            async with self.slots:
-                await prompter.prepare()
-
-        self.prepare_task = asyncio.create_task(prepare())
-
-    async def checklist(self) -> tuple[Requirement, ...]:
-        if self.checklist_task is not None:
-            await self.checklist_task
-        return tuple(self.result.checklist or ())
 
     async def settle(self, pool: list[Iteration]) -> None:
         """If the two best of ``pool`` are within the margin, one comparison picks the winner."""
@@ -320,17 +319,16 @@ class _Run:
             self.brief,
             self.config.image,
             self.references,
-            await self.checklist(),
+            await self.side.checklist(),
         )
 
     async def refine(self, best: Iteration) -> None:
         self.stage("refining", best)
         prompter = self.providers.prompter
-        if self.prepare_task is not None:
-            await self.prepare_task
+        await self.side.prepared()
         async with self.slots:
             self.result.pending_prompt = await prompter.generate_prompt(
-                self.brief, self.result.lineage()
+                self.brief, review.with_notes(self.result)
             )
         self.result.thread_id = prompter.conversation_id
         # On disk before the next round starts: a run killed now resumes with this prompt
@@ -379,6 +377,11 @@ class _Run:
         bisect.insort(self.result.iterations, iteration, key=lambda it: it.index)
         self.result.pending_prompt = None
         await self.journal()
+        self.emit(
+            lambda snap: ImageSaved(
+                iteration.round, iteration.candidate, iteration.index, iteration.image_path, snap
+            )
+        )
 
     async def evaluate(self, iteration: Iteration, image: GeneratedImage | None = None) -> None:
         self.stage("evaluating", iteration)

@@ -7,7 +7,7 @@ brought no gain over the best score so far.
 
 from __future__ import annotations
 
-from agentic_image_gen.core.types import RunResult
+from agentic_image_gen.core.result import RunResult
 
 
 def _normalised(prompt: str) -> str:

@@ -1,37 +1,45 @@
 """The engine's front door: a Session holds what runs share; each run gets its own context.
 
-``async with Session() as session: result = await session.run(config, on_event=...)``, or
-``await session.resume(run_dir, max_iterations=5)``; ``run_sync`` does the same for scripts.
-A session keeps the expensive, shareable things (HTTP clients, a loaded model) for as long
-as it is open; every run has its own usage ledger, retry budget, caches and conversation, so
-two runs at once in one session never share a budget.
+``async with Session() as session: result = await session.run(config, on_event=...)``;
+``async for event in session.stream(config)`` for the same run as typed events;
+``await session.resume(run_dir, max_iterations=5)``; ``run_sync`` for scripts. Roles may be
+handed over as objects (``generator=``, ``evaluator=``, ``prompter=``); a ``reviewer=`` answers
+a run's review requests. A session keeps the expensive, shareable things (HTTP clients, a
+loaded model) for as long as it is open; every run has its own usage ledger, retry budget,
+caches and conversation, so two runs at once in one session never share a budget.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from agentic_image_gen.core.config import RunConfig
-from agentic_image_gen.core.errors import InputError
-from agentic_image_gen.core.events import EventSink
+from agentic_image_gen.core.errors import AigError, InputError
+from agentic_image_gen.core.events import Event, EventSink
+from agentic_image_gen.core.output import RunOutput, RunSummary
+from agentic_image_gen.core.result import RunResult
 from agentic_image_gen.core.retry import RetryPolicy
-from agentic_image_gen.core.types import RunResult
+from agentic_image_gen.core.review import Reviewer
 from agentic_image_gen.core.usage import UsageLedger
+from agentic_image_gen.engine import runs
 from agentic_image_gen.engine.loop import run_loop
 from agentic_image_gen.engine.prices import load_prices
+from agentic_image_gen.engine.resolve import resolve
 from agentic_image_gen.providers.base import (
     ROLES,
+    Evaluator,
+    ImageGenerator,
+    Prompter,
     ProviderContext,
     Providers,
-    ProviderSpec,
     Resources,
+    Role,
 )
 from agentic_image_gen.providers.registry import Registry
 from agentic_image_gen.store.run_store import RunStore
@@ -60,6 +68,7 @@ class Session:
         self.env: Mapping[str, str] = os.environ if env is None else env
         self._stack = AsyncExitStack()
         self.resources = Resources(self.env, self._stack)
+        self._closed = False
 
     @property
     def registry(self) -> Registry:
@@ -75,45 +84,115 @@ class Session:
         await self.aclose()
 
     async def aclose(self) -> None:
+        self._closed = True
         await self._stack.aclose()
 
-    async def run(self, config: RunConfig, on_event: EventSink | None = None) -> RunResult:
-        """A new run. Raises RunFailed (RunInterrupted when cancelled) with the partial result."""
-        if config.lock_product and not config.refs:  # before any folder exists
-            raise InputError("--lock-product needs a reference photo of the product (--refs)")
-        return await self._drive(config, None, on_event)
+    async def run(
+        self,
+        config: RunConfig,
+        on_event: EventSink | None = None,
+        *,
+        generator: ImageGenerator | None = None,
+        evaluator: Evaluator | None = None,
+        prompter: Prompter | None = None,
+        reviewer: Reviewer | None = None,
+    ) -> RunResult:
+        """A new run. Raises RunFailed with the partial result; cancelling it journals
+        ``interrupted`` and re-raises CancelledError. Roles given as objects are used as
+        they are; the others come from the registry."""
+        own = _own(generator=generator, evaluator=evaluator, prompter=prompter)
+        return await self._drive(config, None, on_event, own, reviewer)
 
     async def resume(
-        self, run_dir: Path | str, on_event: EventSink | None = None, **overrides: Any
+        self,
+        run_dir: Path | str,
+        on_event: EventSink | None = None,
+        *,
+        generator: ImageGenerator | None = None,
+        evaluator: Evaluator | None = None,
+        prompter: Prompter | None = None,
+        reviewer: Reviewer | None = None,
+        **overrides: Any,
     ) -> RunResult:
-        """Continue a stopped run from its folder, with its own settings; ``overrides`` may
-        change only the limits in RESUMABLE (anything else is refused, named)."""
+        """Continue a stopped run from its folder, with its own settings, as journaled;
+        ``overrides`` may change only the limits in RESUMABLE (anything else is refused)."""
+        self._check_open()
+        own = _own(generator=generator, evaluator=evaluator, prompter=prompter)
         store = await asyncio.to_thread(RunStore.open, Path(run_dir))
         try:
             config = resumed_config(store.journal.config, overrides)
-        except BaseException:
-            store.close()  # the folder's lock: refused here, the run never starts
-            raise
-        try:
-            return await self._drive(config, store, on_event)
+            return await self._drive(config, store, on_event, own, reviewer)
         finally:
-            store.close()  # (the loop closes it too; closing twice is safe)
+            store.close()  # the folder's lock (the loop closes it too; twice is safe)
+
+    def stream(self, config: RunConfig, **roles: Any) -> AsyncIterator[Event]:
+        """The run's typed events as they happen, ending with RunFinished (``.result``).
+        A failed run raises RunFailed after its RunFinished; leaving the loop early
+        cancels the run (journaled ``interrupted``, resumable)."""
+        return self._streamed(lambda sink: self.run(config, sink, **roles))
+
+    def stream_resume(self, run_dir: Path | str, **kwargs: Any) -> AsyncIterator[Event]:
+        """``resume`` as a stream of events (as ``stream``)."""
+        return self._streamed(lambda sink: self.resume(run_dir, sink, **kwargs))
+
+    async def _streamed(
+        self, start: Callable[[EventSink], Awaitable[RunResult]]
+    ) -> AsyncIterator[Event]:
+        self._check_open()
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        task = asyncio.ensure_future(start(queue.put_nowait))
+        task.add_done_callback(lambda _: queue.put_nowait(None))
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+            await task  # a failure surfaces here, after its RunFinished
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, AigError):
+                    await task
+
+    # Views of runs that are finished or stopped: every front end reads runs through these.
+    def output(self, run_dir: Path | str) -> RunOutput:
+        """A run folder's output (what the run printed, with ``report`` once written)."""
+        return runs.output_of(Path(run_dir))
+
+    def runs(self, out_dir: Path | str) -> tuple[list[RunSummary], list[str]]:
+        """Runs under ``out_dir``, newest first, and why any folder was skipped."""
+        return runs.list_runs(Path(out_dir))
+
+    async def report(self, run_dir: Path | str) -> Path:
+        """(Re)write a run's report.html; its path."""
+        return await asyncio.to_thread(runs.write_report, Path(run_dir))
+
+    async def publish(
+        self,
+        result: RunResult,
+        *,
+        upload: str | None = None,
+        public: bool = False,
+        upload_report: bool = False,
+    ) -> tuple[RunOutput, AigError | None]:
+        """The run's output with its report written (and an upload's URLs, or its error)."""
+        return await runs.publish(result, upload=upload, public=public, upload_report=upload_report)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this Session is closed: open a new one to run")
 
     async def _drive(
-        self, config: RunConfig, store: RunStore | None, on_event: EventSink | None
+        self,
+        config: RunConfig,
+        store: RunStore | None,
+        on_event: EventSink | None,
+        own: dict[Role, Any],
+        reviewer: Reviewer | None,
     ) -> RunResult:
+        self._check_open()
         registry = self.registry
-        names = registry.choose(config, self.env)
-        used: dict[str, ProviderSpec] = {}
-        for role in ROLES:
-            spec, _component = registry.component(role, getattr(names, role))
-            used[spec.name] = spec
-        options = {
-            name: _stored(spec.resolve_options(spec.given(config), self.env))
-            for name, spec in used.items()
-        }
-        # Journaled as resolved, so a resume makes the same choices whatever the env says then.
-        config = config.model_copy(update={"providers": names, "provider_options": options})
+        resuming = store is not None
+        resolution = resolve(config, registry, self.env, own, resuming=resuming)
+        config = resolution.config
         ledger = UsageLedger(load_prices(registry.prices(), config.prices_file))
         async with AsyncExitStack() as run_stack:
             context = ProviderContext(
@@ -125,22 +204,59 @@ class Session:
                 ),
                 ledger=ledger,
                 conversation_id=store.journal.result.thread_id if store is not None else None,
+                resuming=resuming,
             )
             if any(spec.cutter for spec in registry.specs):
-                context.cutter = await registry.cutter(context, config.segmenter)
+                # A journal from before segmenters were journaled names the one that cut.
+                earlier = store.journal.result.segmenter if store is not None else None
+                asked = config.segmenter or (earlier if earlier in _segmenters(registry) else None)
+                context.cutter = await registry.cutter(context, asked)
+                config = config.model_copy(update={"segmenter": context.cutter.segmenter})
+                context.config = config
+            made: dict[Role, Any] = {}
+            for role in ROLES:
+                if role in own:
+                    made[role] = own[role]
+                    continue
+                name = getattr(config.providers, role) or ""
+                spec, _ = registry.component(role, name)
+                made[role] = await registry.create(
+                    role, name, context, resolution.options[spec.name]
+                )
             providers = Providers(
-                generator=await registry.create("generator", names.generator or "", context),
-                evaluator=await registry.create("evaluator", names.evaluator or "", context),
-                prompter=await registry.create("prompter", names.prompter or "", context),
+                generator=made["generator"],
+                evaluator=made["evaluator"],
+                prompter=made["prompter"],
                 cutter=context.cutter,
-                names=names,
+                names=config.providers,
             )
-            return await run_loop(config, providers, ledger, on_event, store=store)
+            return await run_loop(
+                config, providers, ledger, on_event, store=store, reviewer=reviewer
+            )
 
 
-def _stored(options: BaseModel) -> dict[str, Any]:
-    dumped: dict[str, Any] = options.model_dump(mode="json")
-    return dumped
+def _own(**roles: Any) -> dict[Role, Any]:
+    """The roles handed over as objects, checked against their Protocols."""
+    protocols: dict[str, type] = {
+        "generator": ImageGenerator,
+        "evaluator": Evaluator,
+        "prompter": Prompter,
+    }
+    own: dict[Role, Any] = {}
+    for role, component in roles.items():
+        if component is None:
+            continue
+        if not isinstance(component, protocols[role]):
+            raise TypeError(
+                f"{role}={type(component).__name__} does not satisfy the {role} Protocol "
+                f"({protocols[role].__name__})"
+            )
+        own[role] = component  # type: ignore[index]
+    return own
+
+
+def _segmenters(registry: Registry) -> set[str]:
+    return {name for spec in registry.specs for name in spec.segmenters}
 
 
 def resumed_config(stored: RunConfig, overrides: Mapping[str, Any]) -> RunConfig:
@@ -155,11 +271,11 @@ def resumed_config(stored: RunConfig, overrides: Mapping[str, Any]) -> RunConfig
     return RunConfig.model_validate({**stored.model_dump(), **changes})
 
 
-def run_sync(config: RunConfig, on_event: EventSink | None = None) -> RunResult:
+def run_sync(config: RunConfig, on_event: EventSink | None = None, **roles: Any) -> RunResult:
     """One run from synchronous code (a script; in a notebook, ``await`` a Session instead)."""
 
     async def go() -> RunResult:
         async with Session() as session:
-            return await session.run(config, on_event)
+            return await session.run(config, on_event, **roles)
 
     return asyncio.run(go())

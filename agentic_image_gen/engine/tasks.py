@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 
+from agentic_image_gen.core.errors import AigError
+
 
 async def stop(task: asyncio.Task[None] | None) -> None:
     """A run that ends early must not leave side work running or its error unread."""
@@ -23,6 +25,15 @@ def first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
     while isinstance(first, BaseExceptionGroup):
         first = first.exceptions[0]
     return first
+
+
+def cause_of(caught: BaseException) -> BaseException:
+    """What ended a run: the first of our own errors among a group's leaves (a provider's
+    failure explains more than a bug it set off), else the first leaf."""
+    if not isinstance(caught, BaseExceptionGroup):
+        return caught
+    ours = caught.subgroup(lambda exc: isinstance(exc, AigError))
+    return first_leaf(ours if ours is not None else caught)
 
 
 @dataclass(frozen=True)

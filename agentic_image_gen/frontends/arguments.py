@@ -7,6 +7,7 @@ them: a field's problem is reported under its flag.
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -32,7 +33,7 @@ exit codes:
   2    invalid arguments or prompt
   3    a reference image is missing, unreadable, not an image, or its URL failed
   4    configuration or account: missing or rejected API key (401), no permission (403),
-       no quota, unknown provider
+       no quota, a resumed run's segmenter that is not installed any more
   5    provider failure: an outage after the retries (5xx, 429, timeouts), an unusable or
        incomplete reply: try again later
   6    the run folder cannot be written
@@ -42,7 +43,7 @@ exit codes:
   9    budget: --max-cost cannot pay for one round, or a model has no price to keep it by
   130  interrupted (Ctrl-C); 143 on SIGTERM, 129 on SIGHUP (partial JSON printed)
 
-subcommands: runs, show RUN_DIR, report RUN_DIR, providers, profiles, models fetch NAME
+subcommands: runs, show RUN_DIR, report RUN_DIR, schema, providers, profiles, models fetch NAME
 """
 # Field of RunConfig -> the flag a user typed.
 FLAGS = {
@@ -66,6 +67,22 @@ FLAGS = {
     "call_timeout": "--timeout",
     "retry_budget": "--retries",
     "allow_private_urls": "--allow-private-urls",
+    "lock_product": "--lock-product",
+    "review": "--review",
+    "review_timeout": "--review-timeout",
+    "providers.provider": "--provider",
+    "providers.generator": "--generator",
+    "providers.evaluator": "--evaluator",
+    "providers.prompter": "--prompter",
+}
+# Field names inside a message that spans fields (e.g. a format that cannot be transparent).
+_WORDS = re.compile(r"\b(output_format|background|lock_product|refs|review_timeout)\b")
+_WORD_FLAGS = {
+    "output_format": "--format",
+    "background": "--background",
+    "lock_product": "--lock-product",
+    "refs": "--refs",
+    "review_timeout": "--review-timeout",
 }
 # Flags that set an option of whichever chosen provider declares it (e.g. OpenAI's models).
 MODEL_FLAGS = {
@@ -175,6 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="give the plain object URL instead of a presigned one")
     output.add_argument("--upload-report", action="store_true",
                         help="also upload report.html (images embedded)")
+    person = parser.add_argument_group("a person in the loop")
+    person.add_argument("--review", choices=["never", "rounds", "final"],
+                        help="wait for you at the terminal after every round (pick, notes, a "
+                        "new prompt, accept) and at the end, or only at the end (default never)")
+    person.add_argument("--review-timeout", type=float, metavar="SECONDS",
+                        help="after this long without an answer the evaluator's choice goes on "
+                        "(default: wait)")
     add("--quiet", action="store_true", help="no progress on stderr")
     add("--json-errors", action="store_true",
         help='when failing before a run starts, also print {"error": {...}} on stdout')
@@ -236,6 +260,8 @@ def config_from(args: argparse.Namespace) -> RunConfig:
                 "profile": args.profile,
                 "segmenter": args.segmenter,
                 "lock_product": args.lock_product,
+                "review": args.review or "never",
+                "review_timeout": args.review_timeout,
                 "out_dir": args.out or Path("runs"),
                 "providers": ProviderNames(
                     provider=args.provider,
@@ -297,5 +323,6 @@ def flag_message(error: ValidationError) -> str:
     parts = []
     for field, message in problems(error):
         flag = FLAGS.get(field, field)
+        message = _WORDS.sub(lambda word: _WORD_FLAGS[word.group(1)], message)
         parts.append(f"{flag} {message}" if flag else message)
     return "; ".join(parts)

@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -21,7 +21,7 @@ from agentic_image_gen.core.errors import (
     RunFailed,
     RunInterrupted,
 )
-from agentic_image_gen.core.types import RunResult
+from agentic_image_gen.core.result import RunResult
 from agentic_image_gen.frontends.arguments import (
     PROG,
     build_parser,
@@ -31,33 +31,67 @@ from agentic_image_gen.frontends.arguments import (
 )
 from agentic_image_gen.frontends.error_output import print_error
 
+if TYPE_CHECKING:
+    from agentic_image_gen.core.events import Event
+    from agentic_image_gen.core.output import RunOutput
+    from agentic_image_gen.frontends.terminal_review import TerminalReviewer
+
 
 async def _run(args: argparse.Namespace) -> RunResult:
     """One run (or resume) in a session of its own, with progress when a person watches."""
     # Imported here so that --help and argument errors never pay for the engine's imports.
+    from agentic_image_gen.core.events import RunFinished
     from agentic_image_gen.engine.runs import load_journal
     from agentic_image_gen.engine.session import Session
     from agentic_image_gen.frontends.progress import make_progress
 
     progress = make_progress(args.quiet)
+    finished: list[RunResult] = []
+
+    def sink(event: Event) -> None:
+        if isinstance(event, RunFinished):  # every run ends with one, however it ends
+            finished.append(event.result)
+        if progress is not None:
+            progress(event)
+
     received = _stop_on_signals()
     try:
         async with Session() as session:
             if args.resume is not None:
                 if args.prompt is not None:
                     raise InputError("give either a prompt or --resume RUN_DIR, not both")
-                load_journal(args.resume)  # "not a run folder" before any flag's complaint
+                journal = load_journal(args.resume)  # "not a run folder" before any flag's
+                reviewer = _reviewer(journal.config.review)
                 try:
-                    return await session.resume(args.resume, progress, **resume_overrides(args))
+                    return await session.resume(
+                        args.resume, sink, reviewer=reviewer, **resume_overrides(args)
+                    )
                 except ValidationError as exc:
                     raise InputError(flag_message(exc)) from exc
-            return await session.run(config_from(args), progress)
-    except RunInterrupted as stopped:
-        if received:  # killed politely: 128 + the signal, as shells report it
-            stopped.exit_code = 128 + received[0]
-        raise
-    except asyncio.CancelledError:  # stopped before a run began: nothing to keep
-        raise Stopped(received[0] if received else signal.SIGINT) from None
+            config = config_from(args)
+            reviewer = _reviewer(config.review)
+            try:
+                return await session.run(config, sink, reviewer=reviewer)
+            except ValidationError as exc:  # a name that is not installed here
+                raise InputError(flag_message(exc)) from exc
+    except asyncio.CancelledError:
+        signum = received[0] if received else signal.SIGINT
+        if finished:  # the run journaled itself as interrupted: its partial JSON is printed
+            stopped = RunInterrupted(finished[-1])
+            stopped.exit_code = 128 + signum
+            raise stopped from None
+        raise Stopped(signum) from None  # stopped before a run began: nothing to keep
+
+
+def _reviewer(mode: str) -> TerminalReviewer | None:
+    """A person at this terminal answers review requests; without one, one line (exit 2)."""
+    if mode == "never":
+        return None
+    if not sys.stdin.isatty():
+        raise InputError(f"--review {mode} needs a terminal to answer at (stdin is not a TTY)")
+    from agentic_image_gen.frontends.terminal_review import TerminalReviewer
+
+    return TerminalReviewer()
 
 
 class Stopped(Exception):
@@ -86,15 +120,15 @@ def _stop_on_signals() -> list[int]:
     return received
 
 
-def _print_json(output: dict[str, Any]) -> None:
+def _print_json(output: RunOutput) -> None:
     from agentic_image_gen.frontends.json_output import print_json  # lone surrogates kept
 
-    print_json(output)
+    print_json(output.to_json())
 
 
 def _published(
     result: RunResult, args: argparse.Namespace
-) -> tuple[dict[str, Any], AigError | None]:
+) -> tuple[RunOutput, AigError | None]:
     from agentic_image_gen.engine.runs import publish
 
     upload = args.upload if result.stop_reason not in ("error", "interrupted") else None
@@ -108,7 +142,7 @@ def _fail(error: AigError, json_errors: bool = False) -> int:
 
 
 # Subcommands that work on run folders or list providers; anything else is a new run.
-COMMANDS = ("runs", "show", "report", "providers", "profiles", "models")
+COMMANDS = ("runs", "show", "report", "providers", "profiles", "models", "schema")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

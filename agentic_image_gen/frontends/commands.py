@@ -9,14 +9,13 @@ the rest), and text from a journal reaches a terminal only with its control char
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 from typing import NoReturn
 
 from agentic_image_gen.core.errors import AigError, InputError
-from agentic_image_gen.engine.runs import JOURNAL_NAME, load_journal, run_output, write_report
+from agentic_image_gen.engine.runs import output_of, write_report
 from agentic_image_gen.frontends.error_output import print_error, printable
 from agentic_image_gen.frontends.json_output import print_json
 
@@ -28,43 +27,20 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(message)
 
 
-def _run_folders(out_dir: Path) -> list[Path]:
-    if not out_dir.exists():
-        return []  # no runs yet
-    if not out_dir.is_dir():
-        raise InputError(f"--out {out_dir} is not a folder of runs")
-    try:
-        return sorted(folder for folder in out_dir.iterdir() if (folder / JOURNAL_NAME).exists())
-    except OSError as exc:
-        raise InputError(f"--out {out_dir} cannot be listed: {exc.strerror or exc}") from exc
-
-
 def _runs(args: argparse.Namespace) -> int:
-    rows: list[tuple[str, str, str, str, str]] = []
-    skipped: list[str] = []
-    for folder in _run_folders(args.out):
-        try:
-            journal = load_journal(folder)
-        except InputError as error:
-            skipped.append(str(error))
-            continue
-        result = journal.result
-        best = result.best()
-        rows.append(
-            (
-                journal.created_at,
-                "-" if best is None else str(best.score),
-                str(len(result.iterations)),
-                " ".join(result.original_prompt.split())[:60],
-                result.run_dir,
-            )
-        )
-    rows.sort(reverse=True)
+    from agentic_image_gen.engine.runs import list_runs
+
+    try:
+        summaries, skipped = list_runs(args.out)
+    except InputError as error:
+        raise InputError(f"--out {error}") from error
     if args.json:
-        keys = ("created_at", "best_score", "iterations", "prompt", "run_dir")
-        print(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
+        print_json([summary.model_dump(mode="json") for summary in summaries])
     else:
-        for row in rows:
+        for summary in summaries:
+            best = "-" if summary.best_score is None else str(summary.best_score)
+            row = (summary.created_at, summary.status, best, str(summary.iterations),
+                   summary.prompt[:60], summary.run_dir)
             print("\t".join(printable(cell) for cell in row))
     for reason in skipped:
         print(f"warning: {printable(reason)}; skipped", file=sys.stderr)
@@ -72,8 +48,14 @@ def _runs(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    journal = load_journal(args.run_dir)
-    print_json(run_output(args.run_dir, journal))
+    print_json(output_of(args.run_dir).to_json())
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from agentic_image_gen.core.output import output_schema
+
+    print_json(output_schema())
     return 0
 
 
@@ -112,6 +94,8 @@ def _parser() -> _Parser:
     show = commands.add_parser("show", help="print a run's JSON again")
     show.add_argument("run_dir", type=Path)
     show.set_defaults(handler=_show)
+    schema = commands.add_parser("schema", help="the JSON Schema of a run's output")
+    schema.set_defaults(handler=_schema)
     report = commands.add_parser("report", help="rebuild a run's report.html; print its path")
     report.add_argument("run_dir", type=Path)
     report.set_defaults(handler=_report)
@@ -129,7 +113,7 @@ def _parser() -> _Parser:
     fetch.add_argument("names", nargs="+", metavar="NAME")
     fetch.add_argument("--json-errors", action="store_true", help=argparse.SUPPRESS)
     fetch.set_defaults(handler=_fetch)
-    for command in (runs, show, report, profiles, providers):
+    for command in (runs, show, report, profiles, providers, schema):
         command.add_argument(
             "--json-errors",
             action="store_true",

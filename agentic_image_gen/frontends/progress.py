@@ -16,7 +16,9 @@ from rich.table import Table
 
 from agentic_image_gen.core.events import (
     Event,
+    ImageSaved,
     ImageScored,
+    ReviewRequested,
     RunFinished,
     RunStarted,
     Snapshot,
@@ -63,7 +65,7 @@ class RichProgress:
         return self._enabled
 
     def __call__(self, event: Event) -> None:
-        if not self._enabled:
+        if not self._enabled or isinstance(event, ImageSaved):  # the next stage says so
             return
         now = time.monotonic()
         took = now - self._stage_started
@@ -72,7 +74,8 @@ class RichProgress:
             self._rounds, self._candidates = event.max_rounds, event.candidates
             return
         if isinstance(event, RunFinished):
-            self._line(now, f"[bold]done[/] · {len(event.snapshot.iterations)} image(s)")
+            if event.stop_reason not in ("error", "interrupted"):
+                self._line(now, f"[bold]done[/] · {len(event.snapshot.iterations)} image(s)")
             self.summary(event.snapshot)
             return
         where = f"[bold]round {event.round}[/]/{self._rounds}"
@@ -80,6 +83,8 @@ class RichProgress:
             where += f" · candidate {event.candidate}"
         if isinstance(event, ImageScored):
             text = self._scored(event, took)
+        elif isinstance(event, ReviewRequested):
+            text = f"[magenta]waiting for your {event.request.kind} review[/] …"
         elif event.stage == "generating":
             done = f"prompt refined in {took:.1f}s · " if event.round > 1 else ""
             text = f"{done}[cyan]generating[/] …"

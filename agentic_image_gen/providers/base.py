@@ -142,6 +142,10 @@ class ProductCutter(Protocol):
     """What anything that needs the product's own pixels asks (a studio, a completeness
     check, a locked scene, the fidelity figure): one cut per reference per run."""
 
+    # The concrete segmenter this cutter runs (what ``auto`` stood for), journaled with the
+    # run so a resume cuts with the same one.
+    segmenter: str
+
     async def cut(self, reference: ReferenceImage) -> ProductCut: ...
 
 
@@ -187,6 +191,7 @@ class ProviderContext:
     conversation_id: str | None = None  # a resumed run's prompter conversation
     run_cache: dict[str, Any] = field(default_factory=dict)  # per run: cut-outs, previews
     cutter: ProductCutter | None = None  # the run's segmenter, when a provider offers one
+    resuming: bool = False  # a resumed run: reuse what was journaled, never re-choose
 
     @property
     def resources(self) -> Resources:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from importlib.metadata import entry_points
 from typing import Any
 
-from agentic_image_gen.core.config import ProviderNames, RunConfig
+from agentic_image_gen.core.config import Installed, ProviderNames, RunConfig
 from agentic_image_gen.core.errors import ConfigurationError, InputError
 from agentic_image_gen.core.usage import PriceTable
 from agentic_image_gen.providers.base import (
@@ -41,7 +41,7 @@ class Registry:
                 if not isinstance(spec, ProviderSpec):
                     raise TypeError(f"{point.value} is not a ProviderSpec")
                 registry.register(spec)
-            except Exception as exc:  # a third party's bug must not break every run
+            except (Exception, SystemExit) as exc:  # a plugin's bug must not break every run
                 registry.broken[point.name] = f"{type(exc).__name__}: {exc}"
         return registry
 
@@ -52,11 +52,27 @@ class Registry:
     def specs(self) -> list[ProviderSpec]:
         return sorted(self._specs.values(), key=lambda spec: spec.name)
 
+    def names(self) -> Installed:
+        """Every name a run may use here (RunConfig's names are checked against it)."""
+        return Installed(
+            providers=tuple(sorted(self._specs)),
+            components={
+                role: tuple(sorted(c.name for s in self.specs for c in s.components
+                                   if c.role == role))
+                for role in ("generator", "evaluator", "prompter")
+            },
+            segmenters=tuple(sorted({n for spec in self.specs for n in spec.segmenters})),
+            broken=dict(self.broken),
+        )
+
     def spec(self, name: str) -> ProviderSpec:
         if name not in self._specs:
-            raise InputError(
-                f"argument --provider: invalid choice: {name!r} "
-                f"(choose from {', '.join(['auto', *sorted(self._specs)])})"
+            if name in self.broken:
+                raise ConfigurationError(
+                    f"provider {name!r} is installed but broken: {self.broken[name]}"
+                )
+            raise ConfigurationError(
+                f"unknown provider {name!r} (known: {', '.join(['auto', *sorted(self._specs)])})"
             )
         return self._specs[name]
 
@@ -94,10 +110,14 @@ class Registry:
                 return spec.name
         raise ConfigurationError("no provider is usable here (see: agentic-image-gen providers)")
 
-    async def create(self, role: Role, name: str, context: ProviderContext) -> Any:
-        """Build one component; its provider's options are resolved and checked first."""
+    async def create(
+        self, role: Role, name: str, context: ProviderContext, options: Any = None
+    ) -> Any:
+        """Build one component with its provider's resolved ``options`` (resolved here, from
+        the run config and the environment, only when none are given)."""
         spec, component = self.component(role, name)
-        options = spec.resolve_options(spec.given(context.config), context.env)
+        if options is None:
+            options = spec.resolve_options(spec.given(context.config), context.env)
         if (problem := spec.problem(options, context.env)) is not None:
             raise ConfigurationError(problem)
         context = replace(context, options=options)  # the run's state stays shared
@@ -115,8 +135,8 @@ class Registry:
         raise InputError(f"unknown segmenter {name!r} (known: {', '.join(known) or 'none'})")
 
     async def cutter(self, context: ProviderContext, name: str | None) -> ProductCutter:
-        """The run's product cutter: ``name``, else ``AIG_SEGMENTER``, else the default."""
-        name = name or context.env.get("AIG_SEGMENTER") or None
+        """The run's product cutter by ``name`` (None: the first provider's default); its
+        ``segmenter`` says the concrete name ``auto`` stood for."""
         spec = self._segmenting(name)
         assert spec.cutter is not None
         made: ProductCutter = await _imported(spec.cutter)(context, name)

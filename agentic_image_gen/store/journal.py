@@ -14,20 +14,20 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path, PurePath
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ValidationError, field_serializer, field_validator
 
 from agentic_image_gen.core.config import RunConfig, public_dump
 from agentic_image_gen.core.errors import InputError
-from agentic_image_gen.core.types import RunResult
+from agentic_image_gen.core.output import RunStatus
+from agentic_image_gen.core.result import RunResult
 
 JOURNAL_NAME = "run.json"
 # 1: absolute paths. 2: paths inside the run folder relative to it (read: 1 and 2).
 JOURNAL_VERSION = 2
 # No image the tool makes or takes is larger than this on either side.
 MAX_IMAGE_SIDE = 16384
-RunStatus = Literal["running", "completed", "failed", "interrupted"]
 
 
 class StoredReference(BaseModel):

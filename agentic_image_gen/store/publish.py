@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
 
 from agentic_image_gen.core.errors import AigError, StorageError
-from agentic_image_gen.core.types import RunResult
+from agentic_image_gen.core.output import RunOutput
+from agentic_image_gen.core.result import RunResult
 
 
 async def publish(
@@ -21,16 +21,17 @@ async def publish(
     upload: str | None = None,
     public: bool = False,
     upload_report: bool = False,
-) -> tuple[dict[str, Any], AigError | None]:
-    """The run's JSON with ``report`` (and upload URLs); plus the upload's error, if any."""
+) -> tuple[RunOutput, AigError | None]:
+    """The run's output with ``report`` (and upload URLs); plus the upload's error, if any."""
     from agentic_image_gen.store.report import render_report, write_report
 
-    output = result.to_output()
     run_dir = Path(result.run_dir)
+    report: str | None = None
     try:
-        output["report"] = str(await asyncio.to_thread(write_report, run_dir))
+        report = str(await asyncio.to_thread(write_report, run_dir))
     except (AigError, OSError) as exc:
         print(f"agentic-image-gen: warning: no report: {exc}", file=sys.stderr, flush=True)
+    output = result.output(report=report)
     best = result.best()
     if upload is None or best is None:
         return output, None
@@ -43,7 +44,5 @@ async def publish(
         )
     except (AigError, OSError) as exc:
         error = exc if isinstance(exc, AigError) else StorageError(f"upload failed: {exc}")
-        output["upload_error"] = str(error)
-        return output, error
-    output.update(urls)
-    return output, None
+        return output.model_copy(update={"upload_error": str(error)}), error
+    return output.model_copy(update=urls), None

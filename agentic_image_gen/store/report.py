@@ -22,7 +22,9 @@ import jinja2
 
 from agentic_image_gen.core.config import public_dump
 from agentic_image_gen.core.events import stop_label
-from agentic_image_gen.core.types import Evaluation, Iteration, RunResult
+from agentic_image_gen.core.result import RunResult
+from agentic_image_gen.core.types import Evaluation, Iteration
+from agentic_image_gen.core.usage import totals_of
 from agentic_image_gen.core.version import __version__
 from agentic_image_gen.store.run_store import REPORT_NAME, RunJournal, atomic_write, load_journal
 
@@ -254,7 +256,7 @@ def build_context(journal: RunJournal, run_dir: Path, *, embed: bool = False) ->
     generation = sum(it.generation_seconds for it in result.iterations)
     evaluation_total = sum(it.evaluation_seconds for it in result.iterations)
     scored = [card["score"] for card in cards if card["score"] is not None]
-    usage = result.to_output().get("usage") or {}
+    usage = totals_of(result.usage)
     tie_breaks = [t for t in getattr(result, "tie_breaks", []) if t.winner == best_index]
     return {
         "version": __version__,

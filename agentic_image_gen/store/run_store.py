@@ -19,19 +19,14 @@ from pydantic_core import PydanticSerializationError
 
 from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.errors import ProviderError, StorageError
-from agentic_image_gen.core.types import (
-    GeneratedImage,
-    Iteration,
-    OutputFormat,
-    ReferenceImage,
-    RunResult,
-)
+from agentic_image_gen.core.output import RunStatus
+from agentic_image_gen.core.result import RunResult
+from agentic_image_gen.core.types import GeneratedImage, Iteration, OutputFormat, ReferenceImage
 from agentic_image_gen.store.files import atomic_write, current_umask, remove_leftovers
 from agentic_image_gen.store.journal import (
     JOURNAL_NAME,
     JOURNAL_VERSION,
     RunJournal,
-    RunStatus,
     StoredReference,
     for_disk,
     load_journal,

@@ -105,8 +105,8 @@ def cut_out(data: bytes, segmenter: Segmenter | Callable[[], Segmenter]) -> Cuto
 async def cutout_for(reference: ReferenceImage, shared: dict[str, Any]) -> Cutout:
     """The cached cut-out of ``reference`` for this run, computed once in a worker thread.
 
-    The segmenter is the one named in ``shared[NAME_KEY]`` (set by a front end), else by
-    ``AIG_SEGMENTER``, else ``auto``; the pool in ``shared`` loads it once."""
+    The segmenter is the one named in ``shared[NAME_KEY]`` (the run's, resolved by
+    the session), else ``auto``; the pool in ``shared`` loads it once."""
     cache: dict[str, asyncio.Task[Cutout]] = shared.setdefault(CACHE_KEY, {})
     pool = pool_for(shared)
     name = segmenter_name(shared.get(NAME_KEY))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentic_image_gen.core.errors import ConfigurationError
 from agentic_image_gen.core.types import ReferenceImage
 from agentic_image_gen.providers.base import ProductCut, ProviderContext
 from agentic_image_gen.providers.local.cutout import cutout_for
@@ -12,6 +13,7 @@ from agentic_image_gen.providers.local.segment.registry import (
     NAME_KEY,
     POOL_KEY,
     SegmenterPool,
+    available,
     segmenter_name,
 )
 
@@ -27,16 +29,17 @@ async def prepare_cutting(context: ProviderContext) -> dict[str, Any]:
 
         cache[POOL_KEY] = await context.resources.shared(POOL_KEY, make)
     if NAME_KEY not in cache:
-        cache[NAME_KEY] = segmenter_name(context.config.segmenter, context.env)
+        cache[NAME_KEY] = segmenter_name(context.config.segmenter)
     return cache
 
 
 class LocalCutter:
     """Cut-outs for the engine and other providers, shared with the studio's own (one cut
-    per reference per run)."""
+    per reference per run). ``segmenter`` is the concrete name the run journals."""
 
-    def __init__(self, cache: dict[str, Any]) -> None:
+    def __init__(self, cache: dict[str, Any], segmenter: str) -> None:
         self._cache = cache
+        self.segmenter = segmenter
 
     async def cut(self, reference: ReferenceImage) -> ProductCut:
         cut = await cutout_for(reference, self._cache)
@@ -44,7 +47,15 @@ class LocalCutter:
 
 
 async def create_cutter(context: ProviderContext, name: str | None) -> LocalCutter:
+    """The run's cutter; ``auto`` resolved to what is available now. A resumed run keeps the
+    segmenter it was cut with, or stops: its locked product and measures must not change."""
     cache = await prepare_cutting(context)
-    if name is not None:
-        cache[NAME_KEY] = segmenter_name(name, context.env)
-    return LocalCutter(cache)
+    pool: SegmenterPool = cache[POOL_KEY]
+    concrete = pool.resolve(segmenter_name(name or context.config.segmenter))
+    if context.resuming and not available(concrete, pool.store):
+        raise ConfigurationError(
+            f"this run was cut by the {concrete!r} segmenter, which is not installed or cached "
+            f"here: run 'agentic-image-gen models fetch {concrete}' (or install it), then resume"
+        )
+    cache[NAME_KEY] = concrete
+    return LocalCutter(cache, concrete)

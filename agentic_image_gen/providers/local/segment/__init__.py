@@ -3,7 +3,6 @@
 from agentic_image_gen.providers.local.segment.base import Segmenter
 from agentic_image_gen.providers.local.segment.models import HubModel, ModelStore, fetch_models
 from agentic_image_gen.providers.local.segment.registry import (
-    ENV_VAR,
     NAMES,
     SegmenterPool,
     pool_for,
@@ -11,7 +10,6 @@ from agentic_image_gen.providers.local.segment.registry import (
 )
 
 __all__ = [
-    "ENV_VAR",
     "NAMES",
     "HubModel",
     "ModelStore",

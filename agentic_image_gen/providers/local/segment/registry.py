@@ -4,16 +4,15 @@ Names: ``u2netp`` (bundled), ``isnet`` and ``birefnet`` (downloaded once, pinned
 ``classical`` (GrabCut, no weights) and ``auto``, the best available in this order: a cached
 ``isnet``, a cached ``birefnet``, the bundled ``u2netp``, then ``classical``. ``auto`` never
 downloads; its choice is logged once per pool (info), and falling back to ``classical`` is
-announced on stderr (a warning). The name comes from the caller, else ``AIG_SEGMENTER``,
-else ``auto``.
+announced on stderr (a warning). The name comes from the run (the Session resolves
+``AIG_SEGMENTER`` once, when a run starts), else ``auto``.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from agentic_image_gen.core.errors import ConfigurationError, InputError
@@ -27,7 +26,6 @@ from agentic_image_gen.providers.local.segment.models import (
 )
 from agentic_image_gen.providers.local.segment.onnx_model import OnnxSegmenter
 
-ENV_VAR = "AIG_SEGMENTER"
 POOL_KEY = "local.segmenters"  # where a run's shared provider state keeps the pool
 NAME_KEY = "local.segmenter"  # optional: the name a front end chose for this run
 AUTO_ORDER = ("isnet", "birefnet", "u2netp", "classical")
@@ -61,9 +59,9 @@ FACTORIES: dict[str, Callable[[ModelStore], Segmenter]] = {
 NAMES = ("auto", *FACTORIES)
 
 
-def segmenter_name(name: str | None = None, environ: Mapping[str, str] | None = None) -> str:
-    """The segmenter asked for: ``name``, else ``AIG_SEGMENTER``, else ``auto``; validated."""
-    chosen = (name or (os.environ if environ is None else environ).get(ENV_VAR) or "auto").strip()
+def segmenter_name(name: str | None = None) -> str:
+    """The segmenter asked for: ``name``, else ``auto``; validated."""
+    chosen = (name or "auto").strip()
     if chosen.lower() not in NAMES:
         raise InputError(f"unknown segmenter {chosen!r}: choose one of {', '.join(NAMES)}")
     return chosen.lower()
@@ -89,7 +87,7 @@ class SegmenterPool:
         self._announced = False
 
     def resolve(self, name: str | None = None) -> str:
-        """The concrete name ``name`` (or the environment) stands for here."""
+        """The concrete name ``name`` stands for here (``auto``: the best available)."""
         asked = segmenter_name(name)
         if asked != "auto":
             return asked
