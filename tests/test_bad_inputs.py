@@ -138,9 +138,21 @@ FLAG_CASES = [
     (["ring", "--bogus"], 2, "unrecognized arguments: --bogus"),
     (["ring", "--refs"], 2, "argument --refs: expected at least one argument"),
     (["--resume", "no-such-run"], 2, "no-such-run is not a run folder"),
-    (["ring", "--generator", "dalle9"], 2, "--generator 'dalle9' is not an installed generator (known: ..."),
-    (["ring", "--evaluator", "vibes"], 2, "--evaluator 'vibes' is not an installed evaluator (known: ..."),
-    (["ring", "--prompter", "poet"], 2, "--prompter 'poet' is not an installed prompter (known: ..."),
+    (
+        ["ring", "--generator", "dalle9"],
+        2,
+        "--generator 'dalle9' is not an installed generator (known: ...",
+    ),
+    (
+        ["ring", "--evaluator", "vibes"],
+        2,
+        "--evaluator 'vibes' is not an installed evaluator (known: ...",
+    ),
+    (
+        ["ring", "--prompter", "poet"],
+        2,
+        "--prompter 'poet' is not an installed prompter (known: ...",
+    ),
 ]
 
 

@@ -46,7 +46,7 @@ def keyed(monkeypatch: pytest.MonkeyPatch) -> None:
         (["ring", "--refs"], 2, "expected at least one argument"),
         (["ring", "--refs", "/no/such/ring.jpg"], 3, "does not exist"),
         (["ring", "--refs", "ftp://example.com/a.png"], 3, "only http and https"),
-        (["ring", "--generator", "dalle9"], 2, "--generator 'dalle9' is not an installed generator"),
+        (["ring", "--generator", "dalle9"], 2, "'dalle9' is not an installed generator"),
     ],
 )
 def test_bad_input_is_one_line_and_an_exit_code(

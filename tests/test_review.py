@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from test_session_api import Generator, config, own
+from test_session_api import Generator, config, inside, journal, own
 
 from agentic_image_gen import (
     PendingReviews,
@@ -63,7 +63,7 @@ async def test_picks_retries_notes_and_accept_steer_the_run(tmp_path: Path) -> N
     histories = prompter.histories  # type: ignore[attr-defined]
     assert "The person reviewing: warmer light, please" in histories[0][-1].evaluation.feedback
     assert "too small" in histories[1][-1].evaluation.feedback
-    stored = json.loads((Path(result.run_dir) / "run.json").read_text())["result"]["reviews"]
+    stored = journal(result.run_dir)["result"]["reviews"]  # type: ignore[index]
     assert [(r["round"], r["pick"], r["retry"], r["accept"], r["by"]) for r in stored] == [
         (1, 1, False, False, "ana"),
         (2, None, True, False, "reviewer"),
@@ -137,8 +137,8 @@ async def test_a_run_killed_while_it_waits_resumes_waiting(tmp_path: Path) -> No
             )
         )
         await asyncio.wait_for(asked.wait(), 10)
-        (run_dir,) = tmp_path.iterdir()
-        assert json.loads((run_dir / "run.json").read_text())["status"] == "waiting"
+        (run_dir,) = inside(tmp_path)
+        assert journal(run_dir)["status"] == "waiting"
         assert session.output(run_dir).status == "waiting"
         assert pending.pending(str(run_dir)) is not None
         task.cancel()

@@ -91,6 +91,14 @@ def own(scores: Sequence[int], delay: float = 0.0, made: int = 0) -> dict[str, o
     }
 
 
+def inside(folder: Path) -> list[Path]:
+    return sorted(folder.iterdir())
+
+
+def on_disk(path: str) -> bool:
+    return Path(path).is_file()
+
+
 def journal(run_dir: Path | str) -> dict[str, object]:
     loaded: dict[str, object] = json.loads((Path(run_dir) / "run.json").read_text())
     return loaded
@@ -115,7 +123,7 @@ async def test_stream_tells_every_step_in_order_and_ends_with_the_result(
     scored = [e for e in events if isinstance(e, ImageScored)]
     assert [e.iteration for e in sorted(saved, key=lambda e: e.iteration)] == [1, 2, 3, 4]
     for image in saved:  # on disk, and announced before its score
-        assert Path(image.image_path).is_file()
+        assert on_disk(image.image_path)
         position = events.index(image)
         assert position < next(
             i for i, e in enumerate(events) if isinstance(e, ImageScored)
@@ -155,7 +163,7 @@ async def test_a_component_that_is_not_one_is_refused_by_name(tmp_path: Path) ->
     async with Session(registry=Registry([]), env={}) as session:
         with pytest.raises(TypeError, match="generator=Prompter does not satisfy"):
             await session.run(config(tmp_path), generator=Prompter())  # type: ignore[arg-type]
-    assert list(tmp_path.iterdir()) == []
+    assert inside(tmp_path) == []
 
 
 async def test_cancelling_the_task_journals_interrupted_and_the_run_resumes(
@@ -176,7 +184,7 @@ async def test_cancelling_the_task_journals_interrupted_and_the_run_resumes(
         with pytest.raises(asyncio.CancelledError):
             await task
         assert task.cancelled()
-        (run_dir,) = tmp_path.iterdir()
+        (run_dir,) = inside(tmp_path)
         assert journal(run_dir)["status"] == "interrupted"
         resumed = await session.resume(run_dir, **own([10, 20, 30]))  # the lock was released
     assert resumed.stop_reason == "max_iterations" and len(resumed.iterations) == 3
@@ -194,9 +202,9 @@ async def test_asyncio_timeouts_give_timeout_error_and_leave_a_resumable_run(
                     await run
             else:
                 await asyncio.wait_for(run, 0.5)
-        (run_dir,) = tmp_path.iterdir()
+        (run_dir,) = inside(tmp_path)
         assert journal(run_dir)["status"] == "interrupted"
-        done = len(json.loads((run_dir / "run.json").read_text())["result"]["iterations"])
+        done = len(journal(run_dir)["result"]["iterations"])  # type: ignore[index]
         resumed = await session.resume(run_dir, **own([10, 20, 30], made=done))
     assert [it.score for it in resumed.iterations] == [10, 20, 30]
 
@@ -209,7 +217,7 @@ async def test_a_closed_session_refuses_to_run(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="this Session is closed"):
         async for _ in session.stream(config(tmp_path), **own([50])):
             pass
-    assert list(tmp_path.iterdir()) == []
+    assert inside(tmp_path) == []
 
 
 def test_run_config_refuses_every_bad_form_at_once_in_its_own_words() -> None:
@@ -245,7 +253,7 @@ async def test_names_that_are_not_installed_fail_before_any_folder(tmp_path: Pat
     problems = {".".join(map(str, e["loc"])): e["msg"] for e in caught.value.errors()}
     assert set(problems) == {"providers.provider", "providers.generator", "segmenter"}
     assert "'bogus' is not an installed segmenter (known: auto, birefnet" in problems["segmenter"]
-    assert list(tmp_path.iterdir()) == []
+    assert inside(tmp_path) == []
 
 
 async def test_the_segmenter_is_resolved_once_journaled_and_kept_by_a_resume(

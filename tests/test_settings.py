@@ -49,7 +49,8 @@ def test_sizes_refused(size: str, reason: str) -> None:
 
 
 def test_transparent_jpeg_is_refused() -> None:
-    with pytest.raises(ValidationError, match="background 'transparent' needs output_format 'png' or 'webp'"):
+    needs = "background 'transparent' needs output_format 'png' or 'webp'"
+    with pytest.raises(ValidationError, match=needs):
         ImageSettings(background="transparent", output_format="jpeg")  # type: ignore[arg-type]
 
 
