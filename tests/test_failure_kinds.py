@@ -188,3 +188,20 @@ def test_a_moderation_error_answered_as_http_400_is_content_refused(
     assert code == 8
     assert "content refused during generation [moderation_blocked] (categories: sexual)" in err
     assert len(openai_env.generation_requests()) == 1
+
+
+def test_an_image_cut_off_by_the_content_filter_is_a_refusal(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``status: incomplete`` with ``content_filter`` on an image call is the policy speaking,
+    as on the text roles: exit 8 naming the stage, not an outage to retry later (exit 5)."""
+    openai_env.script_faults([{"incomplete": "content_filter", "kind": "generation"}])
+    code, output, err = _run(capsys, tmp_path)
+    assert code == 8, err
+    line = err.strip().splitlines()[-1]
+    assert "content refused during generation" in line
+    assert "cut off by the content filter" in line
+    assert "change the prompt or the reference images" in line
+    assert output["iterations"] == 0
+    (generation,) = openai_env.generation_requests()
+    assert generation.response["incomplete_details"] == {"reason": "content_filter"}

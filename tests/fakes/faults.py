@@ -14,7 +14,8 @@ refinement...). A fault may combine ``delay`` with one outcome:
   refusal message;
 * ``{"failed": "server_error"}``: a 200 whose Response has ``status: failed`` with that code;
 * ``{"incomplete": "max_output_tokens"}``: a 200 whose Response stopped early (``status:
-  incomplete``, that reason, the text cut off).
+  incomplete``, that reason (``content_filter`` too), the text cut off, a generation's image
+  missing).
 
 Every consumed fault is recorded in ``hits``, so tests can count what was injected.
 """
@@ -87,7 +88,8 @@ class Fault:
             return {**reply, "status": "failed", "completed_at": None, "error": error,
                     "output": []}
         if reason := self.spec.get("incomplete"):
-            cut = [message(output_text('{"score": 7'))]
+            # A text reply is cut mid-way; an image call stopped early leaves no image.
+            cut = [] if kind == "generation" else [message(output_text('{"score": 7'))]
             return {**reply, "status": "incomplete", "completed_at": None,
                     "incomplete_details": {"reason": reason}, "output": cut}
         if not self.spec.get("refusal"):

@@ -141,16 +141,28 @@ def _refusal(response: Response) -> str | None:
     return None
 
 
+def incomplete_reason(response: Response) -> str | None:
+    """Why a response stopped early (``content_filter``, ``max_output_tokens``...), or None
+    when it did not; "unknown" when the API did not say."""
+    if response.status != "incomplete":
+        return None
+    details = response.incomplete_details
+    return details.reason if details is not None and details.reason else "unknown"
+
+
+def filtered(stage: str, action: str) -> ContentRefused:
+    """A response the content filter cut off: a refusal like any other, whatever the stage."""
+    return refused(stage, f"the reply while {action} was cut off by the content filter")
+
+
 def reply_text(response: Response, action: str, stage: str) -> str:
     """The reply's text, or the error that says why there is none worth reading: a refusal
     (ContentRefused, exit 8) or a reply cut off (IncompleteReply, with its reason)."""
     if (refusal := _refusal(response)) is not None:
         raise refused(stage, f"the model refused while {action}: {refusal}")
-    if response.status == "incomplete":
-        details = response.incomplete_details
-        reason = details.reason if details is not None and details.reason else "unknown"
+    if (reason := incomplete_reason(response)) is not None:
         if reason == "content_filter":
-            raise refused(stage, f"the reply while {action} was cut off by the content filter")
+            raise filtered(stage, action)
         raise IncompleteReply(
             f"the reply while {action} is incomplete ({reason}): "
             "the model stopped before its answer was whole"

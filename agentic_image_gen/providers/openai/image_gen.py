@@ -37,7 +37,12 @@ from agentic_image_gen.providers.openai.continuation import (
     run_continuation,
     stored_state_gone,
 )
-from agentic_image_gen.providers.openai.failures import call_block, refused
+from agentic_image_gen.providers.openai.failures import (
+    call_block,
+    filtered,
+    incomplete_reason,
+    refused,
+)
 from agentic_image_gen.providers.openai.plugin import OpenAIOptions
 from agentic_image_gen.providers.openai.uploads import ImageUploads, run_uploads
 
@@ -207,6 +212,8 @@ def _decoded(response: Response, expected: OutputFormat) -> GeneratedImage:
                 for part in item.content:
                     if part.type == "refusal":
                         raise refused("generation", f"the model refused: {part.refusal}")
+        if incomplete_reason(response) == "content_filter":
+            raise filtered("generation", "generating an image")
         raise ProviderError(f"OpenAI returned no image (response {response.id}): {_why(response)}")
     call = results[-1]
     try:
