@@ -205,3 +205,21 @@ def test_an_image_cut_off_by_the_content_filter_is_a_refusal(
     assert output["iterations"] == 0
     (generation,) = openai_env.generation_requests()
     assert generation.response["incomplete_details"] == {"reason": "content_filter"}
+
+
+@pytest.mark.parametrize("flag", ["--model", "--image-model"])
+def test_an_unknown_model_is_a_setting_to_fix_named(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path, flag: str
+) -> None:
+    """``404 model_not_found`` is a configuration error (exit 4) naming the model, not an
+    outage (exit 5): no retry and no waiting will make the model exist."""
+    openai_env.missing_models.add("gpt-image-2.5-sunbrust")
+    code, output, err = _run(capsys, tmp_path, flag, "gpt-image-2.5-sunbrust")
+    assert code == 4, err
+    line = err.strip().splitlines()[-1]
+    assert "OpenAI has no model gpt-image-2.5-sunbrust for this key" in line
+    assert "--image-model" in line and "try again" not in line
+    assert output["iterations"] == 0
+    (generation,) = openai_env.generation_requests()  # not retried
+    assert generation.status == 404
+    assert generation.response["error"]["code"] == "model_not_found"

@@ -44,6 +44,9 @@ class ScriptedAPI:
         self.deleted_conversations: list[str] = []
         self.response_ids: set[str] = set()  # stored responses (store not false, not zdr)
         self.rejected_keys: set[str] = set()
+        # Models this account does not have: a request naming one (as its model or its image
+        # tool's) is answered 404 ``model_not_found``, as the API answers an unknown model.
+        self.missing_models: set[str] = set()
         # A zero-data-retention account: nothing is stored whatever ``store`` says, so
         # previous_response_id is "not found" and Conversations are refused.
         self.zdr = False
@@ -164,7 +167,19 @@ class ScriptedAPI:
             self.deleted_conversations.append(conversation_id)
         return {"id": conversation_id, "object": "conversation.deleted", "deleted": True}
 
+    def _check_models(self, body: dict[str, Any]) -> None:
+        tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+        named = [body.get("model"), *(tool.get("model") for tool in tools if isinstance(tool, dict))]
+        for model in named:
+            if model in self.missing_models:
+                raise FakeAPIError(
+                    404,
+                    f"The model `{model}` does not exist or you do not have access to it.",
+                    code="model_not_found",
+                )
+
     def _create_response(self, body: dict[str, Any]) -> dict[str, Any]:
+        self._check_models(body)
         previous = body.get("previous_response_id")
         conversation = body.get("conversation")
         conversation_id = conversation.get("id") if isinstance(conversation, dict) else conversation

@@ -201,6 +201,8 @@ def translated(
         code, message = _code(error), describe(error)
         if is_policy_block(code, message):
             return _redacted(refused(stage, message, code), secret)
+        if code == "model_not_found" or (error.status_code == 404 and "model" in message):
+            return _redacted(ConfigurationError(_unknown_model(error, action, message)), secret)
         if code in ACCOUNT_CODES:
             kind = ConfigurationError
         elif error.status_code in TRANSIENT_STATUSES or error.status_code >= 500:
@@ -216,6 +218,32 @@ def translated(
     else:
         text = f"OpenAI failed while {action}: {error}"
     return _redacted(kind(" ".join(text.split())), secret)
+
+
+def _requested_models(error: openai.APIStatusError) -> list[str]:
+    """The models the failed request named: its own and its tools' (the image model)."""
+    try:
+        body = json.loads(error.request.content or b"{}")
+    except (ValueError, RuntimeError):  # not JSON (an upload), or a streamed body
+        return []
+    if not isinstance(body, dict):
+        return []
+    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+    named = [body.get("model"), *(tool.get("model") for tool in tools if isinstance(tool, dict))]
+    return [str(model) for model in dict.fromkeys(named) if isinstance(model, str) and model]
+
+
+def _unknown_model(error: openai.APIStatusError, action: str, message: str) -> str:
+    """A model the API does not know (or this key may not use), named: a setting to fix."""
+    models = _requested_models(error)
+    named = [model for model in models if model in message] or models
+    which = " or ".join(named) if named else "the requested model"
+    text = (
+        f"OpenAI has no model {which} for this key while {action}: {message} (check "
+        "--model, --image-model, --evaluator-model and --prompter-model, or the AIG_* "
+        "variables, and the project's model access)"
+    )
+    return " ".join(text.split())
 
 
 def _redacted(error: AigError, secret: str) -> AigError:
