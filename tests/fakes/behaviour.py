@@ -68,6 +68,8 @@ class ScriptedAPI:
         self._comparisons: list[str] = []
         self._evaluator_replies: list[EvaluatorReply] = []
         self._generation_script: list[str] = []
+        # The size the fake's model chooses when asked for "auto".
+        self.auto_size = "1024x1024"
         self.latency = dict(latency or {})
         self.textured_images = textured_images
 
@@ -169,8 +171,8 @@ class ScriptedAPI:
 
     def _check_models(self, body: dict[str, Any]) -> None:
         tools = body.get("tools") if isinstance(body.get("tools"), list) else []
-        named = [body.get("model"), *(tool.get("model") for tool in tools if isinstance(tool, dict))]
-        for model in named:
+        tool_models = (tool.get("model") for tool in tools if isinstance(tool, dict))
+        for model in [body.get("model"), *tool_models]:
             if model in self.missing_models:
                 raise FakeAPIError(
                     404,
@@ -268,6 +270,7 @@ class ScriptedAPI:
         if action == "edit" and not input_images(body) and body.get("previous_response_id") is None:
             raise FakeAPIError(400, "action 'edit' needs an input image.", param="tools")
         size, textured = tool.get("size", "auto"), self.textured_images
+        size = self.auto_size if size == "auto" else size
         image = draw_image(number, size, output_format, background, textured=textured)
         revised = f"Revised: {last_input_text(body)[:200]}"
         call = image_call(image, revised, "edit" if action == "edit" else "generate")

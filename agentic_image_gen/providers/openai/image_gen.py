@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import io
 import mimetypes
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from openai.types.responses import Response
+from PIL import Image
 
 from agentic_image_gen.core.errors import ProviderError
 from agentic_image_gen.core.types import (
@@ -130,6 +132,11 @@ class OpenAIImageGenerator:
         the references ride along for the product's identity, the scene is what changes."""
         scene = request.locked
         assert scene is not None
+        # The mask and the canvas have one size; the image must have it too (with "auto" the
+        # model may choose 1536x1024, which the composite would stretch over the canvas).
+        with Image.open(io.BytesIO(scene.canvas)) as canvas:  # the header only
+            size = "{}x{}".format(*canvas.size)
+        request = replace(request, settings=request.settings.model_copy(update={"size": size}))
         if request.context is not None and request.previous_image is not None:
             base = await self._previous_image(request)
         else:
