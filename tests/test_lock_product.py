@@ -15,6 +15,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "ring.jpg"
+SAMPLE_BYTES = SAMPLE.read_bytes()
 
 
 def _decoded(data: bytes) -> np.ndarray:
@@ -163,3 +164,26 @@ def test_a_locked_turn_asks_for_the_canvas_size_not_auto(
         assert Image.open(io.BytesIO(base64.b64decode(made))).size == canvas.size
     for path in output["image_history"]:
         assert Image.open(path).size == (1024, 1024)
+
+
+def test_a_locked_turn_sends_its_base_first_and_no_stored_context(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Stored mode: round 2 edits round 1's best (composited) under the mask. With
+    ``previous_response_id`` the mask would apply to the context's first image (the round-1
+    canvas) and the references would be billed twice; so no stored context, the base first."""
+    openai_env.script_scores([60, 70])
+    code, output, err = run_cli(
+        capsys, "18k gold ring on a marble table", "--refs", str(SAMPLE), "--lock-product",
+        "--background", "opaque", "--max-iterations", "2", "--threshold", "99",
+        "--out", str(tmp_path), "--evaluator", "rubric", "--segmenter", "classical",
+    )
+    assert code == 0, err
+    assert output["continuation"] == "stored"
+    uploads = dict(openai_env.uploads)
+    first, second = (r.body for r in openai_env.generation_requests())
+    assert "previous_response_id" not in first and "previous_response_id" not in second
+    base, *references = input_images(second)
+    assert uploads[base["file_id"]] == Path(output["image_history"][0]).read_bytes()
+    assert [uploads[part["file_id"]] for part in references] == [SAMPLE_BYTES]
+    assert second["tools"][0]["action"] == "edit"

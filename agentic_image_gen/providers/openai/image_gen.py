@@ -5,7 +5,9 @@ Turn 1 sends the prompt and every reference as an ``input_image`` naming its upl
 previous round's best image in one of two ways (continuation.py): stored, the refined prompt
 with ``previous_response_id`` (the response already holds the references); or stateless, for
 accounts that store nothing, the refined prompt with the references and that image sent back
-by file, the tool told to ``edit`` it, and ``store: false``.
+by file, the tool told to ``edit`` it, and ``store: false``. A locked product
+(``--lock-product``) never continues a stored context: each turn sends its base image first
+(the mask applies to the first image), then the references.
 """
 
 from __future__ import annotations
@@ -129,7 +131,11 @@ class OpenAIImageGenerator:
     async def _locked(self, request: GenerationRequest) -> GeneratedImage:
         """A locked product: every turn edits an image in which the product is in place (the
         canvas, then the previous round's best, composited), with a mask that protects it;
-        the references ride along for the product's identity, the scene is what changes."""
+        the references ride along for the product's identity, the scene is what changes.
+
+        Never from a stored context: the mask applies to the first image of the input, which
+        with ``previous_response_id`` is the round-1 canvas of that context, not this base
+        (and the context's references would be billed again beside these)."""
         scene = request.locked
         assert scene is not None
         # The mask and the canvas have one size; the image must have it too (with "auto" the
@@ -145,16 +151,7 @@ class OpenAIImageGenerator:
         mask = {k: v for k, v in mask_part.items() if k in ("file_id", "image_url")}
         parts = [base, *[await self._uploads.part(r.data, r.mime_type) for r in request.references]]
         stateless = self._continuation.stateless
-        previous = None if stateless or request.context is None else request.context
-        if previous is not None and previous.startswith(STATELESS_PREFIX):
-            previous = None
-        try:
-            return await self._call(request, parts, previous, stateless, edit=True, mask=mask)
-        except ProviderError as error:
-            if previous is None or not stored_state_gone(error):
-                raise
-            self._continuation.stateless = True
-            return await self._call(request, parts, None, True, edit=True, mask=mask)
+        return await self._call(request, parts, None, stateless, edit=True, mask=mask)
 
     async def _previous_image(self, request: GenerationRequest) -> dict[str, Any]:
         if request.previous_image is None:
