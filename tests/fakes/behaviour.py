@@ -54,6 +54,10 @@ class ScriptedAPI:
         self.files_api = True
         self.files: dict[str, bytes] = {}
         self.uploads: list[tuple[str, bytes]] = []  # (file id, content) per upload, in order
+        self.expiries: dict[str, int | None] = {}  # file id -> expires_at (None: never)
+        # The files each stored response's context names (its own input and its previous
+        # responses'): continuing one whose file was deleted is ``image_file_not_found``.
+        self.response_files: dict[str, frozenset[str]] = {}
         self.deleted_files: list[str] = []
         self._lock = threading.Lock()
         self._counters = {
@@ -104,22 +108,29 @@ class ScriptedAPI:
         with self._lock:
             self._generation_script = list(outcomes)
 
-    def _upload_file(self, filename: str, data: bytes, purpose: str) -> dict[str, Any]:
+    def _upload_file(
+        self, filename: str, data: bytes, purpose: str, lifetime: int | None = None
+    ) -> dict[str, Any]:
+        """Store a file; ``lifetime``: its ``expires_after.seconds``, if the upload set one."""
         if not self.files_api:
             raise FakeAPIError(404, "Invalid URL (POST /v1/files)")
         file_id = new_id("file")
+        created = int(time.time())
+        expires = None if lifetime is None else created + lifetime
         with self._lock:
             self.files[file_id] = data
             self.uploads.append((file_id, data))
-        return {
+            self.expiries[file_id] = expires
+        reply = {
             "id": file_id,
             "object": "file",
             "bytes": len(data),
-            "created_at": int(time.time()),
+            "created_at": created,
             "filename": filename,
             "purpose": purpose,
             "status": "processed",
         }
+        return reply if expires is None else {**reply, "expires_at": expires}
 
     def _delete_file(self, file_id: str) -> dict[str, Any]:
         with self._lock:
@@ -206,7 +217,16 @@ class ScriptedAPI:
                     f"Conversation with id '{conversation_id}' not found.",
                     param="conversation",
                 )
+            context_files = self.response_files.get(previous, frozenset()) if previous else set()
+            if gone := sorted(context_files - set(self.files)):
+                raise FakeAPIError(
+                    400,
+                    f"Image file '{gone[0]}' of the previous response was not found.",
+                    param="previous_response_id",
+                    code="image_file_not_found",
+                )
         self._check_images(body)
+        named = {str(part["file_id"]) for part in input_images(body) if part.get("file_id")}
         kind = classify("POST", "/v1/responses", body)
         usage = None
         if kind == "generation":
@@ -237,6 +257,7 @@ class ScriptedAPI:
         if body.get("store") is not False and not self.zdr:
             with self._lock:
                 self.response_ids.add(reply["id"])
+                self.response_files[reply["id"]] = frozenset(context_files | named)
         return reply
 
     def _next(self, kind: str) -> int:

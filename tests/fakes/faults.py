@@ -8,6 +8,8 @@ refinement...). A fault may combine ``delay`` with one outcome:
   the defaults; ``retry_after_ms`` and ``headers`` add headers);
 * ``{"delay": 2.0}``: a slow reply (then the normal answer);
 * ``{"drop": True}``: the connection is closed without an answer;
+* ``{"lost": True}``: the request is served (a file is stored, a response made), then the
+  connection is closed before the reply: the client cannot know it succeeded;
 * ``{"malformed": True}``: a 200 whose body is not JSON;
 * ``{"refusal": True}``: a moderation refusal: for a generation, a ``failed`` Response with a
   ``failed`` image_generation_call and an ``image_content_policy_violation`` error; otherwise a
@@ -33,7 +35,7 @@ from .openai_payloads import message, new_id, output_text, refusal
 
 FAULT_KEYS = frozenset(
     {"status", "retry_after", "retry_after_ms", "message", "code", "headers", "delay", "drop"}
-    | {"malformed", "refusal", "path", "kind", "failed", "incomplete"}
+    | {"malformed", "refusal", "path", "kind", "failed", "incomplete", "lost"}
 )
 MALFORMED_BODY = b'{"id": "resp_cut_short", "object": "response", "output": [{"type": "mess'
 REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
