@@ -221,7 +221,7 @@ class ScriptedAPI:
             if gone := sorted(context_files - set(self.files)):
                 raise FakeAPIError(
                     400,
-                    f"Image file '{gone[0]}' of the previous response was not found.",
+                    f"Image file '{gone[0]}' could not be found.",
                     param="previous_response_id",
                     code="image_file_not_found",
                 )

@@ -228,8 +228,9 @@ def _requested_models(error: openai.APIStatusError) -> list[str]:
         return []
     if not isinstance(body, dict):
         return []
-    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
-    named = [body.get("model"), *(tool.get("model") for tool in tools if isinstance(tool, dict))]
+    tools = body.get("tools")
+    tool_models = (t.get("model") for t in tools or [] if isinstance(t, dict))
+    named = [body.get("model"), *tool_models]
     return [str(model) for model in dict.fromkeys(named) if isinstance(model, str) and model]
 
 

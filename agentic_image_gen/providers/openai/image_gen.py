@@ -64,7 +64,9 @@ class OpenAIImageGenerator:
         self._model = options.model
         self._image_model = options.image_model
         self._input_fidelity = options.input_fidelity
+        self._keep_files = options.keep_files
         self._continuation = continuation
+        self._made: set[str] = set()  # stored responses of this run, whose files still exist
 
     @classmethod
     async def create(cls, context: ProviderContext) -> OpenAIImageGenerator:
@@ -113,20 +115,30 @@ class OpenAIImageGenerator:
         token = request.context
         if token is not None and token.startswith(STATELESS_PREFIX):
             self._continuation.stateless = True  # a resumed stateless run stays stateless
-        if token is not None and not self._continuation.stateless:
+        stored = not self._continuation.stateless
+        if token is not None and stored and self._files_kept(token, request):
             try:
                 return await self._call(request, [], previous_response_id=token, stateless=False)
             except ProviderError as error:
                 if not stored_state_gone(error):
                     raise
                 self._continuation.stateless = True  # and this round goes on without it
-        # Stateless, a later turn edits the previous round's best image (sent first, so it is
+        # Otherwise a later turn edits the previous round's best image (sent first, so it is
         # the one the edit starts from), with the references beside it for the product's
-        # identity; all by file id, uploaded once.
+        # identity; all by file id, uploaded once. Stored, later rounds continue from it.
         parts = [await self._previous_image(request)] if token is not None else []
         parts += [await self._uploads.part(r.data, r.mime_type) for r in request.references]
         stateless = self._continuation.stateless
-        return await self._call(request, parts, previous_response_id=None, stateless=stateless)
+        return await self._call(
+            request, parts, previous_response_id=None, stateless=stateless, edit=token is not None
+        )
+
+    def _files_kept(self, token: str, request: GenerationRequest) -> bool:
+        """Whether the stored response ``token`` can be continued: the files its input names
+        must still exist. A run deletes its uploads when it ends, so a response of an earlier
+        run (a resume) with references is not continued (unless the files were kept): its
+        round starts a new chain instead, sending the best image and the references again."""
+        return token in self._made or self._keep_files or not request.references
 
     async def _locked(self, request: GenerationRequest) -> GeneratedImage:
         """A locked product: every turn edits an image in which the product is in place (the
@@ -172,13 +184,11 @@ class OpenAIImageGenerator:
         images: list[dict[str, Any]],
         previous_response_id: str | None,
         stateless: bool,
-        edit: bool | None = None,
+        edit: bool = False,
         mask: dict[str, Any] | None = None,
     ) -> GeneratedImage:
         """One generation call; ``stateless`` is decided by the caller, once, so a switch made
         meanwhile by another candidate (or the prompter) never mixes the two modes in it."""
-        if edit is None:
-            edit = stateless and request.context is not None
         content: list[dict[str, Any]] = [{"type": "input_text", "text": request.prompt}, *images]
         arguments: dict[str, Any] = {
             "model": self._model,
@@ -200,6 +210,7 @@ class OpenAIImageGenerator:
         image = await asyncio.to_thread(_decoded, response, request.settings.output_format)
         if stateless:
             return replace(image, context=STATELESS_PREFIX + response.id)
+        self._made.add(response.id)
         return image
 
 
