@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakes import FakeOpenAIServer
@@ -79,3 +80,52 @@ def test_token_types_are_priced_apart() -> None:
     )
     # 60 uncached text at 5, 40 cached at 1, 1000 image in at 10, 4160 image out at 40.
     assert price.cost(counts) == pytest.approx((60 * 5 + 40 * 1 + 1000 * 10 + 4160 * 40) / 1e6)
+
+
+def _records(output: dict[str, Any]) -> list[dict[str, Any]]:
+    run = json.loads((Path(output["run_dir"]) / "run.json").read_text())
+    records: list[dict[str, Any]] = run["result"]["usage"]
+    return records
+
+
+def test_a_failed_image_response_is_charged_its_reported_image_tokens(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A ``failed`` Response that reports ``tool_usage.image_gen`` was billed for it: the
+    ledger (and the budget) counts those tokens, not only the mainline's."""
+    openai_env.script_scores([95])
+    openai_env.script_faults([{"failed": "server_error", "kind": "generation"}])
+    code, output, err = run_cli(
+        capsys, "gold ring", "--out", str(tmp_path), "--threshold", "90", "--evaluator", "rubric"
+    )
+    assert code == 0, err
+    failed_reply, _ = (r.response for r in openai_env.generation_requests())
+    assert failed_reply["status"] == "failed"
+    assert failed_reply["tool_usage"]["image_gen"]["output_tokens"] == 4160
+    (failed,) = [r for r in _records(output) if r["action"] == "generating an image (failed)"]
+    # Mainline 10 + 20 tokens of gpt-5.5 (0.000325); the tool: "gold ring" = 2 text tokens
+    # at 5, 4160 image output tokens at 40 (0.00001 + 0.1664).
+    assert failed["reported_usd"] == pytest.approx(0.000325 + 0.16641)
+    assert failed["cost_usd"] == failed["reported_usd"]
+    assert failed["image_output_tokens"] == 4160 and failed["images"] == 0
+    assert output["usage"]["cost_usd"] == pytest.approx(2 * 0.166735 + 0.000325, abs=1e-4)
+
+
+def test_cached_image_tokens_without_a_breakdown_get_the_cached_price(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    ref = tmp_path / "a.jpg"
+    ref.write_bytes(ring_photo())
+    openai_env.cached_image_tokens = 323  # the reference, cached; no cached_tokens_details
+    openai_env.script_scores([95])
+    code, output, err = run_cli(
+        capsys, "gold ring", "--refs", str(ref), "--out", str(tmp_path), "--threshold", "90",
+        "--evaluator", "rubric",
+    )
+    assert code == 0, err
+    (generation,) = [r for r in _records(output) if r["action"] == "generating an image"]
+    # Laid on the text first (2 tokens), then the image (321 of 323), all at the cached 1.25:
+    # 2 x 1.25 + 2 x 10 + 321 x 1.25 + 4160 x 40 per 1M, plus the mainline's 0.000325.
+    tool = (2 * 1.25 + 2 * 10 + 321 * 1.25 + 4160 * 40) / 1e6
+    assert generation["reported_usd"] == pytest.approx(0.000325 + tool, abs=1e-6)
+    assert generation["cached_input_tokens"] == 323

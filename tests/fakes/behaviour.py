@@ -72,6 +72,9 @@ class ScriptedAPI:
         self._comparisons: list[str] = []
         self._evaluator_replies: list[EvaluatorReply] = []
         self._generation_script: list[str] = []
+        # Image input tokens the image tool reports as cached (``cached_tokens`` only, which
+        # the SDK allows without ``cached_tokens_details``).
+        self.cached_image_tokens = 0
         # The size the fake's model chooses when asked for "auto".
         self.auto_size = "1024x1024"
         self.latency = dict(latency or {})
@@ -295,7 +298,10 @@ class ScriptedAPI:
         image = draw_image(number, size, output_format, background, textured=textured)
         revised = f"Revised: {last_input_text(body)[:200]}"
         call = image_call(image, revised, "edit" if action == "edit" else "generate")
-        return [call], image_tool_usage(body, tool, 1)
+        usage = image_tool_usage(body, tool, 1)
+        if self.cached_image_tokens:
+            usage["image_gen"]["cached_tokens"] = self.cached_image_tokens
+        return [call], usage
 
     def _evaluate(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         checklist = schema_name(body) == "checklist_evaluation"
