@@ -175,5 +175,7 @@ def test_kept_files_that_expired_are_found_out_and_the_run_goes_on(
     assert gone.response["error"]["code"] == "image_file_not_found"
     assert "previous_response_id" not in second.body and second.body["store"] is False
     previous, reference = input_images(second.body)
-    assert dict(openai_env.uploads)[reference["file_id"]] == ref.read_bytes()
+    uploads = dict(openai_env.uploads)
+    assert uploads[previous["file_id"]] == Path(output["image_history"][0]).read_bytes()
+    assert uploads[reference["file_id"]] == ref.read_bytes()
     assert output["continuation"] == "stateless"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agentic_image_gen.core.usage import CallRecord, PriceTable, TokenCounts
+from agentic_image_gen.core.usage import CallRecord, PriceTable, TokenCounts, model_family
 
 
 @dataclass(frozen=True)
@@ -83,11 +83,14 @@ def record_of(
     model = str(getattr(result, "model", "") or "")
     text = mainline_counts(getattr(result, "usage", None))
     unpriced: list[str] = []
+    priced_by: list[str] = []  # the models whose figures this record's cost rests on
     reported = 0.0
     if text.input or text.output:
         text_cost = prices.cost(model, text)
         if text_cost is None:
             unpriced.append(model)
+        else:
+            priced_by.append(model)
         reported += text_cost or 0.0
     images = images_made(result)
     estimate = None
@@ -108,6 +111,8 @@ def record_of(
             if each is None:
                 unpriced.append(image.model)
             cost_extra = (each or 0.0) * images
+        if image.model not in unpriced:
+            priced_by.append(image.model)
     counts = text + tool
     return CallRecord(
         action=action,
@@ -125,4 +130,5 @@ def record_of(
         cost_usd=round(reported + cost_extra, 6),
         priced=not unpriced,
         unpriced_models=sorted(set(unpriced)),
+        estimated_price_models=sorted({model_family(m) for m in priced_by if prices.estimated(m)}),
     )
