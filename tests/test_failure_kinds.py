@@ -188,3 +188,38 @@ def test_a_moderation_error_answered_as_http_400_is_content_refused(
     assert code == 8
     assert "content refused during generation [moderation_blocked] (categories: sexual)" in err
     assert len(openai_env.generation_requests()) == 1
+
+
+def test_an_image_cut_off_by_the_content_filter_is_a_refusal(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``status: incomplete`` with ``content_filter`` on an image call is the policy speaking,
+    as on the text roles: exit 8 naming the stage, not an outage to retry later (exit 5)."""
+    openai_env.script_faults([{"incomplete": "content_filter", "kind": "generation"}])
+    code, output, err = _run(capsys, tmp_path)
+    assert code == 8, err
+    line = err.strip().splitlines()[-1]
+    assert "content refused during generation" in line
+    assert "cut off by the content filter" in line
+    assert "change the prompt or the reference images" in line
+    assert output["iterations"] == 0
+    (generation,) = openai_env.generation_requests()
+    assert generation.response["incomplete_details"] == {"reason": "content_filter"}
+
+
+@pytest.mark.parametrize("flag", ["--model", "--image-model"])
+def test_an_unknown_model_is_a_setting_to_fix_named(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path, flag: str
+) -> None:
+    """``404 model_not_found`` is a configuration error (exit 4) naming the model, not an
+    outage (exit 5): no retry and no waiting will make the model exist."""
+    openai_env.missing_models.add("gpt-image-2.5-sunbrust")
+    code, output, err = _run(capsys, tmp_path, flag, "gpt-image-2.5-sunbrust")
+    assert code == 4, err
+    line = err.strip().splitlines()[-1]
+    assert "OpenAI has no model gpt-image-2.5-sunbrust for this key" in line
+    assert "--image-model" in line and "try again" not in line
+    assert output["iterations"] == 0
+    (generation,) = openai_env.generation_requests()  # not retried
+    assert generation.status == 404
+    assert generation.response["error"]["code"] == "model_not_found"

@@ -3,6 +3,7 @@ fake paints over everything, and the saved image still holds the product's exact
 
 from __future__ import annotations
 
+import base64
 import io
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "ring.jpg"
+SAMPLE_BYTES = SAMPLE.read_bytes()
 
 
 def _decoded(data: bytes) -> np.ndarray:
@@ -135,3 +137,53 @@ def test_a_studio_run_locked_keeps_the_products_pixels_wherever_it_frames_it(
     assert len(output["fidelity_history"]) == 3
     for figure in output["fidelity_history"]:  # measured: 0.97-0.99 / 1.1-2.0
         assert figure["ssim"] >= 0.93 and figure["delta_e"] <= 3.0, figure
+
+
+def test_a_locked_turn_asks_for_the_canvas_size_not_auto(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``--size auto`` with a locked product: the canvas and the mask are 1024x1024, so the
+    image must be too; a model free to choose 1536x1024 would be stretched onto them."""
+    openai_env.auto_size = "1536x1024"  # what this fake's model picks for "auto"
+    openai_env.script_scores([60, 70])
+    code, output, err = run_cli(
+        capsys, "18k gold ring on a marble table", "--refs", str(SAMPLE), "--lock-product",
+        "--size", "auto", "--background", "opaque", "--max-iterations", "2",
+        "--threshold", "99", "--out", str(tmp_path), "--evaluator", "rubric",
+        "--segmenter", "classical",
+    )
+    assert code == 0, err
+    uploads = dict(openai_env.uploads)
+    generations = openai_env.generation_requests()
+    assert len(generations) == 2
+    for generation in generations:
+        tool = generation.body["tools"][0]
+        canvas = Image.open(io.BytesIO(uploads[tool["input_image_mask"]["file_id"]]))
+        assert tool["size"] == "{}x{}".format(*canvas.size) == "1024x1024"
+        made = generation.response["output"][-1]["result"]
+        assert Image.open(io.BytesIO(base64.b64decode(made))).size == canvas.size
+    for path in output["image_history"]:
+        assert Image.open(path).size == (1024, 1024)
+
+
+def test_a_locked_turn_sends_its_base_first_and_no_stored_context(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Stored mode: round 2 edits round 1's best (composited) under the mask. With
+    ``previous_response_id`` the mask would apply to the context's first image (the round-1
+    canvas) and the references would be billed twice; so no stored context, the base first."""
+    openai_env.script_scores([60, 70])
+    code, output, err = run_cli(
+        capsys, "18k gold ring on a marble table", "--refs", str(SAMPLE), "--lock-product",
+        "--background", "opaque", "--max-iterations", "2", "--threshold", "99",
+        "--out", str(tmp_path), "--evaluator", "rubric", "--segmenter", "classical",
+    )
+    assert code == 0, err
+    assert output["continuation"] == "stored"
+    uploads = dict(openai_env.uploads)
+    first, second = (r.body for r in openai_env.generation_requests())
+    assert "previous_response_id" not in first and "previous_response_id" not in second
+    base, *references = input_images(second)
+    assert uploads[base["file_id"]] == Path(output["image_history"][0]).read_bytes()
+    assert [uploads[part["file_id"]] for part in references] == [SAMPLE_BYTES]
+    assert second["tools"][0]["action"] == "edit"

@@ -182,3 +182,18 @@ def test_an_offline_locked_amazon_run_keeps_the_product_and_complies(
     assert output["delivery"]["compliant"] is True
     for figure in output["fidelity_history"]:  # the studio no longer retouches the product
         assert figure["ssim"] >= 0.9 and figure["delta_e"] <= 4.0, figure
+
+
+def test_the_docs_table_is_the_profile_table() -> None:
+    """docs/PROFILES.md once said instagram-feed fill 50-90 % while the code checked 50-85 %:
+    the table is made from PROFILES, and the file must hold it as made."""
+    from agentic_image_gen.frontends.profiles_command import markdown_table
+
+    table = markdown_table()
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "PROFILES.md").read_text()
+    assert table in docs, f"docs/PROFILES.md differs from core/profiles.py; its table is:\n{table}"
+    rows = table.splitlines()[2:]
+    assert [row.split("`")[1] for row in rows] == list(PROFILES)
+    instagram = next(row for row in rows if "`instagram-feed`" in row)
+    assert PROFILES["instagram-feed"].fill == (0.50, 0.85)
+    assert "| 50-85 % |" in instagram

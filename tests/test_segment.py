@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from fakes.hub import FakeHub, closed_endpoint, point_hub_at
 
 from agentic_image_gen.core.errors import ConfigurationError, InputError, ProviderError
 from agentic_image_gen.providers.local.cutout import cut_out
@@ -135,12 +138,16 @@ def test_a_cached_hub_model_loads_once_and_is_shared(tmp_path: Path) -> None:
     assert np.abs(first.segment(rgb) - expected_map(rgb, weights, spec.fmt)).max() < 1e-3
 
 
-def test_a_cached_file_with_the_wrong_checksum_is_refused(tmp_path: Path) -> None:
+def test_a_cached_file_with_the_wrong_checksum_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tiny_model(tmp_path / "tiny.onnx")
     spec = fake_spec("0" * 64)
     hub_cache(tmp_path / "cache", spec, (tmp_path / "tiny.onnx").read_bytes())
     store = ModelStore(tmp_path / "cache", {"isnet": spec})
-    with pytest.raises(ConfigurationError, match="fail their checksum"):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    point_hub_at(closed_endpoint(), monkeypatch)  # asked for by name: a new copy is sought
+    with pytest.raises(ConfigurationError, match="whose cached copy fails its checksum"):
         SegmenterPool(store).get("isnet")
 
 
@@ -327,3 +334,73 @@ def test_fetch_models_finds_the_bundled_model_and_needs_nothing_for_classical() 
     found = fetch_models(["u2netp", "classical"])
     assert set(found) == {"u2netp"}
     assert hashlib.sha256(found["u2netp"].read_bytes()).hexdigest() == U2NETP_SHA256
+
+
+def _damaged(data: bytes) -> bytes:
+    return data[: len(data) // 2]  # a download cut off half-way
+
+
+def test_auto_skips_a_damaged_cached_model_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A cached isnet that fails its checksum stopped every default run (exit 4); auto now
+    takes the next segmenter and says once what to run."""
+    tiny_model(tmp_path / "tiny.onnx")
+    data = (tmp_path / "tiny.onnx").read_bytes()
+    spec = fake_spec(hashlib.sha256(data).hexdigest())
+    hub_cache(tmp_path / "cache", spec, _damaged(data))
+    pool = SegmenterPool(ModelStore(tmp_path / "cache", {"isnet": spec}))
+    with caplog.at_level("WARNING", logger="agentic_image_gen.segment"):
+        segmenter = pool.get("auto")
+        assert pool.get("auto") is segmenter
+    assert segmenter.name == ("u2netp" if bundled_u2netp() else "classical")
+    skipped = [r.getMessage() for r in caplog.records if "skipping isnet" in r.getMessage()]
+    assert len(skipped) == 1
+    assert "fail their checksum" in skipped[0]
+    assert "agentic-image-gen models fetch isnet" in skipped[0]
+
+
+def test_models_fetch_replaces_a_damaged_cached_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``models fetch`` looked at the cache first and stopped on the bad file; it now
+    downloads it again (from a loopback Hub, through the real client) and it loads."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    weights = tiny_model(tmp_path / "tiny.onnx")
+    data = (tmp_path / "tiny.onnx").read_bytes()
+    spec = fake_spec(hashlib.sha256(data).hexdigest())
+    hub_cache(tmp_path / "cache", spec, _damaged(data))
+    hub = FakeHub(REVISION)
+    hub.files[f"{spec.repo_id}/{spec.filename}"] = data
+    hub.use(monkeypatch)
+    try:
+        store = ModelStore(tmp_path / "cache", {"isnet": spec})
+        found = fetch_models(["isnet"], store)["isnet"]
+    finally:
+        hub.close()
+    assert found.read_bytes() == data
+    assert ("GET", f"/{spec.repo_id}/resolve/{REVISION}/{spec.filename}") in hub.requests
+    assert store.cached("isnet") == found  # the cache itself is whole again
+    rgb = photo(5)
+    segmenter = SegmenterPool(store).get("auto")
+    assert segmenter.name == "isnet"
+    assert np.abs(segmenter.segment(rgb) - expected_map(rgb, weights, spec.fmt)).max() < 1e-3
+
+
+def test_an_unreachable_hub_fails_within_seconds_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No network and no cache: the Hub client retried for some 24 s, printing a line per
+    try, before the error; now one probe without retries, then one line."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    point_hub_at(closed_endpoint(), monkeypatch)
+    pool = SegmenterPool(ModelStore(tmp_path / "empty"))
+    started = time.monotonic()
+    with caplog.at_level(logging.INFO), pytest.raises(ConfigurationError) as caught:
+        pool.get("isnet")
+    assert time.monotonic() - started < 5
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "cannot reach the Hub for the isnet segmenter" in message
+    assert "agentic-image-gen models fetch isnet" in message
+    assert not [r for r in caplog.records if "Retrying" in r.getMessage()]

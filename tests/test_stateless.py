@@ -117,3 +117,65 @@ def test_a_stateless_run_resumes_stateless(
     assert resumed["tools"][0]["action"] == "edit"
     assert output["continuation"] == "stateless"
     assert openai_env.requests_to("/v1/conversations") == []
+
+
+def test_a_resumed_stored_run_never_continues_a_response_whose_files_were_deleted(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The first run deleted its uploads as it ended; its stored response names them. The
+    resumed round starts a new stored chain (best image and reference uploaded again), and
+    the round after it continues that chain."""
+    ref = tmp_path / "ring.jpg"
+    ref.write_bytes(ring_photo())
+    openai_env.script_scores([40])
+    code, output, err = run_cli(
+        capsys, "gold ring", "--refs", str(ref), "--out", str(tmp_path / "runs"),
+        "--max-iterations", "1", "--evaluator", "rubric",
+    )
+    assert code == 0, err
+    first_files = {file_id for file_id, _data in openai_env.uploads}
+    assert first_files and not first_files & set(openai_env.files)  # deleted at the end
+    openai_env.script_scores([60, 70])
+    code, output, err = run_cli(capsys, "--resume", output["run_dir"], "--max-iterations", "3")
+    assert code == 0, err
+    assert output["continuation"] == "stored"
+    _, restart, follow = openai_env.generation_requests()
+    assert restart.status == follow.status == 200
+    assert "previous_response_id" not in restart.body and "store" not in restart.body
+    assert restart.body["tools"][0]["action"] == "edit"
+    uploads = dict(openai_env.uploads)
+    previous, reference = input_images(restart.body)
+    assert uploads[previous["file_id"]] == Path(output["image_history"][0]).read_bytes()
+    assert uploads[reference["file_id"]] == ref.read_bytes()
+    assert not {previous["file_id"], reference["file_id"]} & first_files
+    assert follow.body["previous_response_id"] == restart.response["id"]
+    assert input_images(follow.body) == []
+
+
+def test_kept_files_that_expired_are_found_out_and_the_run_goes_on(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``--keep-files`` keeps them, so a resume continues the stored response; if they are
+    gone meanwhile the API says ``image_file_not_found``, taken as a stored state that is
+    gone: the round goes on statelessly, uploading again."""
+    ref = tmp_path / "ring.jpg"
+    ref.write_bytes(ring_photo())
+    openai_env.script_scores([40])
+    code, output, err = run_cli(
+        capsys, "gold ring", "--refs", str(ref), "--out", str(tmp_path / "runs"),
+        "--max-iterations", "1", "--evaluator", "rubric", "--keep-files",
+    )
+    assert code == 0, err
+    openai_env.files.clear()  # expired, or deleted by hand
+    openai_env.script_scores([60])
+    code, output, err = run_cli(capsys, "--resume", output["run_dir"], "--max-iterations", "2")
+    assert code == 0, err
+    _, gone, second = openai_env.generation_requests()
+    assert gone.body.get("previous_response_id") and gone.status == 400
+    assert gone.response["error"]["code"] == "image_file_not_found"
+    assert "previous_response_id" not in second.body and second.body["store"] is False
+    previous, reference = input_images(second.body)
+    uploads = dict(openai_env.uploads)
+    assert uploads[previous["file_id"]] == Path(output["image_history"][0]).read_bytes()
+    assert uploads[reference["file_id"]] == ref.read_bytes()
+    assert output["continuation"] == "stateless"

@@ -60,6 +60,32 @@ def test_keep_files_keeps_the_uploads(
     assert len(openai_env.uploads) == 1
     assert openai_env.deleted_files == []
     assert list(openai_env.files) == [openai_env.uploads[0][0]]
+    (upload,) = openai_env.requests_to("/v1/files")
+    assert "expires_after" not in upload.body  # kept means kept
+    assert openai_env.expiries == {openai_env.uploads[0][0]: None}
+
+
+def test_uploads_expire_and_a_lost_reply_leaves_one_orphan_that_expires(
+    openai_env: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The first upload is stored but its reply is lost: the retry stores a second copy, the
+    run deletes the one it knows, and the orphan goes by itself (``expires_after``)."""
+    ref = tmp_path / "ring.jpg"
+    ref.write_bytes(ring_photo())
+    openai_env.script_scores([95])
+    openai_env.script_faults([{"path": "/v1/files", "lost": True}])
+    code, _output, err = run_cli(capsys, "gold ring", "--refs", str(ref), "--out", str(tmp_path))
+    assert code == 0, err
+    requests = openai_env.requests_to("/v1/files")
+    assert len(requests) == 2  # the lost one and its retry
+    for request in requests:
+        assert request.body["expires_after"] == {"anchor": "created_at", "seconds": "86400"}
+    (orphan, _), (known, _) = openai_env.uploads
+    assert openai_env.deleted_files == [known]
+    orphans = list(openai_env.files)
+    assert orphans == [orphan]  # counted: one retried upload, one orphan
+    created = requests[0].response["created_at"]
+    assert openai_env.expiries[orphan] == created + 86400
 
 
 def test_a_server_without_files_gets_data_urls(

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model
 from agentic_image_gen.core.checklist import Requirement, RequirementResult
 from agentic_image_gen.core.review import ReviewRecord
 from agentic_image_gen.core.types import Delivery, Fidelity, TieBreak
+from agentic_image_gen.core.usage import UsageTotals
 
 # running: still going (or killed without a word); waiting: for a person's review.
 RunStatus = Literal["running", "waiting", "completed", "failed", "interrupted"]
@@ -35,24 +36,6 @@ class RoundOutput(BaseModel):
     iterations: list[int]
     scores: list[int | None]
     best_iteration: int | None
-
-
-class UsageTotals(BaseModel):
-    """Every provider call of the run, summed (core/usage.py records them one by one)."""
-
-    calls: int
-    seconds: float
-    input_tokens: int
-    output_tokens: int
-    images: int
-    cost_usd: float
-    unpriced_calls: int
-    cached_input_tokens: int
-    image_input_tokens: int
-    image_output_tokens: int
-    estimated_usd: float
-    reported_usd: float
-    unpriced_models: list[str]
 
 
 class RunOutput(BaseModel):

@@ -11,7 +11,6 @@ from agentic_image_gen.core.output import (
     RoundOutput,
     RunOutput,
     RunStatus,
-    UsageTotals,
 )
 from agentic_image_gen.core.review import ReviewRecord
 from agentic_image_gen.core.types import Delivery, Iteration, TieBreak
@@ -140,7 +139,7 @@ class RunResult(BaseModel):
                 )
                 for number, group in self.rounds().items()
             ],
-            usage=UsageTotals.model_validate(totals_of(self.usage)),
+            usage=totals_of(self.usage),
             checklist=self.checklist,
             requirements=[
                 it.evaluation.requirements if it.evaluation else None for it in self.iterations

@@ -15,7 +15,6 @@ without a price is never free: the record says ``priced: False``.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -84,10 +83,29 @@ class TokenCounts(BaseModel):
         )
 
 
+class PriceSource(BaseModel):
+    """Where a figure comes from, so a reader can check it: the SDK, the spec, or a price
+    page and the date it says; or, ``estimated``, what a figure no source documents rests on."""
+
+    source: str = Field(description="the SDK, the spec, or a price page and its date")
+    estimated: bool = Field(default=False, description="true when no source documents it")
+
+
+class ImageTokens(PriceSource):
+    """Output tokens of one 1024x1024 image at a quality (``images`` is derived from them)."""
+
+    tokens: int = Field(ge=0)
+
+
 class PriceTable(BaseModel):
     tokens: dict[str, TokenPrice] = {}
     # USD per image of 1024x1024, by quality; other sizes scale with their pixel count.
     images: dict[str, dict[str, float]] = {}
+    # Where each model's figures (its ``tokens`` and ``images`` entries) come from; a model
+    # without one is the user's own (``--prices``) or a provider's that says nothing.
+    sources: dict[str, PriceSource] = {}
+    # The token counts per quality ``images`` was derived from, with their sources.
+    image_tokens: dict[str, ImageTokens] = {}
 
     def token_price(self, model: str) -> TokenPrice | None:
         """The price of ``model``: its own entry, else its family's."""
@@ -101,10 +119,21 @@ class PriceTable(BaseModel):
     def token_cost(self, model: str, input_tokens: int, output_tokens: int) -> float | None:
         return self.cost(model, TokenCounts(text_input=input_tokens, text_output=output_tokens))
 
+    def estimated(self, model: str) -> bool:
+        """Whether ``model``'s figures are estimates (no source documents them)."""
+        source = self.sources.get(model) or self.sources.get(model_family(model))
+        return source is not None and source.estimated
+
     def merged(self, other: PriceTable) -> PriceTable:
-        """This table with ``other``'s entries winning."""
+        """This table with ``other``'s entries winning (a model ``other`` prices loses the
+        source of this table's figures: they are no longer the ones used)."""
+        replaced = other.tokens.keys() | other.images.keys()
+        sources = {m: s for m, s in self.sources.items() if m not in replaced}
         return PriceTable(
-            tokens={**self.tokens, **other.tokens}, images={**self.images, **other.images}
+            tokens={**self.tokens, **other.tokens},
+            images={**self.images, **other.images},
+            sources={**sources, **other.sources},
+            image_tokens={**self.image_tokens, **other.image_tokens},
         )
 
     def image_cost(self, model: str, quality: str, size: str) -> float | None:
@@ -140,6 +169,8 @@ class CallRecord(BaseModel):
     estimated_usd: float | None = None  # priced before the call, from its settings
     reported_usd: float | None = None  # priced after it, from the usage it reported
     unpriced_models: list[str] = Field(default_factory=list)
+    # Added for price sources (issue 28): models priced by figures no source documents.
+    estimated_price_models: list[str] = Field(default_factory=list)
 
 
 class UsageLedger:
@@ -162,19 +193,39 @@ class UsageLedger:
         return self.total_cost / len(rounds) if rounds else 0.0
 
 
-def totals_of(records: list[CallRecord]) -> dict[str, Any]:
-    return {
-        "calls": len(records),
-        "seconds": round(sum(r.seconds for r in records), 3),
-        "input_tokens": sum(r.input_tokens for r in records),
-        "output_tokens": sum(r.output_tokens for r in records),
-        "images": sum(r.images for r in records),
-        "cost_usd": round(sum(r.cost_usd for r in records), 4),
-        "unpriced_calls": sum(1 for r in records if not r.priced),
-        "cached_input_tokens": sum(r.cached_input_tokens for r in records),
-        "image_input_tokens": sum(r.image_input_tokens for r in records),
-        "image_output_tokens": sum(r.image_output_tokens for r in records),
-        "estimated_usd": round(sum(r.estimated_usd or 0.0 for r in records), 4),
-        "reported_usd": round(sum(r.reported_usd or 0.0 for r in records), 4),
-        "unpriced_models": sorted({m for r in records for m in r.unpriced_models}),
-    }
+class UsageTotals(BaseModel):
+    """Every provider call of a run, summed: the output's ``usage``."""
+
+    calls: int
+    seconds: float
+    input_tokens: int
+    output_tokens: int
+    images: int
+    cost_usd: float
+    unpriced_calls: int
+    cached_input_tokens: int
+    image_input_tokens: int
+    image_output_tokens: int
+    estimated_usd: float
+    reported_usd: float
+    unpriced_models: list[str]
+    estimated_price_models: list[str] = Field(default_factory=list)
+
+
+def totals_of(records: list[CallRecord]) -> UsageTotals:
+    return UsageTotals(
+        calls=len(records),
+        seconds=round(sum(r.seconds for r in records), 3),
+        input_tokens=sum(r.input_tokens for r in records),
+        output_tokens=sum(r.output_tokens for r in records),
+        images=sum(r.images for r in records),
+        cost_usd=round(sum(r.cost_usd for r in records), 4),
+        unpriced_calls=sum(1 for r in records if not r.priced),
+        cached_input_tokens=sum(r.cached_input_tokens for r in records),
+        image_input_tokens=sum(r.image_input_tokens for r in records),
+        image_output_tokens=sum(r.image_output_tokens for r in records),
+        estimated_usd=round(sum(r.estimated_usd or 0.0 for r in records), 4),
+        reported_usd=round(sum(r.reported_usd or 0.0 for r in records), 4),
+        unpriced_models=sorted({m for r in records for m in r.unpriced_models}),
+        estimated_price_models=sorted({m for r in records for m in r.estimated_price_models}),
+    )

@@ -1,5 +1,5 @@
 """``agentic-image-gen profiles``: each marketplace profile's rules, as the final pass applies
-them (sources in docs/PROFILES.md)."""
+them (sources in docs/PROFILES.md, whose table is ``markdown_table()``, checked by a test)."""
 
 from __future__ import annotations
 
@@ -7,30 +7,84 @@ import json
 
 from agentic_image_gen.core.profiles import PROFILES, Profile
 
+_BACKGROUNDS = {
+    "white": "pure white, RGB 255",
+    "light": "white, grey or light, plain",
+    "any": "any",
+}
+_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WebP"}
 
-def _rules(profile: Profile) -> list[str]:
-    background = {
-        "white": "pure white, RGB 255",
-        "light": "white, grey or light, plain",
-        "any": "any",
-    }[profile.background]
-    lines = [f"background: {background}"]
-    if profile.fill is not None:
-        lines.append(f"fill: the product's larger side {profile.fill[0]:.0%}-{profile.fill[1]:.0%}")
-    size = f"longest side {profile.min_long_side}-{profile.max_side} px"
+
+def _fill(profile: Profile) -> str:
+    if profile.fill is None:
+        return "any"
+    return f"{profile.fill[0] * 100:.0f}-{profile.fill[1] * 100:.0f} %"
+
+
+def _size(profile: Profile) -> str:
+    longest = (
+        f"{profile.min_long_side}-{profile.max_side}"
+        if profile.min_long_side
+        else f"<= {profile.max_side}"
+    )
+    size = f"longest side {longest} px"
     if profile.min_short_side:
         size += f", shortest side >= {profile.min_short_side} px"
-    lines.append(f"size: {size}")
+    return size
+
+
+def _aspects(profile: Profile) -> str:
+    return " or ".join(f"{w}:{h}" for w, h in profile.aspects) or "any"
+
+
+def _formats(profile: Profile) -> str:
+    names = [_FORMATS.get(name, name) for name in profile.formats]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    return f"{listed}, sRGB"
+
+
+def _delivered(profile: Profile) -> str:
+    return f"{profile.target[0]}x{profile.target[1]}" if profile.target else "as made"
+
+
+def _rules(profile: Profile) -> list[str]:
+    lines = [f"background: {_BACKGROUNDS[profile.background]}"]
+    if profile.fill is not None:
+        lines.append(f"fill: the product's larger side {_fill(profile)}")
+    lines.append(f"size: {_size(profile)}")
     if profile.aspects:
-        lines.append("aspect: " + " or ".join(f"{w}:{h}" for w, h in profile.aspects))
-    lines.append("format: " + " or ".join(profile.formats) + ", sRGB")
+        lines.append(f"aspect: {_aspects(profile)}")
+    lines.append(f"format: {_formats(profile)}")
     lines.append("transparency: " + ("allowed" if profile.transparency else "no"))
     if profile.target:
-        lines.append(f"delivered at: {profile.target[0]}x{profile.target[1]} px")
+        lines.append(f"delivered at: {_delivered(profile)} px")
     lines += [f"judged by the evaluator: {rule}" for rule in profile.model_rules]
     if profile.brief:
         lines.append(f"added to the prompt: {profile.brief}")
     return lines
+
+
+def markdown_table() -> str:
+    """The profiles' rules as docs/PROFILES.md shows them: made from ``PROFILES``, so the two
+    cannot disagree (tests/test_profiles.py checks the file holds exactly this table)."""
+    rows = [
+        "| profile | background | product fill (larger side) | size | aspect | format "
+        "| transparency | delivered at |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for profile in PROFILES.values():
+        cells = (
+            f"`{profile.name}`",
+            _BACKGROUNDS[profile.background],
+            _fill(profile),
+            _size(profile),
+            _aspects(profile),
+            _formats(profile),
+            "yes" if profile.transparency else "no",
+            _delivered(profile),
+        )
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
 
 
 def list_profiles(as_json: bool) -> int:

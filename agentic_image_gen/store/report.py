@@ -256,7 +256,7 @@ def build_context(journal: RunJournal, run_dir: Path, *, embed: bool = False) ->
     generation = sum(it.generation_seconds for it in result.iterations)
     evaluation_total = sum(it.evaluation_seconds for it in result.iterations)
     scored = [card["score"] for card in cards if card["score"] is not None]
-    usage = totals_of(result.usage)
+    usage = totals_of(result.usage).model_dump()
     tie_breaks = [t for t in getattr(result, "tie_breaks", []) if t.winner == best_index]
     return {
         "version": __version__,

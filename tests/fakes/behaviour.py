@@ -44,6 +44,9 @@ class ScriptedAPI:
         self.deleted_conversations: list[str] = []
         self.response_ids: set[str] = set()  # stored responses (store not false, not zdr)
         self.rejected_keys: set[str] = set()
+        # Models this account does not have: a request naming one (as its model or its image
+        # tool's) is answered 404 ``model_not_found``, as the API answers an unknown model.
+        self.missing_models: set[str] = set()
         # A zero-data-retention account: nothing is stored whatever ``store`` says, so
         # previous_response_id is "not found" and Conversations are refused.
         self.zdr = False
@@ -51,6 +54,10 @@ class ScriptedAPI:
         self.files_api = True
         self.files: dict[str, bytes] = {}
         self.uploads: list[tuple[str, bytes]] = []  # (file id, content) per upload, in order
+        self.expiries: dict[str, int | None] = {}  # file id -> expires_at (None: never)
+        # The files each stored response's context names (its own input and its previous
+        # responses'): continuing one whose file was deleted is ``image_file_not_found``.
+        self.response_files: dict[str, frozenset[str]] = {}
         self.deleted_files: list[str] = []
         self._lock = threading.Lock()
         self._counters = {
@@ -65,6 +72,11 @@ class ScriptedAPI:
         self._comparisons: list[str] = []
         self._evaluator_replies: list[EvaluatorReply] = []
         self._generation_script: list[str] = []
+        # Image input tokens the image tool reports as cached (``cached_tokens`` only, which
+        # the SDK allows without ``cached_tokens_details``).
+        self.cached_image_tokens = 0
+        # The size the fake's model chooses when asked for "auto".
+        self.auto_size = "1024x1024"
         self.latency = dict(latency or {})
         self.textured_images = textured_images
 
@@ -99,22 +111,29 @@ class ScriptedAPI:
         with self._lock:
             self._generation_script = list(outcomes)
 
-    def _upload_file(self, filename: str, data: bytes, purpose: str) -> dict[str, Any]:
+    def _upload_file(
+        self, filename: str, data: bytes, purpose: str, lifetime: int | None = None
+    ) -> dict[str, Any]:
+        """Store a file; ``lifetime``: its ``expires_after.seconds``, if the upload set one."""
         if not self.files_api:
             raise FakeAPIError(404, "Invalid URL (POST /v1/files)")
         file_id = new_id("file")
+        created = int(time.time())
+        expires = None if lifetime is None else created + lifetime
         with self._lock:
             self.files[file_id] = data
             self.uploads.append((file_id, data))
-        return {
+            self.expiries[file_id] = expires
+        reply = {
             "id": file_id,
             "object": "file",
             "bytes": len(data),
-            "created_at": int(time.time()),
+            "created_at": created,
             "filename": filename,
             "purpose": purpose,
             "status": "processed",
         }
+        return reply if expires is None else {**reply, "expires_at": expires}
 
     def _delete_file(self, file_id: str) -> dict[str, Any]:
         with self._lock:
@@ -164,7 +183,19 @@ class ScriptedAPI:
             self.deleted_conversations.append(conversation_id)
         return {"id": conversation_id, "object": "conversation.deleted", "deleted": True}
 
+    def _check_models(self, body: dict[str, Any]) -> None:
+        tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+        tool_models = (tool.get("model") for tool in tools if isinstance(tool, dict))
+        for model in [body.get("model"), *tool_models]:
+            if model in self.missing_models:
+                raise FakeAPIError(
+                    404,
+                    f"The model `{model}` does not exist or you do not have access to it.",
+                    code="model_not_found",
+                )
+
     def _create_response(self, body: dict[str, Any]) -> dict[str, Any]:
+        self._check_models(body)
         previous = body.get("previous_response_id")
         conversation = body.get("conversation")
         conversation_id = conversation.get("id") if isinstance(conversation, dict) else conversation
@@ -189,7 +220,16 @@ class ScriptedAPI:
                     f"Conversation with id '{conversation_id}' not found.",
                     param="conversation",
                 )
+            context_files = self.response_files.get(previous, frozenset()) if previous else set()
+            if gone := sorted(context_files - set(self.files)):
+                raise FakeAPIError(
+                    400,
+                    f"Image file '{gone[0]}' could not be found.",
+                    param="previous_response_id",
+                    code="image_file_not_found",
+                )
         self._check_images(body)
+        named = {str(part["file_id"]) for part in input_images(body) if part.get("file_id")}
         kind = classify("POST", "/v1/responses", body)
         usage = None
         if kind == "generation":
@@ -220,6 +260,7 @@ class ScriptedAPI:
         if body.get("store") is not False and not self.zdr:
             with self._lock:
                 self.response_ids.add(reply["id"])
+                self.response_files[reply["id"]] = frozenset(context_files | named)
         return reply
 
     def _next(self, kind: str) -> int:
@@ -253,10 +294,14 @@ class ScriptedAPI:
         if action == "edit" and not input_images(body) and body.get("previous_response_id") is None:
             raise FakeAPIError(400, "action 'edit' needs an input image.", param="tools")
         size, textured = tool.get("size", "auto"), self.textured_images
+        size = self.auto_size if size == "auto" else size
         image = draw_image(number, size, output_format, background, textured=textured)
         revised = f"Revised: {last_input_text(body)[:200]}"
         call = image_call(image, revised, "edit" if action == "edit" else "generate")
-        return [call], image_tool_usage(body, tool, 1)
+        usage = image_tool_usage(body, tool, 1)
+        if self.cached_image_tokens:
+            usage["image_gen"]["cached_tokens"] = self.cached_image_tokens
+        return [call], usage
 
     def _evaluate(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         checklist = schema_name(body) == "checklist_evaluation"

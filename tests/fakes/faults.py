@@ -8,13 +8,16 @@ refinement...). A fault may combine ``delay`` with one outcome:
   the defaults; ``retry_after_ms`` and ``headers`` add headers);
 * ``{"delay": 2.0}``: a slow reply (then the normal answer);
 * ``{"drop": True}``: the connection is closed without an answer;
+* ``{"lost": True}``: the request is served (a file is stored, a response made), then the
+  connection is closed before the reply: the client cannot know it succeeded;
 * ``{"malformed": True}``: a 200 whose body is not JSON;
 * ``{"refusal": True}``: a moderation refusal: for a generation, a ``failed`` Response with a
   ``failed`` image_generation_call and an ``image_content_policy_violation`` error; otherwise a
   refusal message;
 * ``{"failed": "server_error"}``: a 200 whose Response has ``status: failed`` with that code;
 * ``{"incomplete": "max_output_tokens"}``: a 200 whose Response stopped early (``status:
-  incomplete``, that reason, the text cut off).
+  incomplete``, that reason (``content_filter`` too), the text cut off, a generation's image
+  missing).
 
 Every consumed fault is recorded in ``hits``, so tests can count what was injected.
 """
@@ -32,7 +35,7 @@ from .openai_payloads import message, new_id, output_text, refusal
 
 FAULT_KEYS = frozenset(
     {"status", "retry_after", "retry_after_ms", "message", "code", "headers", "delay", "drop"}
-    | {"malformed", "refusal", "path", "kind", "failed", "incomplete"}
+    | {"malformed", "refusal", "path", "kind", "failed", "incomplete", "lost"}
 )
 MALFORMED_BODY = b'{"id": "resp_cut_short", "object": "response", "output": [{"type": "mess'
 REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
@@ -87,7 +90,8 @@ class Fault:
             return {**reply, "status": "failed", "completed_at": None, "error": error,
                     "output": []}
         if reason := self.spec.get("incomplete"):
-            cut = [message(output_text('{"score": 7'))]
+            # A text reply is cut mid-way; an image call stopped early leaves no image.
+            cut = [] if kind == "generation" else [message(output_text('{"score": 7'))]
             return {**reply, "status": "incomplete", "completed_at": None,
                     "incomplete_details": {"reason": reason}, "output": cut}
         if not self.spec.get("refusal"):

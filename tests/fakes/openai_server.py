@@ -58,6 +58,18 @@ def multipart_fields(content_type: str, raw: bytes) -> dict[str, tuple[str | Non
     return fields
 
 
+def nested(fields: dict[str, Any]) -> dict[str, Any]:
+    """Form fields as the SDK flattens objects (``expires_after[seconds]``), nested again."""
+    result: dict[str, Any] = {}
+    for name, value in fields.items():
+        outer, bracket, inner = name.partition("[")
+        if bracket and inner.endswith("]"):
+            result.setdefault(outer, {})[inner[:-1]] = value
+        else:
+            result[name] = value
+    return result
+
+
 @dataclass
 class RecordedRequest:
     method: str
@@ -193,8 +205,8 @@ class FakeOpenAIServer(ScriptedAPI):
             body = None
         if multipart:  # a file upload: recorded without its bytes, which are kept apart
             fields = multipart_fields(content_type, raw)
-            body = {name: value.decode() if filename is None else {"filename": filename,
-                    "bytes": len(value)} for name, (filename, value) in fields.items()}
+            body = nested({name: value.decode() if filename is None else {"filename": filename,
+                          "bytes": len(value)} for name, (filename, value) in fields.items()})
             upload = fields.get("file", (None, b""))
         record = RecordedRequest(
             method=handler.command,
@@ -223,6 +235,9 @@ class FakeOpenAIServer(ScriptedAPI):
         except FakeAPIError as error:
             status, reply = error.status, error.body()
         record.status, record.response = status, reply
+        if fault is not None and fault.spec.get("lost"):  # done, but the reply never arrives
+            handler.close_connection = True
+            return
         payload = json.dumps(reply).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
@@ -279,7 +294,14 @@ class FakeOpenAIServer(ScriptedAPI):
         if body.get("purpose") not in _PURPOSES or not data:
             self._violation(record, f"CreateFileRequest: purpose {body.get('purpose')!r}, "
                             f"file of {len(data)} bytes")
-        reply = self._upload_file(filename or "upload", data, str(body["purpose"]))
+        lifetime = None
+        if (expires := body.get("expires_after")) is not None:
+            seconds = expires.get("seconds") if isinstance(expires, dict) else None
+            if isinstance(seconds, str) and seconds.isdigit():  # a form field is text
+                expires = {**expires, "seconds": int(seconds)}
+            self._check(record, "validate_request", "FileExpirationAfter", expires, 400)
+            lifetime = int(expires["seconds"])
+        reply = self._upload_file(filename or "upload", data, str(body["purpose"]), lifetime)
         self._check(record, "validate_response", "OpenAIFile", reply, 500)
         return reply
 

@@ -52,10 +52,10 @@ class OpenAIApi:
             else:
                 result = await request(self.client.with_options(timeout=remaining))
             if isinstance(result, Response) and result.status == "failed":
-                # What a failed response used is billed too; then a transient code is
-                # retried like a 5xx.
+                # What a failed response used is billed too, its image tool's tokens
+                # included; then a transient code is retried like a 5xx.
                 prices = self.ledger.prices
-                self.ledger.record(record_of(f"{action} (failed)", result, 0.0, None, prices))
+                self.ledger.record(record_of(f"{action} (failed)", result, 0.0, image, prices))
                 raise ResponseFailed(result)
             return result
 

@@ -43,14 +43,15 @@ def run_continuation(context: ProviderContext) -> Continuation:
 
 def stored_state_gone(error: AigError) -> bool:
     """The API cannot continue from stored state here: a previous response "not found" (never
-    stored, or an account that stores nothing), or Conversations refused for such an account."""
+    stored, or an account that stores nothing), a file its input named deleted since
+    (``image_file_not_found``), or Conversations refused for such an account."""
     cause = error.__cause__
     if not isinstance(cause, openai.BadRequestError):
         return False
     code = str(getattr(cause, "code", "") or "")
     text = str(cause.message).lower()
     return (
-        code in ("previous_response_not_found", "unsupported_for_zdr")
+        code in ("previous_response_not_found", "image_file_not_found", "unsupported_for_zdr")
         or ("previous response" in text and "not found" in text)
         or "zero data retention" in text
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agentic_image_gen.core.usage import CallRecord, PriceTable, TokenCounts
+from agentic_image_gen.core.usage import CallRecord, PriceTable, TokenCounts, model_family
 
 
 @dataclass(frozen=True)
@@ -39,17 +39,30 @@ def mainline_counts(usage: Any) -> TokenCounts:
 
 
 def image_tool_counts(image_gen: Any) -> TokenCounts:
-    """``Response.tool_usage.image_gen``: text and image input, image (and text) output."""
+    """``Response.tool_usage.image_gen``: text and image input, image (and text) output.
+
+    The SDK allows ``cached_tokens`` without ``cached_tokens_details``; such a count is laid
+    on the text input first, then the image input: the most those counts can cost (so the
+    budget never undercounts), and nearly exact, the text being a prompt of a few tokens."""
     inputs = getattr(image_gen, "input_tokens_details", None)
     outputs = getattr(image_gen, "output_tokens_details", None)
     cached = getattr(image_gen, "cached_tokens_details", None)
     output_tokens = _int(getattr(image_gen, "output_tokens", 0))
     image_output = _int(getattr(outputs, "image_tokens", 0)) if outputs else output_tokens
+    text_input = _int(getattr(inputs, "text_tokens", 0))
+    image_input = _int(getattr(inputs, "image_tokens", 0))
+    if cached is not None:
+        cached_text = _int(getattr(cached, "cached_text_tokens", 0))
+        cached_image = _int(getattr(cached, "cached_image_tokens", 0))
+    else:
+        total = _int(getattr(image_gen, "cached_tokens", 0))
+        cached_text = min(total, text_input)
+        cached_image = min(total - cached_text, image_input)
     return TokenCounts(
-        text_input=_int(getattr(inputs, "text_tokens", 0)),
-        image_input=_int(getattr(inputs, "image_tokens", 0)),
-        cached_text_input=_int(getattr(cached, "cached_text_tokens", 0)),
-        cached_image_input=_int(getattr(cached, "cached_image_tokens", 0)),
+        text_input=text_input,
+        image_input=image_input,
+        cached_text_input=cached_text,
+        cached_image_input=cached_image,
         image_output=image_output,
         text_output=_int(getattr(outputs, "text_tokens", 0)) if outputs else 0,
     )
@@ -70,11 +83,14 @@ def record_of(
     model = str(getattr(result, "model", "") or "")
     text = mainline_counts(getattr(result, "usage", None))
     unpriced: list[str] = []
+    priced_by: list[str] = []  # the models whose figures this record's cost rests on
     reported = 0.0
     if text.input or text.output:
         text_cost = prices.cost(model, text)
         if text_cost is None:
             unpriced.append(model)
+        else:
+            priced_by.append(model)
         reported += text_cost or 0.0
     images = images_made(result)
     estimate = None
@@ -95,6 +111,8 @@ def record_of(
             if each is None:
                 unpriced.append(image.model)
             cost_extra = (each or 0.0) * images
+        if image.model not in unpriced:
+            priced_by.append(image.model)
     counts = text + tool
     return CallRecord(
         action=action,
@@ -112,4 +130,5 @@ def record_of(
         cost_usd=round(reported + cost_extra, 6),
         priced=not unpriced,
         unpriced_models=sorted(set(unpriced)),
+        estimated_price_models=sorted({model_family(m) for m in priced_by if prices.estimated(m)}),
     )

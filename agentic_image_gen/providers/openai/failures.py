@@ -141,16 +141,28 @@ def _refusal(response: Response) -> str | None:
     return None
 
 
+def incomplete_reason(response: Response) -> str | None:
+    """Why a response stopped early (``content_filter``, ``max_output_tokens``...), or None
+    when it did not; "unknown" when the API did not say."""
+    if response.status != "incomplete":
+        return None
+    details = response.incomplete_details
+    return details.reason if details is not None and details.reason else "unknown"
+
+
+def filtered(stage: str, action: str) -> ContentRefused:
+    """A response the content filter cut off: a refusal like any other, whatever the stage."""
+    return refused(stage, f"the reply while {action} was cut off by the content filter")
+
+
 def reply_text(response: Response, action: str, stage: str) -> str:
     """The reply's text, or the error that says why there is none worth reading: a refusal
     (ContentRefused, exit 8) or a reply cut off (IncompleteReply, with its reason)."""
     if (refusal := _refusal(response)) is not None:
         raise refused(stage, f"the model refused while {action}: {refusal}")
-    if response.status == "incomplete":
-        details = response.incomplete_details
-        reason = details.reason if details is not None and details.reason else "unknown"
+    if (reason := incomplete_reason(response)) is not None:
         if reason == "content_filter":
-            raise refused(stage, f"the reply while {action} was cut off by the content filter")
+            raise filtered(stage, action)
         raise IncompleteReply(
             f"the reply while {action} is incomplete ({reason}): "
             "the model stopped before its answer was whole"
@@ -189,6 +201,8 @@ def translated(
         code, message = _code(error), describe(error)
         if is_policy_block(code, message):
             return _redacted(refused(stage, message, code), secret)
+        if code == "model_not_found" or (error.status_code == 404 and "model" in message):
+            return _redacted(ConfigurationError(_unknown_model(error, action, message)), secret)
         if code in ACCOUNT_CODES:
             kind = ConfigurationError
         elif error.status_code in TRANSIENT_STATUSES or error.status_code >= 500:
@@ -204,6 +218,33 @@ def translated(
     else:
         text = f"OpenAI failed while {action}: {error}"
     return _redacted(kind(" ".join(text.split())), secret)
+
+
+def _requested_models(error: openai.APIStatusError) -> list[str]:
+    """The models the failed request named: its own and its tools' (the image model)."""
+    try:
+        body = json.loads(error.request.content or b"{}")
+    except (ValueError, RuntimeError):  # not JSON (an upload), or a streamed body
+        return []
+    if not isinstance(body, dict):
+        return []
+    tools = body.get("tools")
+    tool_models = (t.get("model") for t in tools or [] if isinstance(t, dict))
+    named = [body.get("model"), *tool_models]
+    return [str(model) for model in dict.fromkeys(named) if isinstance(model, str) and model]
+
+
+def _unknown_model(error: openai.APIStatusError, action: str, message: str) -> str:
+    """A model the API does not know (or this key may not use), named: a setting to fix."""
+    models = _requested_models(error)
+    named = [model for model in models if model in message] or models
+    which = " or ".join(named) if named else "the requested model"
+    text = (
+        f"OpenAI has no model {which} for this key while {action}: {message} (check "
+        "--model, --image-model, --evaluator-model and --prompter-model, or the AIG_* "
+        "variables, and the project's model access)"
+    )
+    return " ".join(text.split())
 
 
 def _redacted(error: AigError, secret: str) -> AigError:

@@ -5,7 +5,9 @@ Turn 1 sends the prompt and every reference as an ``input_image`` naming its upl
 previous round's best image in one of two ways (continuation.py): stored, the refined prompt
 with ``previous_response_id`` (the response already holds the references); or stateless, for
 accounts that store nothing, the refined prompt with the references and that image sent back
-by file, the tool told to ``edit`` it, and ``store: false``.
+by file, the tool told to ``edit`` it, and ``store: false``. A locked product
+(``--lock-product``) never continues a stored context: each turn sends its base image first
+(the mask applies to the first image), then the references.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import io
 import mimetypes
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from openai.types.responses import Response
+from PIL import Image
 
 from agentic_image_gen.core.errors import ProviderError
 from agentic_image_gen.core.types import (
@@ -37,7 +41,12 @@ from agentic_image_gen.providers.openai.continuation import (
     run_continuation,
     stored_state_gone,
 )
-from agentic_image_gen.providers.openai.failures import call_block, refused
+from agentic_image_gen.providers.openai.failures import (
+    call_block,
+    filtered,
+    incomplete_reason,
+    refused,
+)
 from agentic_image_gen.providers.openai.plugin import OpenAIOptions
 from agentic_image_gen.providers.openai.uploads import ImageUploads, run_uploads
 
@@ -55,7 +64,9 @@ class OpenAIImageGenerator:
         self._model = options.model
         self._image_model = options.image_model
         self._input_fidelity = options.input_fidelity
+        self._keep_files = options.keep_files
         self._continuation = continuation
+        self._made: set[str] = set()  # stored responses of this run, whose files still exist
 
     @classmethod
     async def create(cls, context: ProviderContext) -> OpenAIImageGenerator:
@@ -104,27 +115,46 @@ class OpenAIImageGenerator:
         token = request.context
         if token is not None and token.startswith(STATELESS_PREFIX):
             self._continuation.stateless = True  # a resumed stateless run stays stateless
-        if token is not None and not self._continuation.stateless:
+        stored = not self._continuation.stateless
+        if token is not None and stored and self._files_kept(token, request):
             try:
                 return await self._call(request, [], previous_response_id=token, stateless=False)
             except ProviderError as error:
                 if not stored_state_gone(error):
                     raise
                 self._continuation.stateless = True  # and this round goes on without it
-        # Stateless, a later turn edits the previous round's best image (sent first, so it is
+        # Otherwise a later turn edits the previous round's best image (sent first, so it is
         # the one the edit starts from), with the references beside it for the product's
-        # identity; all by file id, uploaded once.
+        # identity; all by file id, uploaded once. Stored, later rounds continue from it.
         parts = [await self._previous_image(request)] if token is not None else []
         parts += [await self._uploads.part(r.data, r.mime_type) for r in request.references]
         stateless = self._continuation.stateless
-        return await self._call(request, parts, previous_response_id=None, stateless=stateless)
+        return await self._call(
+            request, parts, previous_response_id=None, stateless=stateless, edit=token is not None
+        )
+
+    def _files_kept(self, token: str, request: GenerationRequest) -> bool:
+        """Whether the stored response ``token`` can be continued: the files its input names
+        must still exist. A run deletes its uploads when it ends, so a response of an earlier
+        run (a resume) with references is not continued (unless the files were kept): its
+        round starts a new chain instead, sending the best image and the references again."""
+        return token in self._made or self._keep_files or not request.references
 
     async def _locked(self, request: GenerationRequest) -> GeneratedImage:
         """A locked product: every turn edits an image in which the product is in place (the
         canvas, then the previous round's best, composited), with a mask that protects it;
-        the references ride along for the product's identity, the scene is what changes."""
+        the references ride along for the product's identity, the scene is what changes.
+
+        Never from a stored context: the mask applies to the first image of the input, which
+        with ``previous_response_id`` is the round-1 canvas of that context, not this base
+        (and the context's references would be billed again beside these)."""
         scene = request.locked
         assert scene is not None
+        # The mask and the canvas have one size; the image must have it too (with "auto" the
+        # model may choose 1536x1024, which the composite would stretch over the canvas).
+        with Image.open(io.BytesIO(scene.canvas)) as canvas:  # the header only
+            size = "{}x{}".format(*canvas.size)
+        request = replace(request, settings=request.settings.model_copy(update={"size": size}))
         if request.context is not None and request.previous_image is not None:
             base = await self._previous_image(request)
         else:
@@ -133,16 +163,7 @@ class OpenAIImageGenerator:
         mask = {k: v for k, v in mask_part.items() if k in ("file_id", "image_url")}
         parts = [base, *[await self._uploads.part(r.data, r.mime_type) for r in request.references]]
         stateless = self._continuation.stateless
-        previous = None if stateless or request.context is None else request.context
-        if previous is not None and previous.startswith(STATELESS_PREFIX):
-            previous = None
-        try:
-            return await self._call(request, parts, previous, stateless, edit=True, mask=mask)
-        except ProviderError as error:
-            if previous is None or not stored_state_gone(error):
-                raise
-            self._continuation.stateless = True
-            return await self._call(request, parts, None, True, edit=True, mask=mask)
+        return await self._call(request, parts, None, stateless, edit=True, mask=mask)
 
     async def _previous_image(self, request: GenerationRequest) -> dict[str, Any]:
         if request.previous_image is None:
@@ -163,13 +184,11 @@ class OpenAIImageGenerator:
         images: list[dict[str, Any]],
         previous_response_id: str | None,
         stateless: bool,
-        edit: bool | None = None,
+        edit: bool = False,
         mask: dict[str, Any] | None = None,
     ) -> GeneratedImage:
         """One generation call; ``stateless`` is decided by the caller, once, so a switch made
         meanwhile by another candidate (or the prompter) never mixes the two modes in it."""
-        if edit is None:
-            edit = stateless and request.context is not None
         content: list[dict[str, Any]] = [{"type": "input_text", "text": request.prompt}, *images]
         arguments: dict[str, Any] = {
             "model": self._model,
@@ -191,6 +210,7 @@ class OpenAIImageGenerator:
         image = await asyncio.to_thread(_decoded, response, request.settings.output_format)
         if stateless:
             return replace(image, context=STATELESS_PREFIX + response.id)
+        self._made.add(response.id)
         return image
 
 
@@ -207,6 +227,8 @@ def _decoded(response: Response, expected: OutputFormat) -> GeneratedImage:
                 for part in item.content:
                     if part.type == "refusal":
                         raise refused("generation", f"the model refused: {part.refusal}")
+        if incomplete_reason(response) == "content_filter":
+            raise filtered("generation", "generating an image")
         raise ProviderError(f"OpenAI returned no image (response {response.id}): {_why(response)}")
     call = results[-1]
     try:

@@ -3,7 +3,10 @@
 Reference photos go with every round-1 candidate, every retry, the checklist derivation and
 every identity check; sent inline each time, a 20 MiB reference became a 28-million-character
 data URL per request. Uploaded once through the Files API (``purpose: "vision"``), every request
-names the file instead. Uploads are deleted when the run ends unless ``keep_files`` is set.
+names the file instead. Uploads are deleted when the run ends unless ``keep_files`` is set,
+and expire by themselves a day after they are made (``expires_after``), so a crash, or an
+upload retried after its reply was lost (the first copy is then unknown to us), leaves
+nothing behind for ever. Kept files (``keep_files``) do not expire.
 
 An OpenAI-compatible server without a Files API (404 or 405 on ``/v1/files``) gets data URLs,
 re-encoded when needed so each stays under the API's image_url limit.
@@ -28,6 +31,9 @@ from agentic_image_gen.providers.openai.plugin import OpenAIOptions
 # The spec's maxLength of an input_image's image_url, in characters.
 MAX_IMAGE_URL_CHARS = 20_971_520
 DELETE_TIMEOUT_SECONDS = 5.0
+# How long an upload lives if the run cannot delete it (the API takes 1 hour to 30 days): far
+# longer than a run, whose own files are deleted when it ends; a resumed run uploads anew.
+UPLOAD_LIFETIME_SECONDS = 24 * 3600
 _KEY = "openai.uploads"
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 
@@ -57,10 +63,17 @@ class ImageUploads:
         if self._files_api is False:
             return None
         name = f"aig-{key[:16]}.{_EXTENSIONS.get(mime_type, 'png')}"
+        expiry: dict[str, Any] = (
+            {}
+            if self._keep_files
+            else {"expires_after": {"anchor": "created_at", "seconds": UPLOAD_LIFETIME_SECONDS}}
+        )
         try:
             uploaded = await self._api(
                 "uploading a reference image",
-                lambda client: client.files.create(file=(name, data, mime_type), purpose="vision"),
+                lambda client: client.files.create(
+                    file=(name, data, mime_type), purpose="vision", **expiry
+                ),
             )
         except AigError as error:
             cause = error.__cause__

