@@ -298,3 +298,30 @@ def test_a_broken_plugin_is_reported_not_fatal(tmp_path: Path) -> None:
     assert listed.returncode == 0, listed.stderr
     assert "broken  (not usable: broken plugin: ModuleNotFoundError" in listed.stdout
     assert "local  (usable)" in listed.stdout
+
+
+def test_a_plugin_that_exits_at_import_is_named_and_the_rest_goes_on(tmp_path: Path) -> None:
+    """A plugin whose import calls sys.exit no longer ends every command with its message;
+    asking for it by name says it is installed but broken."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "quitter.py").write_text("import sys\nsys.exit('quitter: no licence file')\n")
+    info = site / "quitter-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: quitter\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[agentic_image_gen.providers]\nquitter = quitter:PROVIDER\n"
+    )
+    listed = run_tool(["providers"], site, tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "quitter  (not usable: broken plugin: SystemExit: quitter: no licence file" in (
+        listed.stdout
+    )
+    assert "local  (usable)" in listed.stdout
+    asked = run_tool(["a ring", "--provider", "quitter", "--out", "runs", "--quiet"], site, tmp_path)
+    assert asked.returncode == 2 and asked.stdout == ""
+    assert asked.stderr == (
+        "agentic-image-gen: error: --provider 'quitter' is installed but broken: "
+        "SystemExit: quitter: no licence file\n"
+    )
+

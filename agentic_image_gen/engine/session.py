@@ -127,8 +127,9 @@ class Session:
 
     def stream(self, config: RunConfig, **roles: Any) -> AsyncIterator[Event]:
         """The run's typed events as they happen, ending with RunFinished (``.result``).
-        A failed run raises RunFailed after its RunFinished; leaving the loop early
-        cancels the run (journaled ``interrupted``, resumable)."""
+        A failed run raises RunFailed after its RunFinished; a run that cannot start (a bad
+        reference, a name not installed) raises at once, with no events; leaving the loop
+        early cancels the run (journaled ``interrupted``, resumable)."""
         return self._streamed(lambda sink: self.run(config, sink, **roles))
 
     def stream_resume(self, run_dir: Path | str, **kwargs: Any) -> AsyncIterator[Event]:
