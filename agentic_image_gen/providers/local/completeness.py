@@ -21,9 +21,10 @@ import cv2
 import numpy as np
 
 from agentic_image_gen.core.errors import ProviderError
-from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
+from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
+from agentic_image_gen.pixels.boxes import box
+from agentic_image_gen.pixels.product import largest_parts
 from agentic_image_gen.providers.local.cutout import Cutout
-from agentic_image_gen.providers.local.measure import box, largest_parts
 from agentic_image_gen.providers.local.segment import Segmenter
 from agentic_image_gen.providers.local.segment.background import DARK, difference
 from agentic_image_gen.providers.local.segment.refine import WORK_SIDE as REFINE_SIDE

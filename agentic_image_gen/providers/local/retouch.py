@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from agentic_image_gen.providers.local.arrays import FloatImage, f32
+from agentic_image_gen.pixels.arrays import FloatImage, f32
 from agentic_image_gen.providers.local.vocabulary import StudioSettings
 
 EXPOSURE_TARGET = 0.5  # median product tone after 'balanced exposure'
