@@ -165,3 +165,37 @@ def test_an_unsupported_size_is_refused_however_the_config_is_made(size: str) ->
     """Not only through --size: a resumed run's stored settings are validated the same way."""
     with pytest.raises(ValidationError, match=f"{size}: "):
         RunConfig.model_validate({"prompt": "ring", "image": {"size": size}})
+
+
+def test_the_cli_defaults_are_runconfigs() -> None:
+    """No flag repeats a default: a bare prompt makes exactly the library's default run."""
+    assert config_from(build_parser().parse_args(["ring"])) == RunConfig(prompt="ring")
+    flat = " ".join(build_parser().format_help().split())
+    defaults = RunConfig(prompt="ring")
+    assert f"1-50 (default {defaults.max_iterations};" in flat
+    assert f"(default {defaults.retry_budget})" in flat
+    assert f"default {defaults.image.size}" in flat
+
+
+def test_the_resumable_limits_are_one_set_for_help_refusal_and_session() -> None:
+    from agentic_image_gen.core.config import RESUMABLE
+    from agentic_image_gen.engine.session import resumed_config
+    from agentic_image_gen.frontends.arguments import FLAGS, resume_overrides
+
+    flags = [FLAGS[field] for field in RESUMABLE]
+    flat = " ".join(build_parser().format_help().split())
+    resume_help = flat[flat.index("--resume RUN_DIR continue") :][:300]
+    assert all(flag in resume_help for flag in flags), resume_help
+    with pytest.raises(InputError) as refused:
+        resume_overrides(build_parser().parse_args(["--resume", "x", "--quality", "low"]))
+    assert str(refused.value).startswith("--quality cannot change on --resume")
+    assert all(flag in str(refused.value) for flag in flags)
+    given = ["--resume", "x", "--max-iterations", "9", "--patience", "0", "--timeout", "30"]
+    given += ["--retries", "2", "--threshold", "90", "--max-cost", "1.5", "--prices", "p.json"]
+    overrides = resume_overrides(build_parser().parse_args(given))
+    assert set(overrides) == RESUMABLE
+    resumed = resumed_config(RunConfig(prompt="ring"), overrides)
+    assert (resumed.max_iterations, resumed.patience, resumed.call_timeout) == (9, 0, 30)
+    with pytest.raises(InputError) as library:
+        resumed_config(RunConfig(prompt="ring"), {"candidates": 2})
+    assert all(field in str(library.value) for field in RESUMABLE)

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from typing import Any, NoReturn
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from agentic_image_gen.core.config import (
     MAX_CANDIDATES,
     MAX_ITERATIONS_LIMIT,
+    RESUMABLE,
     ProviderNames,
     RunConfig,
     problems,
 )
 from agentic_image_gen.core.errors import InputError
-from agentic_image_gen.core.types import Background, OutputFormat, Quality
+from agentic_image_gen.core.types import Background, ImageSettings, OutputFormat, Quality
 from agentic_image_gen.core.version import __version__
 
 PROG = "agentic-image-gen"
@@ -66,6 +68,7 @@ FLAGS = {
     "call_timeout": "--timeout",
     "retry_budget": "--retries",
     "allow_private_urls": "--allow-private-urls",
+    "lock_product": "--lock-product",
 }
 # Flags that set an option of whichever chosen provider declares it (e.g. OpenAI's models).
 MODEL_FLAGS = {
@@ -74,20 +77,20 @@ MODEL_FLAGS = {
     "evaluator_model": "vision model that scores (AIG_EVALUATOR_MODEL)",
     "prompter_model": "model that rewrites the prompt (AIG_PROMPTER_MODEL)",
 }
-# Run settings with their defaults; None in the parsed flags means "not given".
-DEFAULTS: dict[str, Any] = {
-    "quality": "high",
-    "size": "1024x1024",
-    "background": "transparent",
-    "output_format": "png",
-    "max_iterations": 3,
-    "threshold": 85,
-    "patience": 3,
-    "candidates": 1,
-    "max_concurrency": 4,
-    "timeout": 600.0,
-    "retries": 8,
-}
+# RunConfig fields set by a flag of their own (the parsed flags carry the field's name).
+_OWN_FLAGS = [f for f, flag in FLAGS.items() if flag and "." not in f and f != "refs"]
+# The flags a resume may change, in the order the help lists them (RESUMABLE's fields).
+RESUMABLE_FLAGS = [flag for field, flag in FLAGS.items() if field in RESUMABLE]
+RESUMABLE_TEXT = ", ".join(RESUMABLE_FLAGS[:-1]) + " and " + RESUMABLE_FLAGS[-1]
+
+
+def default(field: str) -> Any:
+    """RunConfig's default for a field (``image.quality`` for an image setting), as typed."""
+    model: type[BaseModel] = RunConfig
+    if field.startswith("image."):
+        model, field = ImageSettings, field.removeprefix("image.")
+    value = model.model_fields[field].default
+    return value.value if isinstance(value, Enum) else value
 
 
 class Parser(argparse.ArgumentParser):
@@ -108,13 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("prompt", nargs="?", help="what the image should show")
     add("--refs", nargs="+", default=[], metavar="PATH_OR_URL",
         help="reference images: local paths or http(s) URLs")
-    add("--quality", choices=[q.value for q in Quality], help="default high")
+    add("--quality", choices=[q.value for q in Quality], help=f"default {default('image.quality')}")
     add("--size", help="auto, 1024x1024, 1024x1536, 1536x1024, or WIDTHxHEIGHT (multiples of "
-        "16, aspect 1:3 to 3:1, at most 3840x2160); default 1024x1024")
+        f"16, aspect 1:3 to 3:1, at most 3840x2160); default {default('image.size')}")
     add("--background", choices=[b.value for b in Background],
-        help="default transparent (shop-ready cut-outs)")
+        help=f"default {default('image.background')} (shop-ready cut-outs)")
     add("--format", dest="output_format", choices=[f.value for f in OutputFormat],
-        help="default png")
+        help=f"default {default('image.output_format')}")
     add("--segmenter", metavar="NAME", help="what cuts the product out of the reference: auto "
         "(default; or AIG_SEGMENTER), u2netp, isnet, birefnet, classical (agentic-image-gen "
         "models fetch NAME downloads a model ahead of time)")
@@ -123,33 +126,37 @@ def build_parser() -> argparse.ArgumentParser:
         "and the product is composited back exactly after every image")
     add("--profile", metavar="NAME", help="a marketplace's rules: they join the brief, and the "
         "best image is delivered as a file that passes them (agentic-image-gen profiles)")
-    add("--max-iterations", type=int,
-        help=f"rounds, 1-{MAX_ITERATIONS_LIMIT} (default 3; may be raised on --resume)")
-    add("--threshold", type=int, help="stop at this score, 0-100 (default 85)")
+    add("--max-iterations", type=int, help=f"rounds, 1-{MAX_ITERATIONS_LIMIT} (default "
+        f"{default('max_iterations')}; may be raised on --resume)")
+    add("--threshold", type=int, help=f"stop at this score, 0-100 (default {default('threshold')})")
     add("--patience", type=int, help="stop after this many rounds in a row without a better "
-        "score (default 3; 0: never); a round that would repeat an earlier prompt stops too")
+        f"score (default {default('patience')}; 0: never); a round that would repeat an earlier "
+        "prompt stops too")
     add("--resume", type=Path, metavar="RUN_DIR",
         help="continue a stopped run from its folder, with its settings (only limits may "
-        "change: --max-iterations, --threshold, --max-cost, --timeout, --retries, --prices)")
-    add("--out", type=Path, help="parent of the run folders (./runs)")
+        f"change: {RESUMABLE_TEXT})")
+    add("--out", dest="out_dir", type=Path, metavar="DIR",
+        help=f"parent of the run folders (./{default('out_dir')})")
     speed = parser.add_argument_group("candidates, concurrency and cost")
     speed.add_argument("--candidates", type=int,
                        help=f"images per round, made and scored concurrently; the best one "
-                       f"continues (1-{MAX_CANDIDATES}, default 1)")
-    speed.add_argument("--max-concurrency", type=int,
-                       help="provider calls in flight at once (default 4)")
+                       f"continues (1-{MAX_CANDIDATES}, default {default('candidates')})")
+    speed.add_argument("--max-concurrency", type=int, help="provider calls in flight at once "
+                       f"(default {default('max_concurrency')})")
     speed.add_argument("--max-cost", "--budget", dest="max_cost", type=float, metavar="USD",
                        help="stop before a round that would take the estimated spend past this")
-    speed.add_argument("--timeout", type=float, metavar="SECONDS",
-                       help="deadline of one provider call, retries included (default 600)")
-    speed.add_argument("--retries", type=int,
-                       help="transient faults retried per run, in all (default 8)")
-    speed.add_argument("--prices", type=Path, metavar="FILE",
+    speed.add_argument("--timeout", dest="call_timeout", type=float, metavar="SECONDS",
+                       help="deadline of one provider call, retries included (default "
+                       f"{default('call_timeout'):g})")
+    speed.add_argument("--retries", dest="retry_budget", type=int, metavar="RETRIES",
+                       help="transient faults retried per run, in all "
+                       f"(default {default('retry_budget')})")
+    speed.add_argument("--prices", dest="prices_file", type=Path, metavar="FILE",
                        help="JSON price table merged over the providers' own")
     roles = parser.add_argument_group(
         "providers (installed ones, their roles and needs: agentic-image-gen providers)"
     )
-    roles.add_argument("--provider", default="auto",
+    roles.add_argument("--provider",
                        help="a provider set: auto (default: openai when OPENAI_API_KEY is set, "
                        "else local, offline), or any installed provider's name")
     roles.add_argument("--generator", help="override the generator (a component name)")
@@ -182,11 +189,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _given(args: argparse.Namespace, name: str) -> Any:
-    value = getattr(args, name)
-    return DEFAULTS.get(name) if value is None else value
-
-
 def provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     """``--option openai.key=value`` by provider; the model flags under ``*`` (every chosen
     provider that has such an option takes it)."""
@@ -211,78 +213,41 @@ def provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 def config_from(args: argparse.Namespace) -> RunConfig:
     if args.prompt is None:
         raise InputError("the following arguments are required: prompt (or --resume RUN_DIR)")
-    options = provider_options(args)
+    image = {name: getattr(args, name) for name in ImageSettings.model_fields}
+    names = {role: getattr(args, role) for role in ProviderNames.model_fields}
+    given = {
+        "prompt": args.prompt,
+        "refs": tuple(args.refs),
+        # The image settings are validated with the rest: every problem is reported at once.
+        "image": {name: value for name, value in image.items() if value is not None},
+        "providers": {name: value for name, value in names.items() if value is not None},
+        "provider_options": provider_options(args),
+        **{field: getattr(args, field) for field in _OWN_FLAGS},
+    }
+    # A flag not given leaves RunConfig's own default.
     return validated(
-        lambda: RunConfig.model_validate(
-            {
-                "prompt": args.prompt,
-                "refs": tuple(args.refs),
-                "image": {  # validated with the rest: every problem is reported at once
-                    "quality": _given(args, "quality"),
-                    "size": _given(args, "size"),
-                    "background": _given(args, "background"),
-                    "output_format": _given(args, "output_format"),
-                },
-                "allow_private_urls": args.allow_private_urls,
-                "candidates": _given(args, "candidates"),
-                "max_concurrency": _given(args, "max_concurrency"),
-                "max_cost": args.max_cost,
-                "prices_file": args.prices,
-                "call_timeout": _given(args, "timeout"),
-                "retry_budget": _given(args, "retries"),
-                "max_iterations": _given(args, "max_iterations"),
-                "threshold": _given(args, "threshold"),
-                "patience": _given(args, "patience"),
-                "profile": args.profile,
-                "segmenter": args.segmenter,
-                "lock_product": args.lock_product,
-                "out_dir": args.out or Path("runs"),
-                "providers": ProviderNames(
-                    provider=args.provider,
-                    generator=args.generator,
-                    evaluator=args.evaluator,
-                    prompter=args.prompter,
-                ),
-                "provider_options": options,
-            }
-        )
+        lambda: RunConfig.model_validate({k: v for k, v in given.items() if v is not None})
     )
 
 
-# Flags a resume may change, as Session.resume's keyword (a RunConfig field) per flag dest.
-RESUMABLE_FLAGS = {
-    "max_iterations": "max_iterations",
-    "threshold": "threshold",
-    "max_cost": "max_cost",
-    "timeout": "call_timeout",
-    "retries": "retry_budget",
-    "prices": "prices_file",
-    "patience": "patience",
-}
 # Flags that only steer this process (not the run's settings): fine on a resume.
 _PROCESS_FLAGS = {"resume", "quiet", "json_errors", "upload", "public", "upload_report"}
 
 
 def resume_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The limits a resume changes; any flag that would change what the run makes is refused,
-    named, instead of being silently ignored."""
+    """The limits a resume changes (Session.resume's keywords); any flag that would change
+    what the run makes is refused, named, instead of being silently ignored."""
     defaults = build_parser().parse_args([])
     for name, value in vars(args).items():
-        if name in RESUMABLE_FLAGS or name in _PROCESS_FLAGS:
+        if name in RESUMABLE or name in _PROCESS_FLAGS:
             continue
         if value != getattr(defaults, name):
-            flag = "--" + {"output_format": "format"}.get(name, name).replace("_", "-")
+            flag = FLAGS.get(name) or FLAGS.get(f"image.{name}") or "--" + name.replace("_", "-")
             raise InputError(
                 f"{flag} cannot change on --resume: the run keeps its own settings (only "
-                "--max-iterations, --threshold, --patience, --max-cost, --timeout, --retries "
-                "and --prices may be given)"
+                f"{RESUMABLE_TEXT} may be given)"
             )
-    overrides = {
-        field: getattr(args, name)
-        for name, field in RESUMABLE_FLAGS.items()
-        if getattr(args, name) is not None
-    }
-    return overrides
+    return {field: getattr(args, field) for field in RESUMABLE if getattr(args, field) is not None}
 
 
 def validated(make: Callable[[], RunConfig]) -> RunConfig:
