@@ -56,7 +56,7 @@ def graph() -> dict[str, set[str]]:
 def test_the_graph_sees_imports() -> None:
     """The checks below are only as good as this reading of the imports."""
     edges = graph()
-    assert "agentic_image_gen.engine.session" in edges["agentic_image_gen.frontends.cli"]
+    assert "agentic_image_gen.engine.session" in edges["agentic_image_gen.frontends.run_command"]
     assert "agentic_image_gen.core.types" in edges["agentic_image_gen.engine.loop"]
 
 

@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -26,7 +26,6 @@ from agentic_image_gen.core.errors import InputError
 from agentic_image_gen.core.types import Background, ImageSettings, OutputFormat, Quality
 from agentic_image_gen.core.version import __version__
 
-PROG = "agentic-image-gen"
 EXIT_CODES = """\
 exit codes:
   0    success
@@ -43,8 +42,6 @@ exit codes:
        and the categories): change the prompt or the reference images
   9    budget: --max-cost cannot pay for one round, or a model has no price to keep it by
   130  interrupted (Ctrl-C); 143 on SIGTERM, 129 on SIGHUP (partial JSON printed)
-
-subcommands: runs, show RUN_DIR, report RUN_DIR, providers, profiles, models fetch NAME
 """
 # Field of RunConfig -> the flag a user typed.
 FLAGS = {
@@ -93,20 +90,11 @@ def default(field: str) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse that reports a bad flag as one line (InputError) instead of usage + exit."""
-
-    def error(self, message: str) -> NoReturn:
-        raise InputError(message)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog=PROG,
-        description="Generate an image, score it, refine the prompt, repeat; print the best.",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The run's flags, description and exit codes on ``parser``."""
+    parser.description = "Generate an image, score it, refine the prompt, repeat; print the best."
+    parser.epilog = EXIT_CODES
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add = parser.add_argument
     add("prompt", nargs="?", help="what the image should show")
     add("--refs", nargs="+", default=[], metavar="PATH_OR_URL",
@@ -183,10 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--upload-report", action="store_true",
                         help="also upload report.html (images embedded)")
     add("--quiet", action="store_true", help="no progress on stderr")
-    add("--json-errors", action="store_true",
-        help='when failing before a run starts, also print {"error": {...}} on stdout')
     add("--version", action="version", version=f"%(prog)s {__version__}")
-    return parser
 
 
 def provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -232,12 +217,15 @@ def config_from(args: argparse.Namespace) -> RunConfig:
 
 # Flags that only steer this process (not the run's settings): fine on a resume.
 _PROCESS_FLAGS = {"resume", "quiet", "json_errors", "upload", "public", "upload_report"}
+_PROCESS_FLAGS |= {"command", "spec"}  # the parser's own: which subcommand
 
 
 def resume_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The limits a resume changes (Session.resume's keywords); any flag that would change
     what the run makes is refused, named, instead of being silently ignored."""
-    defaults = build_parser().parse_args([])
+    blank = argparse.ArgumentParser()
+    add_run_arguments(blank)
+    defaults = blank.parse_args([])
     for name, value in vars(args).items():
         if name in RESUMABLE or name in _PROCESS_FLAGS:
             continue
