@@ -10,7 +10,7 @@ from agentic_image_gen.core.config import RunConfig, problems, public_dump
 from agentic_image_gen.core.errors import InputError
 from agentic_image_gen.core.types import ImageSettings, validate_size
 from agentic_image_gen.frontends.arguments import config_from
-from agentic_image_gen.frontends.cli import parse
+from agentic_image_gen.frontends.parser import parse
 from agentic_image_gen.providers.openai.plugin import DEFAULT_IMAGE_MODEL, PROVIDER
 from agentic_image_gen.providers.registry import Registry
 

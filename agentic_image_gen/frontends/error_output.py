@@ -14,6 +14,7 @@ import sys
 PROG = "agentic-image-gen"
 
 
+
 def error_object(error: BaseException) -> dict[str, object]:
     """The JSON-ready error: a RunFailed is described by the error that stopped the run."""
     cause = getattr(error, "cause", None) or error

@@ -1,19 +1,19 @@
-"""What a command handler may use of the process it runs in."""
+"""What a command handler may use of the process it runs in (a plain class: it loads before
+the signal handlers are in place, so it imports next to nothing)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from agentic_image_gen.frontends.signals import Signals
 
 
-@dataclass
 class Context:
     """What a handler may use of the process: its signals, and stdout's one JSON object."""
 
-    signals: Signals
-    printed: bool = False  # stdout has its JSON: an error then goes to stderr alone
+    def __init__(self, signals: Signals) -> None:
+        self.signals = signals
+        self.printed = False  # stdout has its JSON: an error then goes to stderr alone
 
     def print_json(self, value: Any) -> None:
         from agentic_image_gen.frontends.json_output import print_json

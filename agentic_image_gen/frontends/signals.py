@@ -13,15 +13,17 @@ Python's own SIGINT handler would raise KeyboardInterrupt wherever the second Ct
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
 from collections.abc import Iterator
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentic_image_gen.core.errors import AigError
+
+if TYPE_CHECKING:  # loaded once a command needs its loop, after the handlers are in place
+    import asyncio
 
 HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 FORCE_AFTER = 3  # signals: the third ends the process at once
@@ -55,6 +57,13 @@ class Signals:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
 
+    def ignore(self) -> None:
+        """Signals from now on change nothing: the process is exiting (Python would restore
+        the default action while it finalizes, and a late Ctrl-C would end it by the signal
+        instead of the exit code it has)."""
+        for signum in self._previous:
+            signal.signal(signum, signal.SIG_IGN)
+
     @property
     def first(self) -> int | None:
         return self.received[0] if self.received else None
@@ -64,7 +73,7 @@ class Signals:
         finishing)."""
         self._raising = False
         self._target = task
-        self._loop = asyncio.get_running_loop() if task is not None else None
+        self._loop = task.get_loop() if task is not None else None
         if task is not None and self.received:  # it came before the task did
             task.cancel()
 
