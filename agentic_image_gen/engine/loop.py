@@ -107,6 +107,7 @@ class _Run:
         self.next_index = max((it.index for it in self.result.iterations), default=0) + 1
         self.slots = asyncio.Semaphore(config.max_concurrency)
         self.writer = JournalWriter(store)
+        self.refinement_written: asyncio.Future[None] | None = None  # see refine()
         self.meter = FidelityMeter(providers.cutter, references)
         self.checklist_task: asyncio.Task[None] | None = None
         self.prepare_task: asyncio.Task[None] | None = None
@@ -333,9 +334,11 @@ class _Run:
                 self.brief, self.result.lineage()
             )
         self.result.thread_id = prompter.conversation_id
-        # On disk before the next round starts: a run killed now resumes with this prompt
-        # rather than paying for a second refinement.
-        await self.journal(wait=True)
+        # Written while the next round's generation runs, and on disk before that round's
+        # result is used (``keep`` waits for it): a run killed after that resumes with this
+        # prompt rather than paying for a second refinement.
+        await self.journal()
+        self.refinement_written = asyncio.ensure_future(self.writer.flush())
 
     async def generate(
         self, number: int, candidate: int, prompt: str, context: str | None, source: str | None
@@ -375,6 +378,8 @@ class _Run:
 
     async def keep(self, iteration: Iteration, image: GeneratedImage) -> None:
         """Save the image, then add its iteration to the result (and the journal)."""
+        if self.refinement_written is not None:
+            await self.refinement_written
         await asyncio.to_thread(self.store.save_image, iteration.index, image)
         bisect.insort(self.result.iterations, iteration, key=lambda it: it.index)
         self.result.pending_prompt = None
