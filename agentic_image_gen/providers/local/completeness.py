@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from agentic_image_gen.core.errors import ProviderError
+from agentic_image_gen.pixels.alpha import solid
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.pixels.boxes import box
 from agentic_image_gen.pixels.product import largest_parts
@@ -98,7 +99,7 @@ def second_opinion(rgb: FloatImage, segmenter: Segmenter | None) -> Mask:
 def _solid(cut: Cutout) -> Mask:
     """The cut-out's product as a shot's product mask is measured (measure.product_mask):
     the same pieces kept, so a speck the shot's measure drops cannot shift the box."""
-    return largest_parts(cut.alpha > 0.5)
+    return largest_parts(solid(cut.alpha))
 
 
 def _body(mask: Mask) -> Mask:

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from agentic_image_gen.pixels.alpha import CLEAR, solid
 from agentic_image_gen.pixels.arrays import ByteImage, FloatImage, Mask, f32
 from agentic_image_gen.pixels.backdrop import border_band
 from agentic_image_gen.pixels.boxes import box
@@ -82,9 +83,9 @@ def halo(image: Decoded, mask: Mask) -> float:
     With transparency the blend is the alpha ramp, and an opaque rim pixel is off when its
     colour departs from the product's nearby colour.
     """
-    solid = (image.alpha > 0.5) if image.alpha is not None else mask
-    solid_u8 = solid.astype(np.uint8)
-    outline = int((solid & ~(cv2.erode(solid_u8, np.ones((3, 3), np.uint8)) > 0)).sum())
+    body = solid(image.alpha) if image.alpha is not None else mask
+    solid_u8 = body.astype(np.uint8)
+    outline = int((body & ~(cv2.erode(solid_u8, np.ones((3, 3), np.uint8)) > 0)).sum())
     if outline == 0:
         return 0.0
     colours = lab(image.rgb)
@@ -93,7 +94,7 @@ def halo(image: Decoded, mask: Mask) -> float:
     band = (cv2.dilate(solid_u8, reach) > 0) & ~(
         cv2.erode(solid_u8, np.ones((11, 11), np.uint8)) > 0
     )
-    band &= weight > 0.02
+    band &= weight > CLEAR
     if image.alpha is not None:
         blended = (image.alpha > 0.05) & (image.alpha < 0.95)
         off = (image.alpha >= 0.95) & (np.linalg.norm(colours - inside, axis=2) > OFF_COLOUR)

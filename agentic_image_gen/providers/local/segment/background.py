@@ -15,6 +15,7 @@ import numpy as np
 
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32
 from agentic_image_gen.pixels.backdrop import border_band, border_colour
+from agentic_image_gen.pixels.similarity import lab as lab_of
 
 TEXTURED = 3.0  # the backdrop's lightness spread (Lab) above which it is cloth, wood, stone
 DARK = 40.0  # Lab lightness below the backdrop that no soft shadow or floor reflection reaches
@@ -47,7 +48,7 @@ class Difference:
 
 def difference(rgb: FloatImage) -> Difference:
     height, width = rgb.shape[:2]
-    lab = cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)
+    lab = lab_of(rgb)
     border = border_band(height, width)
     samples = lab[border]
     mean, std = samples.mean(axis=0), samples.std(axis=0)

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from agentic_image_gen.core.errors import ProviderError
+from agentic_image_gen.pixels.alpha import OPAQUE
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.pixels.boxes import box
 from agentic_image_gen.providers.local.segment.background import Difference, difference
@@ -97,7 +98,7 @@ def hard_mask(small: FloatImage, prob: FloatImage) -> Refined:
 
 def decontaminate(rgb: FloatImage, alpha: FloatImage, backdrop: FloatImage) -> FloatImage:
     """Edge colours without the backdrop mixed in: F = (I - (1 - a) B) / a on the soft rim."""
-    rim = (alpha > 0.0) & (alpha < 0.98)
+    rim = (alpha > 0.0) & (alpha < OPAQUE)
     if not rim.any():
         return rgb
     a = np.maximum(alpha[rim], 0.3)[:, None]
