@@ -334,9 +334,8 @@ class _Run:
                 self.brief, self.result.lineage()
             )
         self.result.thread_id = prompter.conversation_id
-        # Written while the next round's generation runs, and on disk before that round's
-        # result is used (``keep`` waits for it): a run killed after that resumes with this
-        # prompt rather than paying for a second refinement.
+        # Written while the next round generates, on disk before its image is kept (``keep``
+        # waits): a run killed after that resumes with this prompt, not a second refinement.
         await self.journal()
         self.refinement_written = asyncio.ensure_future(self.writer.flush())
 
