@@ -17,13 +17,13 @@ from agentic_image_gen.core.errors import InputError, RunFailed, RunInterrupted
 from agentic_image_gen.core.types import RunResult
 from agentic_image_gen.engine.runs import load_journal, publish
 from agentic_image_gen.engine.session import Session
+from agentic_image_gen.frontends import progress as progress_display
 from agentic_image_gen.frontends.arguments import config_from, flag_message, resume_overrides
 from agentic_image_gen.frontends.process import Context
-from agentic_image_gen.frontends.progress import make_progress
 
 
 async def _result(args: argparse.Namespace, context: Context) -> RunResult:
-    progress = make_progress(args.quiet)
+    progress = progress_display.make_progress(args.quiet)
     async with Session() as session:
         if args.resume is not None:
             if args.prompt is not None:
