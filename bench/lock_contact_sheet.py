@@ -24,6 +24,7 @@ from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.types import ImageSettings, OutputFormat, ReferenceImage
 from agentic_image_gen.engine import lock
 from agentic_image_gen.engine.session import Session
+from agentic_image_gen.pixels.placement import composite
 from agentic_image_gen.providers.base import ProviderContext
 
 PHOTOS = Path(__file__).resolve().parent.parent.parent / "shared" / "photos"
@@ -81,7 +82,7 @@ async def rows(names: tuple[str, ...]) -> list[list[Image.Image]]:
             reference = ReferenceImage(name, data, "image/jpeg", 0, 0)
             scene = await lock.prepare(cutter, (reference,), settings, 0.7)
             painted = painted_scene(1024, number)
-            composed = lock.composite(painted, scene, OutputFormat.PNG)
+            composed = composite(painted, scene, OutputFormat.PNG)
             made.append(
                 [
                     Image.open(io.BytesIO(data)).convert("RGB"),

@@ -56,7 +56,7 @@ def graph() -> dict[str, set[str]]:
 def test_the_graph_sees_imports() -> None:
     """The checks below are only as good as this reading of the imports."""
     edges = graph()
-    assert "agentic_image_gen.engine.session" in edges["agentic_image_gen.frontends.cli"]
+    assert "agentic_image_gen.engine.session" in edges["agentic_image_gen.frontends.run_command"]
     assert "agentic_image_gen.core.types" in edges["agentic_image_gen.engine.loop"]
 
 
@@ -100,6 +100,12 @@ RULES: dict[str, tuple[str, ...]] = {
         f"{ROOT}.inputs.imaging",
         f"{ROOT}.inputs.normalise",
     ),
+    f"{ROOT}.pixels": (
+        f"{ROOT}.core",
+        f"{ROOT}.pixels",
+        f"{ROOT}.inputs.imaging",
+        f"{ROOT}.inputs.normalise",
+    ),
     f"{ROOT}.providers.base": (f"{ROOT}.core",),
     f"{ROOT}.providers.registry": (f"{ROOT}.core", f"{ROOT}.providers.base"),
     f"{ROOT}.providers.openai": (
@@ -113,6 +119,7 @@ RULES: dict[str, tuple[str, ...]] = {
         f"{ROOT}.core",
         f"{ROOT}.providers.base",
         f"{ROOT}.providers.local",
+        f"{ROOT}.pixels",
         f"{ROOT}.inputs.imaging",
         f"{ROOT}.inputs.normalise",
     ),
@@ -121,6 +128,7 @@ RULES: dict[str, tuple[str, ...]] = {
         f"{ROOT}.engine",
         f"{ROOT}.store",
         f"{ROOT}.inputs",
+        f"{ROOT}.pixels",
         f"{ROOT}.providers.base",
         f"{ROOT}.providers.registry",
     ),
@@ -141,6 +149,30 @@ def test_each_layer_imports_only_what_it_may(layer: str) -> None:
     assert wrong == set()
 
 
+PIXEL_LIBRARIES = ("numpy", "cv2", "PIL", "skimage")
+
+
+def test_the_engine_does_no_pixel_work() -> None:
+    """The engine orchestrates: its steps call pixels/, and no engine module imports an
+    image or array library (at the top, in a function or for typing)."""
+    found = set()
+    for path in sorted((PACKAGE / "engine").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            else:
+                continue
+            found |= {
+                f"{path.name} imports {name}"
+                for name in names
+                if name.split(".")[0] in PIXEL_LIBRARIES
+            }
+    assert found == set()
+    assert "from agentic_image_gen.pixels" in (PACKAGE / "engine" / "lock.py").read_text()
+
+
 def test_no_package_file_is_over_400_lines() -> None:
     long = {
         str(path.relative_to(PACKAGE.parent)): count
@@ -158,6 +190,7 @@ def test_importing_everything_changes_no_process_wide_state() -> None:
         "import warnings, PIL.Image as I, sys, importlib\n"
         # Third-party libraries may set filters of their own as they load: only ours count.
         "import numpy, cv2, openai, jinja2, httpx, pydantic, rich.console\n"
+        "import scipy.ndimage, scipy.special, skimage.color, skimage.metrics\n"
         "before = (I.MAX_IMAGE_PIXELS, list(warnings.filters), sys.getrecursionlimit())\n"
         f"for name in {names!r}:\n"
         "    if not name.endswith('__main__'): importlib.import_module(name)\n"

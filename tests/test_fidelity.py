@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from helpers import run_cli
 
-from agentic_image_gen.engine.fidelity import measure
+from agentic_image_gen.pixels.fidelity import measure
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "ring.jpg"

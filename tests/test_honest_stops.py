@@ -9,6 +9,7 @@ import json
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -214,3 +215,41 @@ def test_the_help_names_the_exit_codes() -> None:
         [sys.executable, "-m", "agentic_image_gen", "--help"], capture_output=True, text=True
     )
     assert "130  interrupted" in done.stdout
+
+
+async def test_a_refinement_is_written_beside_the_next_generation_and_on_disk_before_its_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal's write of a refinement overlaps the next round's generation, and that
+    round's image is saved only once the refinement is on disk (a slow disk shows both)."""
+    from agentic_image_gen.store.run_store import RunStore
+
+    events: list[str] = []
+    write, save = RunStore.write_snapshot, RunStore.save_image
+
+    def slow_write(store: RunStore, data: bytes) -> None:
+        pending = json.loads(data)["result"]["pending_prompt"]
+        time.sleep(0.05)
+        write(store, data)
+        events.append(f"written {pending}" if pending else "written")
+
+    def saving(store: RunStore, index: int, image: GeneratedImage) -> Path:
+        on_disk = json.loads((store.run_dir / "run.json").read_text())["result"]
+        events.append(f"saving {index} after {on_disk['pending_prompt']}")
+        return save(store, index, image)
+
+    class Generator(CountingGenerator):
+        async def generate_image(self, request: GenerationRequest) -> GeneratedImage:
+            events.append(f"generating {request.prompt}")
+            return await super().generate_image(request)
+
+    monkeypatch.setattr(RunStore, "write_snapshot", slow_write)
+    monkeypatch.setattr(RunStore, "save_image", saving)
+    config = RunConfig(prompt="ring", out_dir=tmp_path, max_iterations=2, threshold=99)
+    tracker = Tracker()
+    evaluator = ScriptedEvaluator(tracker, [40, 50])
+    await run_scripted(config, Generator(tracker), evaluator, EchoPrompter())
+    refined = "ring (round 2)"
+    generating = events.index(f"generating {refined}")
+    assert events.index(f"written {refined}") > generating  # the write overlapped it
+    assert f"saving 2 after {refined}" in events  # and landed before the image was kept

@@ -318,7 +318,9 @@ def test_a_plugin_that_exits_at_import_is_named_and_the_rest_goes_on(tmp_path: P
         listed.stdout
     )
     assert "local  (usable)" in listed.stdout
-    asked = run_tool(["a ring", "--provider", "quitter", "--out", "runs", "--quiet"], site, tmp_path)
+    asked = run_tool(
+        ["a ring", "--provider", "quitter", "--out", "runs", "--quiet"], site, tmp_path
+    )
     assert asked.returncode == 2 and asked.stdout == ""
     assert asked.stderr == (
         "agentic-image-gen: error: --provider 'quitter' is installed but broken: "

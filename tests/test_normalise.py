@@ -25,8 +25,8 @@ from agentic_image_gen.core.types import ReferenceImage
 from agentic_image_gen.frontends import cli
 from agentic_image_gen.inputs import references
 from agentic_image_gen.inputs.imaging import decode_image, vision_copy
+from agentic_image_gen.pixels import decode as pixels_decode
 from agentic_image_gen.providers.base import ProviderContext
-from agentic_image_gen.providers.local import measure
 from agentic_image_gen.providers.registry import Registry
 
 
@@ -114,7 +114,7 @@ def test_the_evaluator_copy_and_the_measurements_of_a_rotated_image_are_upright(
         copy = np.asarray(decode(vision_copy(source, 768, 768)).convert("RGB"), np.float64)
         assert copy.shape == (200, 100, 3)
         assert copy[:30, :, 0].mean() > 200 and copy[:30, :, 1].mean() < 60
-    measured = measure.decode(data)
+    measured = pixels_decode.decode(data)
     assert (measured.width, measured.height) == (100, 200)
     assert measured.rgb[:30, :, 1].mean() < 0.25
 

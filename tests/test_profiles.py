@@ -13,7 +13,7 @@ from helpers import run_cli
 from PIL import Image, ImageDraw
 
 from agentic_image_gen.core.profiles import PROFILES, with_brief
-from agentic_image_gen.engine.deliver import check_rules, conform
+from agentic_image_gen.pixels.delivery import check_rules, conform
 
 SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ring.jpg"
 

@@ -149,9 +149,15 @@ def test_sigkill_mid_iteration_then_resume_loses_and_repeats_nothing(
 ) -> None:
     openai_env.script_scores([40, 60, 80])
     process = hung_in_second_generation(openai_env, tmp_path, "--max-iterations", "3")
+    (run_dir,) = tmp_path.iterdir()
+    # The refinement is written while the second generation runs (it lands in milliseconds).
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if json.loads((run_dir / "run.json").read_text())["result"]["pending_prompt"]:
+            break
+        time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
-    (run_dir,) = tmp_path.iterdir()
     journal = json.loads((run_dir / "run.json").read_text())
     assert journal["status"] == "running"  # killed: nobody wrote an ending
     (first,) = journal["result"]["iterations"]

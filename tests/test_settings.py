@@ -9,7 +9,8 @@ from pydantic import ValidationError
 from agentic_image_gen.core.config import RunConfig, problems, public_dump
 from agentic_image_gen.core.errors import InputError
 from agentic_image_gen.core.types import ImageSettings, validate_size
-from agentic_image_gen.frontends.arguments import build_parser, config_from
+from agentic_image_gen.frontends.arguments import config_from
+from agentic_image_gen.frontends.parser import parse
 from agentic_image_gen.providers.openai.plugin import DEFAULT_IMAGE_MODEL, PROVIDER
 from agentic_image_gen.providers.registry import Registry
 
@@ -94,7 +95,7 @@ def test_every_problem_is_reported_at_once_by_field() -> None:
 
 
 def test_the_cli_names_every_problem_by_its_flag() -> None:
-    args = build_parser().parse_args(
+    args = parse(
         ["ring", "--max-iterations", "0", "--threshold", "101", "--size", "100x100"]
     )
     with pytest.raises(InputError) as raised:
@@ -115,13 +116,13 @@ def test_model_flags_beat_environment_beats_defaults() -> None:
 
 
 def test_store_and_keep_files_from_flags_options_and_environment() -> None:
-    from agentic_image_gen.frontends.arguments import build_parser, provider_options
+    from agentic_image_gen.frontends.arguments import provider_options
 
     options = PROVIDER.resolve_options({}, {"AIG_OPENAI_STORE": "false"})
     assert options.store is False and options.keep_files is False  # type: ignore[attr-defined]
-    args = build_parser().parse_args(["ring", "--no-store", "--keep-files"])
+    args = parse(["ring", "--no-store", "--keep-files"])
     assert provider_options(args)["openai"] == {"store": False, "keep_files": True}
-    args = build_parser().parse_args(["ring", "--no-store", "-o", "openai.store=true"])
+    args = parse(["ring", "--no-store", "-o", "openai.store=true"])
     assert provider_options(args)["openai"] == {"store": "true"}  # the explicit option wins
     with pytest.raises(InputError, match="input_fidelity"):
         PROVIDER.resolve_options({"input_fidelity": "extreme"}, {})
@@ -166,3 +167,46 @@ def test_an_unsupported_size_is_refused_however_the_config_is_made(size: str) ->
     """Not only through --size: a resumed run's stored settings are validated the same way."""
     with pytest.raises(ValidationError, match=f"{size}: "):
         RunConfig.model_validate({"prompt": "ring", "image": {"size": size}})
+
+
+def run_help(capsys: pytest.CaptureFixture[str]) -> str:
+    """The run's --help, as printed, on one line."""
+    with pytest.raises(SystemExit):
+        parse(["--help"])
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_the_cli_defaults_are_runconfigs(capsys: pytest.CaptureFixture[str]) -> None:
+    """No flag repeats a default: a bare prompt makes exactly the library's default run."""
+    assert config_from(parse(["ring"])) == RunConfig(prompt="ring")
+    flat = run_help(capsys)
+    defaults = RunConfig(prompt="ring")
+    assert f"1-50 (default {defaults.max_iterations};" in flat
+    assert f"(default {defaults.retry_budget})" in flat
+    assert f"default {defaults.image.size}" in flat
+
+
+def test_the_resumable_limits_are_one_set_for_help_refusal_and_session(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from agentic_image_gen.core.config import RESUMABLE
+    from agentic_image_gen.engine.session import resumed_config
+    from agentic_image_gen.frontends.arguments import FLAGS, resume_overrides
+
+    flags = [FLAGS[field] for field in RESUMABLE]
+    flat = run_help(capsys)
+    resume_help = flat[flat.index("--resume RUN_DIR continue") :][:300]
+    assert all(flag in resume_help for flag in flags), resume_help
+    with pytest.raises(InputError) as refused:
+        resume_overrides(parse(["--resume", "x", "--quality", "low"]))
+    assert str(refused.value).startswith("--quality cannot change on --resume")
+    assert all(flag in str(refused.value) for flag in flags)
+    given = ["--resume", "x", "--max-iterations", "9", "--patience", "0", "--timeout", "30"]
+    given += ["--retries", "2", "--threshold", "90", "--max-cost", "1.5", "--prices", "p.json"]
+    overrides = resume_overrides(parse(given))
+    assert set(overrides) == RESUMABLE
+    resumed = resumed_config(RunConfig(prompt="ring"), overrides)
+    assert (resumed.max_iterations, resumed.patience, resumed.call_timeout) == (9, 0, 30)
+    with pytest.raises(InputError) as library:
+        resumed_config(RunConfig(prompt="ring"), {"candidates": 2})
+    assert all(field in str(library.value) for field in RESUMABLE)

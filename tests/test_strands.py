@@ -7,9 +7,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from agentic_image_gen.pixels.product import largest_parts
 from agentic_image_gen.providers.local.completeness import align
 from agentic_image_gen.providers.local.cutout import Cutout
-from agentic_image_gen.providers.local.measure import largest_parts
 from agentic_image_gen.providers.local.segment.bridges import cheapest_path
 from agentic_image_gen.providers.local.segment.grain import along_grain, grain_of
 from agentic_image_gen.providers.local.segment.matte import strand_alpha

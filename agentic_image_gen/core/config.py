@@ -35,6 +35,18 @@ MAX_ITERATIONS_LIMIT = 50
 MAX_CANDIDATES = 8
 # A reference is a path, a URL, or the image's bytes themselves (a web upload needs no file).
 Reference = str | bytes
+# What a resume may change (RunConfig fields): limits, not what the images are made of.
+RESUMABLE = frozenset(
+    {
+        "max_iterations",
+        "threshold",
+        "patience",
+        "max_cost",
+        "call_timeout",
+        "retry_budget",
+        "prices_file",
+    }
+)
 
 # A prompt made only of these says nothing: format characters (zero-width space, joiners,
 # word joiner, BOM: Cf), controls (Cc), separators (Zs, Zl, Zp), and the blank letters and

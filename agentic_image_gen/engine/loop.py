@@ -110,6 +110,7 @@ class _Run:
         self.next_index = max((it.index for it in self.result.iterations), default=0) + 1
         self.slots = asyncio.Semaphore(config.max_concurrency)
         self.writer = JournalWriter(store)
+        self.refinement_written: asyncio.Future[None] | None = None  # see refine()
         self.meter = FidelityMeter(providers.cutter, references)
         self.side = SideWork(config, self.result, providers, self.slots, self.journal)
         self.side.brief, self.side.references = self.brief, references
@@ -188,16 +189,8 @@ class _Run:
         else:
             await self.journal(status, wait=True)
         best = result.best()
-        self.emit(
-            lambda snap: RunFinished(
-                result.stop_reason or "",
-                snap,
-                result,
-                round=best.round if best else 0,
-                candidate=best.candidate if best else 0,
-                iteration=best.index if best else 0,
-            )
-        )
+        where = (best.round, best.candidate, best.index) if best else (0, 0, 0)
+        self.emit(lambda snap: RunFinished(result.stop_reason or "", snap, result, *where))
 
     async def step(self) -> StopReason | None:
         rounds = self.result.rounds()
@@ -331,9 +324,10 @@ class _Run:
                 self.brief, review.with_notes(self.result)
             )
         self.result.thread_id = prompter.conversation_id
-        # On disk before the next round starts: a run killed now resumes with this prompt
-        # rather than paying for a second refinement.
-        await self.journal(wait=True)
+        # Written while the next round generates, on disk before its image is kept (``keep``
+        # waits): a run killed after that resumes with this prompt, not a second refinement.
+        await self.journal()
+        self.refinement_written = asyncio.ensure_future(self.writer.flush())
 
     async def generate(
         self, number: int, candidate: int, prompt: str, context: str | None, source: str | None
@@ -373,6 +367,8 @@ class _Run:
 
     async def keep(self, iteration: Iteration, image: GeneratedImage) -> None:
         """Save the image, then add its iteration to the result (and the journal)."""
+        if self.refinement_written is not None:
+            await self.refinement_written
         await asyncio.to_thread(self.store.save_image, iteration.index, image)
         bisect.insort(self.result.iterations, iteration, key=lambda it: it.index)
         self.result.pending_prompt = None

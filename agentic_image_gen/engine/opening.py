@@ -18,12 +18,11 @@ async def open_folder(
         references = tuple(
             await reference_loader.load_all(config.refs, allow_private=config.allow_private_urls)
         )
-        store = await asyncio.to_thread(RunStore.create, config.out_dir, config.prompt, config)
-        for number, reference in enumerate(references, start=1):
-            await asyncio.to_thread(store.save_reference, number, reference)
-        # Complete before any provider call: a run killed now still resumes with its photos.
-        snapshot = store.snapshot(store.journal.result)
-        await asyncio.to_thread(store.write_snapshot, snapshot)
+        # The journal is complete (references saved and named) before any provider call: a
+        # run killed now still resumes with its photos.
+        store = await asyncio.to_thread(
+            RunStore.create, config.out_dir, config.prompt, config, references
+        )
         return store, references
     store.journal.config = config  # e.g. a raised --max-iterations
     # The copies in the run folder, exactly as they were sent the first time.

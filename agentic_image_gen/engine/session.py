@@ -19,6 +19,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
+from agentic_image_gen.core.config import RESUMABLE as RESUMABLE  # the library's name for it
 from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.errors import AigError, InputError
 from agentic_image_gen.core.events import Event, EventSink
@@ -43,19 +44,6 @@ from agentic_image_gen.providers.base import (
 )
 from agentic_image_gen.providers.registry import Registry
 from agentic_image_gen.store.run_store import RunStore
-
-# What a resume may change: limits, not what the images are made of.
-RESUMABLE = frozenset(
-    {
-        "max_iterations",
-        "threshold",
-        "max_cost",
-        "call_timeout",
-        "retry_budget",
-        "prices_file",
-        "patience",
-    }
-)
 
 
 class Session:

@@ -9,23 +9,24 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from agentic_image_gen.core.config import (
     MAX_CANDIDATES,
     MAX_ITERATIONS_LIMIT,
+    RESUMABLE,
     ProviderNames,
     RunConfig,
     problems,
 )
 from agentic_image_gen.core.errors import InputError
-from agentic_image_gen.core.types import Background, OutputFormat, Quality
+from agentic_image_gen.core.types import Background, ImageSettings, OutputFormat, Quality
 from agentic_image_gen.core.version import __version__
 
-PROG = "agentic-image-gen"
 EXIT_CODES = """\
 exit codes:
   0    success
@@ -33,7 +34,7 @@ exit codes:
   2    invalid arguments or prompt
   3    a reference image is missing, unreadable, not an image, or its URL failed
   4    configuration or account: missing or rejected API key (401), no permission (403),
-       no quota, a resumed run's segmenter that is not installed any more
+       no quota, a model the API does not know, a resumed run's segmenter not installed
   5    provider failure: an outage after the retries (5xx, 429, timeouts), an unusable or
        incomplete reply: try again later
   6    the run folder cannot be written
@@ -42,8 +43,6 @@ exit codes:
        and the categories): change the prompt or the reference images
   9    budget: --max-cost cannot pay for one round, or a model has no price to keep it by
   130  interrupted (Ctrl-C); 143 on SIGTERM, 129 on SIGHUP (partial JSON printed)
-
-subcommands: runs, show RUN_DIR, report RUN_DIR, schema, providers, profiles, models fetch NAME
 """
 # Field of RunConfig -> the flag a user typed.
 FLAGS = {
@@ -75,7 +74,7 @@ FLAGS = {
     "providers.evaluator": "--evaluator",
     "providers.prompter": "--prompter",
 }
-# Field names inside a message that spans fields (e.g. a format that cannot be transparent).
+# Field names inside a message that spans fields (a format that cannot be transparent).
 _WORDS = re.compile(r"\b(output_format|background|lock_product|refs|review_timeout)\b")
 _WORD_FLAGS = {
     "output_format": "--format",
@@ -91,47 +90,38 @@ MODEL_FLAGS = {
     "evaluator_model": "vision model that scores (AIG_EVALUATOR_MODEL)",
     "prompter_model": "model that rewrites the prompt (AIG_PROMPTER_MODEL)",
 }
-# Run settings with their defaults; None in the parsed flags means "not given".
-DEFAULTS: dict[str, Any] = {
-    "quality": "high",
-    "size": "1024x1024",
-    "background": "transparent",
-    "output_format": "png",
-    "max_iterations": 3,
-    "threshold": 85,
-    "patience": 3,
-    "candidates": 1,
-    "max_concurrency": 4,
-    "timeout": 600.0,
-    "retries": 8,
-}
+# RunConfig fields set by a flag of their own (the parsed flags carry the field's name).
+_OWN_FLAGS = [f for f, flag in FLAGS.items() if flag and "." not in f and f != "refs"]
+# The flags a resume may change, in the order the help lists them (RESUMABLE's fields).
+RESUMABLE_FLAGS = [flag for field, flag in FLAGS.items() if field in RESUMABLE]
+RESUMABLE_TEXT = ", ".join(RESUMABLE_FLAGS[:-1]) + " and " + RESUMABLE_FLAGS[-1]
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse that reports a bad flag as one line (InputError) instead of usage + exit."""
+def default(field: str) -> Any:
+    """RunConfig's default for a field (``image.quality`` for an image setting), as typed."""
+    model: type[BaseModel] = RunConfig
+    if field.startswith("image."):
+        model, field = ImageSettings, field.removeprefix("image.")
+    value = model.model_fields[field].default
+    return value.value if isinstance(value, Enum) else value
 
-    def error(self, message: str) -> NoReturn:
-        raise InputError(message)
 
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog=PROG,
-        description="Generate an image, score it, refine the prompt, repeat; print the best.",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The run's flags, description and exit codes on ``parser``."""
+    parser.description = "Generate an image, score it, refine the prompt, repeat; print the best."
+    parser.epilog = EXIT_CODES
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add = parser.add_argument
     add("prompt", nargs="?", help="what the image should show")
     add("--refs", nargs="+", default=[], metavar="PATH_OR_URL",
         help="reference images: local paths or http(s) URLs")
-    add("--quality", choices=[q.value for q in Quality], help="default high")
+    add("--quality", choices=[q.value for q in Quality], help=f"default {default('image.quality')}")
     add("--size", help="auto, 1024x1024, 1024x1536, 1536x1024, or WIDTHxHEIGHT (multiples of "
-        "16, aspect 1:3 to 3:1, at most 3840x2160); default 1024x1024")
+        f"16, aspect 1:3 to 3:1, at most 3840x2160); default {default('image.size')}")
     add("--background", choices=[b.value for b in Background],
-        help="default transparent (shop-ready cut-outs)")
+        help=f"default {default('image.background')} (shop-ready cut-outs)")
     add("--format", dest="output_format", choices=[f.value for f in OutputFormat],
-        help="default png")
+        help=f"default {default('image.output_format')}")
     add("--segmenter", metavar="NAME", help="what cuts the product out of the reference: auto "
         "(default; or AIG_SEGMENTER), u2netp, isnet, birefnet, classical (agentic-image-gen "
         "models fetch NAME downloads a model ahead of time)")
@@ -140,33 +130,37 @@ def build_parser() -> argparse.ArgumentParser:
         "and the product is composited back exactly after every image")
     add("--profile", metavar="NAME", help="a marketplace's rules: they join the brief, and the "
         "best image is delivered as a file that passes them (agentic-image-gen profiles)")
-    add("--max-iterations", type=int,
-        help=f"rounds, 1-{MAX_ITERATIONS_LIMIT} (default 3; may be raised on --resume)")
-    add("--threshold", type=int, help="stop at this score, 0-100 (default 85)")
+    add("--max-iterations", type=int, help=f"rounds, 1-{MAX_ITERATIONS_LIMIT} (default "
+        f"{default('max_iterations')}; may be raised on --resume)")
+    add("--threshold", type=int, help=f"stop at this score, 0-100 (default {default('threshold')})")
     add("--patience", type=int, help="stop after this many rounds in a row without a better "
-        "score (default 3; 0: never); a round that would repeat an earlier prompt stops too")
+        f"score (default {default('patience')}; 0: never); a round that would repeat an earlier "
+        "prompt stops too")
     add("--resume", type=Path, metavar="RUN_DIR",
         help="continue a stopped run from its folder, with its settings (only limits may "
-        "change: --max-iterations, --threshold, --max-cost, --timeout, --retries, --prices)")
-    add("--out", type=Path, help="parent of the run folders (./runs)")
+        f"change: {RESUMABLE_TEXT})")
+    add("--out", dest="out_dir", type=Path, metavar="DIR",
+        help=f"parent of the run folders (./{default('out_dir')})")
     speed = parser.add_argument_group("candidates, concurrency and cost")
     speed.add_argument("--candidates", type=int,
                        help=f"images per round, made and scored concurrently; the best one "
-                       f"continues (1-{MAX_CANDIDATES}, default 1)")
-    speed.add_argument("--max-concurrency", type=int,
-                       help="provider calls in flight at once (default 4)")
+                       f"continues (1-{MAX_CANDIDATES}, default {default('candidates')})")
+    speed.add_argument("--max-concurrency", type=int, help="provider calls in flight at once "
+                       f"(default {default('max_concurrency')})")
     speed.add_argument("--max-cost", "--budget", dest="max_cost", type=float, metavar="USD",
                        help="stop before a round that would take the estimated spend past this")
-    speed.add_argument("--timeout", type=float, metavar="SECONDS",
-                       help="deadline of one provider call, retries included (default 600)")
-    speed.add_argument("--retries", type=int,
-                       help="transient faults retried per run, in all (default 8)")
-    speed.add_argument("--prices", type=Path, metavar="FILE",
+    speed.add_argument("--timeout", dest="call_timeout", type=float, metavar="SECONDS",
+                       help="deadline of one provider call, retries included (default "
+                       f"{default('call_timeout'):g})")
+    speed.add_argument("--retries", dest="retry_budget", type=int, metavar="RETRIES",
+                       help="transient faults retried per run, in all "
+                       f"(default {default('retry_budget')})")
+    speed.add_argument("--prices", dest="prices_file", type=Path, metavar="FILE",
                        help="JSON price table merged over the providers' own")
     roles = parser.add_argument_group(
         "providers (installed ones, their roles and needs: agentic-image-gen providers)"
     )
-    roles.add_argument("--provider", default="auto",
+    roles.add_argument("--provider",
                        help="a provider set: auto (default: openai when OPENAI_API_KEY is set, "
                        "else local, offline), or any installed provider's name")
     roles.add_argument("--generator", help="override the generator (a component name)")
@@ -195,20 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
     person = parser.add_argument_group("a person in the loop")
     person.add_argument("--review", choices=["never", "rounds", "final"],
                         help="wait for you at the terminal after every round (pick, notes, a "
-                        "new prompt, accept) and at the end, or only at the end (default never)")
+                        "new prompt, accept) and at the end, or only at the end (default "
+                        f"{default('review')})")
     person.add_argument("--review-timeout", type=float, metavar="SECONDS",
                         help="after this long without an answer the evaluator's choice goes on "
                         "(default: wait)")
     add("--quiet", action="store_true", help="no progress on stderr")
-    add("--json-errors", action="store_true",
-        help='when failing before a run starts, also print {"error": {...}} on stdout')
     add("--version", action="version", version=f"%(prog)s {__version__}")
-    return parser
-
-
-def _given(args: argparse.Namespace, name: str) -> Any:
-    value = getattr(args, name)
-    return DEFAULTS.get(name) if value is None else value
 
 
 def provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -235,80 +222,44 @@ def provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 def config_from(args: argparse.Namespace) -> RunConfig:
     if args.prompt is None:
         raise InputError("the following arguments are required: prompt (or --resume RUN_DIR)")
-    options = provider_options(args)
+    image = {name: getattr(args, name) for name in ImageSettings.model_fields}
+    names = {role: getattr(args, role) for role in ProviderNames.model_fields}
+    given = {
+        "prompt": args.prompt,
+        "refs": tuple(args.refs),
+        # The image settings are validated with the rest: every problem is reported at once.
+        "image": {name: value for name, value in image.items() if value is not None},
+        "providers": {name: value for name, value in names.items() if value is not None},
+        "provider_options": provider_options(args),
+        **{field: getattr(args, field) for field in _OWN_FLAGS},
+    }
+    # A flag not given leaves RunConfig's own default.
     return validated(
-        lambda: RunConfig.model_validate(
-            {
-                "prompt": args.prompt,
-                "refs": tuple(args.refs),
-                "image": {  # validated with the rest: every problem is reported at once
-                    "quality": _given(args, "quality"),
-                    "size": _given(args, "size"),
-                    "background": _given(args, "background"),
-                    "output_format": _given(args, "output_format"),
-                },
-                "allow_private_urls": args.allow_private_urls,
-                "candidates": _given(args, "candidates"),
-                "max_concurrency": _given(args, "max_concurrency"),
-                "max_cost": args.max_cost,
-                "prices_file": args.prices,
-                "call_timeout": _given(args, "timeout"),
-                "retry_budget": _given(args, "retries"),
-                "max_iterations": _given(args, "max_iterations"),
-                "threshold": _given(args, "threshold"),
-                "patience": _given(args, "patience"),
-                "profile": args.profile,
-                "segmenter": args.segmenter,
-                "lock_product": args.lock_product,
-                "review": args.review or "never",
-                "review_timeout": args.review_timeout,
-                "out_dir": args.out or Path("runs"),
-                "providers": ProviderNames(
-                    provider=args.provider,
-                    generator=args.generator,
-                    evaluator=args.evaluator,
-                    prompter=args.prompter,
-                ),
-                "provider_options": options,
-            }
-        )
+        lambda: RunConfig.model_validate({k: v for k, v in given.items() if v is not None})
     )
 
 
-# Flags a resume may change, as Session.resume's keyword (a RunConfig field) per flag dest.
-RESUMABLE_FLAGS = {
-    "max_iterations": "max_iterations",
-    "threshold": "threshold",
-    "max_cost": "max_cost",
-    "timeout": "call_timeout",
-    "retries": "retry_budget",
-    "prices": "prices_file",
-    "patience": "patience",
-}
 # Flags that only steer this process (not the run's settings): fine on a resume.
 _PROCESS_FLAGS = {"resume", "quiet", "json_errors", "upload", "public", "upload_report"}
+_PROCESS_FLAGS |= {"command", "spec"}  # the parser's own: which subcommand
 
 
 def resume_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The limits a resume changes; any flag that would change what the run makes is refused,
-    named, instead of being silently ignored."""
-    defaults = build_parser().parse_args([])
+    """The limits a resume changes (Session.resume's keywords); any flag that would change
+    what the run makes is refused, named, instead of being silently ignored."""
+    blank = argparse.ArgumentParser()
+    add_run_arguments(blank)
+    defaults = blank.parse_args([])
     for name, value in vars(args).items():
-        if name in RESUMABLE_FLAGS or name in _PROCESS_FLAGS:
+        if name in RESUMABLE or name in _PROCESS_FLAGS:
             continue
         if value != getattr(defaults, name):
-            flag = "--" + {"output_format": "format"}.get(name, name).replace("_", "-")
+            flag = FLAGS.get(name) or FLAGS.get(f"image.{name}") or "--" + name.replace("_", "-")
             raise InputError(
                 f"{flag} cannot change on --resume: the run keeps its own settings (only "
-                "--max-iterations, --threshold, --patience, --max-cost, --timeout, --retries "
-                "and --prices may be given)"
+                f"{RESUMABLE_TEXT} may be given)"
             )
-    overrides = {
-        field: getattr(args, name)
-        for name, field in RESUMABLE_FLAGS.items()
-        if getattr(args, name) is not None
-    }
-    return overrides
+    return {field: getattr(args, field) for field in RESUMABLE if getattr(args, field) is not None}
 
 
 def validated(make: Callable[[], RunConfig]) -> RunConfig:

@@ -1,4 +1,10 @@
-"""Subcommands that work on existing run folders: ``runs``, ``show`` and ``report``.
+"""Every subcommand, as one entry of ``COMMANDS``: its name, help, arguments and handler.
+
+Adding a subcommand is adding an entry: the CLI's one parser, one error path and one event
+loop serve it. A handler is a function of the parsed arguments and the process's ``Context``
+returning the exit code: an ``async`` one runs in the process's event loop (a first signal
+cancels it); a plain one runs before any loop (a first signal stops it at once). Handlers
+import what they need when they run, so ``--help`` stays fast.
 
 The run folder (its run.json) is the source of truth; nothing here keeps an index. A journal
 is a file anyone can edit or damage, so these commands never trace back: whatever they meet
@@ -9,25 +15,28 @@ the rest), and text from a journal reaches a terminal only with its control char
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
 
-from agentic_image_gen.core.errors import AigError, InputError
-from agentic_image_gen.engine.runs import output_of, write_report
-from agentic_image_gen.frontends.error_output import print_error, printable
-from agentic_image_gen.frontends.json_output import print_json
+from agentic_image_gen.core.errors import InputError
+from agentic_image_gen.frontends.error_output import printable
+from agentic_image_gen.frontends.process import Context
 
-PROG = "agentic-image-gen"
+Handler = Callable[[argparse.Namespace, Context], int | Awaitable[int]]
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise InputError(message)
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    handler: Handler
+    json_errors: str = 'on failure, also print {"error": {...}} on stdout'  # the flag's help
 
 
-def _runs(args: argparse.Namespace) -> int:
+def _runs(args: argparse.Namespace, context: Context) -> int:
     from agentic_image_gen.engine.runs import list_runs
 
     try:
@@ -35,7 +44,7 @@ def _runs(args: argparse.Namespace) -> int:
     except InputError as error:
         raise InputError(f"--out {error}") from error
     if args.json:
-        print_json([summary.model_dump(mode="json") for summary in summaries])
+        context.print_json([summary.model_dump(mode="json") for summary in summaries])
     else:
         for summary in summaries:
             best = "-" if summary.best_score is None else str(summary.best_score)
@@ -47,36 +56,44 @@ def _runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(args: argparse.Namespace) -> int:
-    print_json(output_of(args.run_dir).to_json())
+def _show(args: argparse.Namespace, context: Context) -> int:
+    from agentic_image_gen.engine.runs import output_of
+
+    context.print_json(output_of(args.run_dir).to_json())
     return 0
 
 
-def _schema(args: argparse.Namespace) -> int:
+def _schema(args: argparse.Namespace, context: Context) -> int:
     from agentic_image_gen.core.output import output_schema
 
-    print_json(output_schema())
+    context.print_json(output_schema())
     return 0
 
 
-def _report(args: argparse.Namespace) -> int:
+def _nothing(parser: argparse.ArgumentParser) -> None:
+    """A subcommand without arguments of its own."""
+
+
+def _report(args: argparse.Namespace, context: Context) -> int:
+    from agentic_image_gen.engine.runs import write_report
+
     print(printable(str(write_report(args.run_dir))))
     return 0
 
 
-def _profiles(args: argparse.Namespace) -> int:
+def _profiles(args: argparse.Namespace, context: Context) -> int:
     from agentic_image_gen.frontends.profiles_command import list_profiles
 
     return list_profiles(args.json)
 
 
-def _providers(args: argparse.Namespace) -> int:
+def _providers(args: argparse.Namespace, context: Context) -> int:
     from agentic_image_gen.frontends.providers_command import list_providers
 
     return list_providers(args.json)
 
 
-def _fetch(args: argparse.Namespace) -> int:
+def _models(args: argparse.Namespace, context: Context) -> int:
     from agentic_image_gen.engine.catalog import fetch_models
 
     for path in fetch_models(args.names):
@@ -84,56 +101,58 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parser() -> _Parser:
-    parser = _Parser(prog=PROG)
-    commands = parser.add_subparsers(dest="command", required=True)
-    runs = commands.add_parser("runs", help="list past runs, newest first")
-    runs.add_argument("--out", type=Path, default=Path("runs"), help="where the runs are")
-    runs.add_argument("--json", action="store_true", help="a JSON list instead of lines")
-    runs.set_defaults(handler=_runs)
-    show = commands.add_parser("show", help="print a run's JSON again")
-    show.add_argument("run_dir", type=Path)
-    show.set_defaults(handler=_show)
-    schema = commands.add_parser("schema", help="the JSON Schema of a run's output")
-    schema.set_defaults(handler=_schema)
-    report = commands.add_parser("report", help="rebuild a run's report.html; print its path")
-    report.add_argument("run_dir", type=Path)
-    report.set_defaults(handler=_report)
-    profiles = commands.add_parser("profiles", help="the marketplace profiles and their rules")
-    profiles.add_argument("--json", action="store_true", help="a JSON list instead of text")
-    profiles.set_defaults(handler=_profiles)
-    providers = commands.add_parser(
-        "providers", help="installed providers: roles, needs, options, usable now or not"
-    )
-    providers.add_argument("--json", action="store_true", help="a JSON list instead of text")
-    providers.set_defaults(handler=_providers)
-    models = commands.add_parser("models", help="segmentation models: fetch them ahead of time")
-    actions = models.add_subparsers(dest="action", required=True)
+def _run(args: argparse.Namespace, context: Context) -> Awaitable[int]:
+    from agentic_image_gen.frontends.run_command import run
+
+    return run(args, context)
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    from agentic_image_gen.frontends.arguments import add_run_arguments
+
+    add_run_arguments(parser)
+
+
+def _out(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=Path("runs"), help="where the runs are")
+    _as_json(parser)
+
+
+def _as_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="a JSON list instead of text")
+
+
+def _run_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", type=Path)
+
+
+def _fetch(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True)
     fetch = actions.add_parser("fetch", help="download and verify models (e.g. isnet, birefnet)")
     fetch.add_argument("names", nargs="+", metavar="NAME")
     fetch.add_argument("--json-errors", action="store_true", help=argparse.SUPPRESS)
-    fetch.set_defaults(handler=_fetch)
-    for command in (runs, show, report, profiles, providers, schema):
-        command.add_argument(
-            "--json-errors",
-            action="store_true",
-            help='on failure, also print {"error": {...}} on stdout',
-        )
-    return parser
 
 
-def run_command(argv: list[str]) -> int:
-    """Run one subcommand; every failure is one line on stderr and its exit code."""
-    json_errors = "--json-errors" in argv
-    try:
-        args = _parser().parse_args(argv)
-        code: int = args.handler(args)
-        return code
-    except AigError as error:
-        return print_error(PROG, error, json_errors)
-    except Exception as bug:  # one line for users; the traceback on request
-        if os.environ.get("AIG_DEBUG"):
-            raise
-        where = "(AIG_DEBUG=1 shows where)"
-        internal = AigError(f"internal error: {type(bug).__name__}: {bug} {where}")
-        return print_error(PROG, internal, json_errors)
+# "run" is what a command line without a subcommand does.
+COMMANDS = (
+    Command(
+        "run",
+        "make an image (the default: `agentic-image-gen PROMPT ...` is `... run PROMPT ...`)",
+        _run_arguments,
+        _run,
+        'when failing before a run starts, also print {"error": {...}} on stdout',
+    ),
+    Command("runs", "list past runs, newest first", _out, _runs),
+    Command("show", "print a run's JSON again", _run_dir, _show),
+    Command("schema", "the JSON Schema of a run's output (what run and show print)", _nothing,
+            _schema),
+    Command("report", "rebuild a run's report.html; print its path", _run_dir, _report),
+    Command("profiles", "the marketplace profiles and their rules", _as_json, _profiles),
+    Command(
+        "providers",
+        "installed providers: roles, needs, options, usable now or not",
+        _as_json,
+        _providers,
+    ),
+    Command("models", "segmentation models: 'fetch NAME' gets one ahead of time", _fetch, _models),
+)

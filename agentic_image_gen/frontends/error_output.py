@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import sys
 
+PROG = "agentic-image-gen"
+
+
 
 def error_object(error: BaseException) -> dict[str, object]:
     """The JSON-ready error: a RunFailed is described by the error that stopped the run."""

@@ -11,6 +11,7 @@ import asyncio
 import json
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -75,7 +76,15 @@ class RunStore:
         self.file_mode = 0o666 & ~current_umask()
 
     @classmethod
-    def create(cls, out_dir: Path, prompt: str, config: RunConfig) -> RunStore:
+    def create(
+        cls,
+        out_dir: Path,
+        prompt: str,
+        config: RunConfig,
+        references: Sequence[ReferenceImage] = (),
+    ) -> RunStore:
+        """A new run folder holding ``references``; its journal, complete from its first
+        write, names them (until then the folder is no run: nothing lists or resumes it)."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         base = f"{stamp}-{slugify(prompt)}"
         try:
@@ -101,6 +110,8 @@ class RunStore:
         )
         store = cls(run_dir, journal, lock)
         try:
+            for number, reference in enumerate(references, start=1):
+                store.save_reference(number, reference)
             store.write_snapshot(store.snapshot(store.journal.result))
         except BaseException:
             store.close()

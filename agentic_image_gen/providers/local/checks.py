@@ -32,8 +32,10 @@ from typing import Any
 import numpy as np
 
 from agentic_image_gen.core.types import ImageSettings, OutputFormat
+from agentic_image_gen.pixels.arrays import FloatImage, Mask
+from agentic_image_gen.pixels.boxes import framing
+from agentic_image_gen.pixels.decode import Decoded
 from agentic_image_gen.providers.local import measure as m
-from agentic_image_gen.providers.local.arrays import FloatImage, Mask
 from agentic_image_gen.providers.local.vocabulary import MACRO_FILL, canonical, fill_phrase
 
 Product = tuple[FloatImage, Mask]
@@ -43,7 +45,7 @@ Product = tuple[FloatImage, Mask]
 class Scene:
     """What every check may look at: the image, the product, what was asked."""
 
-    image: m.Decoded
+    image: Decoded
     mask: Mask
     crop: Product | None  # the product at analysis scale, None when none was found
     settings: ImageSettings
@@ -139,7 +141,7 @@ def background(scene: Scene) -> Result:
 
 
 def fill(scene: Scene) -> Result:
-    value, _ = m.framing(scene.mask)
+    value, _ = framing(scene.mask)
     if scene.fill == MACRO_FILL:
         low, high, fix = 0.80, 0.92, "macro shot"
     elif scene.fill is not None:
@@ -152,7 +154,7 @@ def fill(scene: Scene) -> Result:
 
 
 def centering(scene: Scene) -> Result:
-    _, offset = m.framing(scene.mask)
+    _, offset = framing(scene.mask)
     problem = f"the product sits {offset:.0%} of the frame off centre"
     return Result(
         "centering",

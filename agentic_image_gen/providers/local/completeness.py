@@ -21,9 +21,11 @@ import cv2
 import numpy as np
 
 from agentic_image_gen.core.errors import ProviderError
-from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
+from agentic_image_gen.pixels.alpha import solid
+from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
+from agentic_image_gen.pixels.boxes import box
+from agentic_image_gen.pixels.product import largest_parts
 from agentic_image_gen.providers.local.cutout import Cutout
-from agentic_image_gen.providers.local.measure import box, largest_parts
 from agentic_image_gen.providers.local.segment import Segmenter
 from agentic_image_gen.providers.local.segment.background import DARK, difference
 from agentic_image_gen.providers.local.segment.refine import WORK_SIDE as REFINE_SIDE
@@ -97,7 +99,7 @@ def second_opinion(rgb: FloatImage, segmenter: Segmenter | None) -> Mask:
 def _solid(cut: Cutout) -> Mask:
     """The cut-out's product as a shot's product mask is measured (measure.product_mask):
     the same pieces kept, so a speck the shot's measure drops cannot shift the box."""
-    return largest_parts(cut.alpha > 0.5)
+    return largest_parts(solid(cut.alpha))
 
 
 def _body(mask: Mask) -> Mask:

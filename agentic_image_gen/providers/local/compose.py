@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from agentic_image_gen.providers.local.arrays import ByteImage, FloatImage, f32, u8
+from agentic_image_gen.pixels.alpha import cleared
+from agentic_image_gen.pixels.arrays import ByteImage, FloatImage, f32, u8
+from agentic_image_gen.pixels.boxes import Box, box
 from agentic_image_gen.providers.local.cutout import Cutout
 from agentic_image_gen.providers.local.retouch import retouch
 from agentic_image_gen.providers.local.vocabulary import StudioSettings, opaque_backdrop
@@ -32,17 +34,19 @@ class Placed:
     alpha: FloatImage
     left: int
     top: int
-    box: tuple[int, int, int, int]  # solid box in frame pixels: left, top, right, bottom
+    box: Box  # solid box in frame pixels: left, top, right, bottom
 
 
-def _solid_box(alpha: FloatImage) -> tuple[int, int, int, int]:
-    rows, cols = np.nonzero(alpha > 0.5)
-    return int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1
+def _body(alpha: FloatImage) -> Box:
+    found = box(alpha)
+    if found is None:
+        raise ValueError("the cut-out shows no product")
+    return found
 
 
 def place(cut: Cutout, settings: StudioSettings, width: int, height: int) -> Placed:
     """Scale and position the product as the framing settings say, then retouch it."""
-    x0, y0, x1, y1 = _solid_box(cut.alpha)
+    x0, y0, x1, y1 = _body(cut.alpha)
     box_w, box_h = x1 - x0, y1 - y0
     fill = settings.fill if settings.fill is not None else max(cut.extent)
     scale = fill / max(box_w / width, box_h / height)
@@ -51,7 +55,7 @@ def place(cut: Cutout, settings: StudioSettings, width: int, height: int) -> Pla
     method = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
     rgb = f32(np.clip(cv2.resize(cut.rgb, size, interpolation=method), 0.0, 1.0))
     alpha = f32(np.clip(cv2.resize(cut.alpha, size, interpolation=method), 0.0, 1.0))
-    alpha[alpha < 0.02] = 0.0
+    alpha = cleared(alpha)
     rgb, alpha = retouch(rgb, alpha, settings, scale)
     centre_x, centre_y = (0.5, 0.5) if settings.centered else cut.centre
     out_w, out_h = box_w * scale, box_h * scale
@@ -59,7 +63,7 @@ def place(cut: Cutout, settings: StudioSettings, width: int, height: int) -> Pla
     box_left = min(max(centre_x * width - out_w / 2, margin_x), width - margin_x - out_w)
     box_top = min(max(centre_y * height - out_h / 2, margin_y), height - margin_y - out_h)
     left, top = round(box_left - x0 * scale), round(box_top - y0 * scale)
-    bx0, by0, bx1, by1 = _solid_box(alpha)
+    bx0, by0, bx1, by1 = _body(alpha)
     return Placed(rgb, alpha, left, top, (left + bx0, top + by0, left + bx1, top + by1))
 
 
@@ -102,9 +106,9 @@ def contact_shadow(width: int, height: int, placed: Placed, strength: float) -> 
     left, top, right, bottom = placed.box
     box_h = bottom - top
     footprint = placed.alpha[max(0, bottom - placed.top - max(2, box_h // 8)) :, :]
-    columns = np.nonzero(footprint.max(axis=0) > 0.5)[0] if footprint.size else np.array([])
-    if columns.size:
-        left, right = placed.left + int(columns.min()), placed.left + int(columns.max()) + 1
+    feet = box(footprint) if footprint.size else None
+    if feet is not None:
+        left, right = placed.left + feet[0], placed.left + feet[2]
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     cx, half_w = (left + right) / 2, max(8.0, (right - left) * 0.55)
     half_h = max(4.0, box_h * 0.045)

@@ -11,25 +11,25 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps
 
 from agentic_image_gen.core.errors import ProviderError
 from agentic_image_gen.core.types import ReferenceImage
-from agentic_image_gen.providers.local.arrays import FloatImage
+from agentic_image_gen.pixels.alpha import cleared
+from agentic_image_gen.pixels.arrays import FloatImage
+from agentic_image_gen.pixels.boxes import box
+from agentic_image_gen.pixels.decode import decode
 from agentic_image_gen.providers.local.segment import Segmenter, pool_for, segmenter_name
 from agentic_image_gen.providers.local.segment.refine import refine
 from agentic_image_gen.providers.local.segment.registry import NAME_KEY
 
 ALPHA_CHANNEL = "alpha-channel"  # the reference's own transparency, no segmenter ran
 CACHE_KEY = "local.cutouts"
-MIN_ALPHA = 0.02  # softer than this is noise, not edge: it becomes exactly 0
 
 
 @dataclass(frozen=True)
@@ -52,17 +52,6 @@ class Cutout:
     source_size: tuple[int, int] = (0, 0)
 
 
-def decode_reference(data: bytes) -> tuple[FloatImage, FloatImage | None]:
-    """RGB in [0, 1], and the alpha channel when the image really uses one."""
-    with Image.open(io.BytesIO(data)) as opened:
-        image = ImageOps.exif_transpose(opened)
-        has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
-    alpha = rgba[..., 3]
-    real_alpha = has_alpha and float(alpha.min()) < 0.98
-    return np.ascontiguousarray(rgba[..., :3]), (alpha if real_alpha else None)
-
-
 def segment(rgb: FloatImage, segmenter: Segmenter) -> tuple[FloatImage, FloatImage]:
     """(alpha, edge-decontaminated rgb) of the product in an opaque photo."""
     return refine(rgb, segmenter.segment(rgb))
@@ -71,24 +60,25 @@ def segment(rgb: FloatImage, segmenter: Segmenter) -> tuple[FloatImage, FloatIma
 def cut_out(data: bytes, segmenter: Segmenter | Callable[[], Segmenter]) -> Cutout:
     """The product of one reference image (CPU-bound: call it in a thread). ``segmenter``
     may be a loader, called only when the image has no alpha channel of its own."""
-    rgb, alpha = decode_reference(data)
-    from_alpha = alpha is not None
-    name = ALPHA_CHANNEL
-    if alpha is None:
+    image = decode(data)
+    rgb, from_alpha, name = image.rgb, image.transparent, ALPHA_CHANNEL
+    if image.transparent:
+        assert image.alpha is not None
+        alpha = image.alpha
+    else:
         if callable(segmenter):
             segmenter = segmenter()
         alpha, rgb = segment(rgb, segmenter)
         name = segmenter.name
-    alpha = np.where(alpha < MIN_ALPHA, 0.0, alpha).astype(np.float32)
+    alpha = cleared(alpha)
     height, width = alpha.shape
-    solid = np.argwhere(alpha > 0.5)
-    if solid.size == 0:
+    body, visible = box(alpha), box(alpha, 0.0)
+    if body is None or visible is None:
         raise ProviderError("the reference image has no visible product (it is all transparent)")
-    (top, left), (bottom, right) = solid.min(axis=0), solid.max(axis=0) + 1
+    left, top, right, bottom = body
     centre = ((left + right) / 2 / width, (top + bottom) / 2 / height)
     extent = ((right - left) / width, (bottom - top) / height)
-    visible = np.argwhere(alpha > 0)
-    (y0, x0), (y1, x1) = visible.min(axis=0), visible.max(axis=0) + 1
+    x0, y0, x1, y1 = visible
     crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
     return Cutout(
         rgb=crop,

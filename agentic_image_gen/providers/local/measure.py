@@ -1,149 +1,28 @@
 """Measurements the technical evaluator scores: plain numbers taken from the pixels.
 
 Nothing here knows about bands or weights; each function returns what it measured. The
-product is found from the alpha channel when the image has real transparency, else as what
-differs from the backdrop, modelled row by row from the frame's left and right edges (that
-follows flat, gradient and floor-and-wall backdrops alike). Shadows and reflections are
-faint by design, so a high threshold leaves them out of the product.
+image is decoded, and the product found, by pixels/ (its alpha channel when the image has
+real transparency, else what differs from the fitted backdrop); shadows and reflections are
+faint by design, so the product's body leaves them out.
 """
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image, UnidentifiedImageError
 
-from agentic_image_gen.inputs.imaging import NotAnImage
-from agentic_image_gen.inputs.normalise import normalise
-from agentic_image_gen.providers.local.arrays import ByteImage, FloatImage, Mask, f32, u8
+from agentic_image_gen.pixels.alpha import CLEAR, solid
+from agentic_image_gen.pixels.arrays import ByteImage, FloatImage, Mask, f32
+from agentic_image_gen.pixels.backdrop import border_band
+from agentic_image_gen.pixels.boxes import box
+from agentic_image_gen.pixels.decode import Decoded
+from agentic_image_gen.pixels.similarity import lab, luminance
 
 ANALYSIS_SIDE = 512  # sparkle and similarity see the product at this size, whatever its own
-BORDER = 0.03  # the band along the frame's edges that shows the backdrop
-PRODUCT_THRESHOLD = 0.2  # colour distance from the backdrop (0..1) that counts as product
-FAINT_THRESHOLD = 0.06  # ... that counts when every part matters (completeness)
 HALO_REACH = 8  # pixels past the solid edge where a halo is looked for
 OFF_COLOUR = 20.0  # Lab distance from the expected colour that marks a rim pixel as foreign
 SOFT_EDGE = 0.006  # a soft matte edge may reach this far (fraction of the frame) past the solid
-
-
-@dataclass(frozen=True)
-class Decoded:
-    """The image as the evaluator sees it: its real format, size, colour and alpha."""
-
-    format: str
-    mode: str
-    width: int
-    height: int
-    rgb: FloatImage
-    alpha: FloatImage | None
-
-
-def decode(data: bytes) -> Decoded:
-    """Raises NotAnImage when the bytes are not a whole, readable image."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            return _decoded(image, normalise(image)[0])  # measured as a person sees it
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise NotAnImage(f"not a readable image ({exc})") from exc
-
-
-def _decoded(image: Image.Image, pixels: Image.Image) -> Decoded:
-    """The file's own format and mode; the size and colours of its normalised ``pixels``."""
-    has_alpha = pixels.mode in ("RGBA", "LA", "PA") or "transparency" in pixels.info
-    rgba = np.asarray(pixels.convert("RGBA"), dtype=np.float32) / 255.0
-    return Decoded(
-        format=image.format or "",
-        mode=image.mode,
-        width=pixels.width,
-        height=pixels.height,
-        rgb=np.ascontiguousarray(rgba[..., :3]),
-        alpha=np.ascontiguousarray(rgba[..., 3]) if has_alpha else None,
-    )
-
-
-def luminance(rgb: FloatImage) -> FloatImage:
-    return np.asarray(rgb @ np.array([0.2126, 0.7152, 0.0722], np.float32), dtype=np.float32)
-
-
-def border_band(height: int, width: int) -> Mask:
-    band = max(2, round(BORDER * min(height, width)))
-    mask = np.ones((height, width), bool)
-    mask[band:-band, band:-band] = False
-    return mask
-
-
-def backdrop_model(rgb: FloatImage) -> FloatImage:
-    """The backdrop's colour per row, from the frame's left and right edge strips."""
-    width = rgb.shape[1]
-    strip = max(2, round(BORDER * width))
-    edges = np.concatenate([rgb[:, :strip], rgb[:, -strip:]], axis=1)
-    rows = np.median(edges, axis=1).astype(np.float32)
-    return f32(cv2.GaussianBlur(rows[:, None, :], (1, 0), sigmaX=0, sigmaY=3))[:, 0, :]
-
-
-def largest_parts(mask: Mask, thin: bool = True) -> Mask:
-    """The product's pieces: components at least 5% the size of the largest, or (``thin``)
-    reaching at least a fifth as far: a hook or a chain apart from the body has little area
-    but is long, and dropping it would shift the product's box, which framing and
-    completeness measure. An opaque image's mask comes from a backdrop model, where a long
-    thin piece is as likely a crease in the sweep: there only the area counts."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(u8(mask), connectivity=8)
-    if count <= 1:
-        return mask
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    reach = np.hypot(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
-    largest = int(np.argmax(areas))
-    keep = areas >= 0.05 * areas[largest]
-    if thin:
-        keep |= reach >= 0.2 * reach[largest]
-    return np.isin(labels, 1 + np.flatnonzero(keep))
-
-
-def transparent(image: Decoded) -> bool:
-    """Whether the image really uses its alpha channel: then it says where the product is."""
-    return image.alpha is not None and float(image.alpha.min()) < 0.98
-
-
-def product_mask(image: Decoded, faint: bool = False) -> Mask:
-    """The product: the alpha channel where the image uses one, else what differs from the
-    fitted backdrop. ``faint`` also keeps what differs a little (a pale wire, white glass on
-    a white sweep) and thin parts: completeness wants every part the shot shows, framing
-    wants the product's body without the sweep's shading."""
-    if transparent(image):
-        assert image.alpha is not None
-        return largest_parts(image.alpha > 0.5)
-    model = backdrop_model(image.rgb)
-    distance = np.abs(image.rgb - model[:, None, :]).max(axis=2)
-    if faint:
-        return largest_parts(distance > FAINT_THRESHOLD)
-    mask = cv2.morphologyEx(
-        (distance > PRODUCT_THRESHOLD).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)
-    )
-    return largest_parts(mask > 0, thin=False)
-
-
-def box(mask: Mask) -> tuple[int, int, int, int] | None:
-    rows, cols = np.nonzero(mask)
-    if rows.size == 0:
-        return None
-    return int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1
-
-
-def framing(mask: Mask) -> tuple[float, float]:
-    """(fill, off-centre): the box's larger side over the frame's, and the centre's offset."""
-    found = box(mask)
-    if found is None:
-        return 0.0, 0.5
-    left, top, right, bottom = found
-    height, width = mask.shape
-    fill = max((right - left) / width, (bottom - top) / height)
-    offset = max(abs((left + right) / 2 / width - 0.5), abs((top + bottom) / 2 / height - 0.5))
-    return float(fill), float(offset)
 
 
 def product_crop(image: Decoded, mask: Mask) -> tuple[FloatImage, Mask]:
@@ -187,11 +66,11 @@ def tones(rgb: FloatImage, mask: Mask) -> tuple[float, float, float]:
     return float(np.median(lum)), float((lum >= 0.985).mean()), float((lum <= 0.02).mean())
 
 
-def _inside_colour(lab: FloatImage, solid: ByteImage) -> tuple[FloatImage, FloatImage]:
+def _inside_colour(colours: FloatImage, solid: ByteImage) -> tuple[FloatImage, FloatImage]:
     """The product's own colour near each pixel (from pixels 3+ px inside), and its weight."""
     core = f32(cv2.erode(solid, np.ones((7, 7), np.uint8)))
     weight = f32(cv2.GaussianBlur(core, (0, 0), 3))
-    colour = f32(cv2.GaussianBlur(lab * core[..., None], (0, 0), 3))
+    colour = f32(cv2.GaussianBlur(colours * core[..., None], (0, 0), 3))
     return f32(colour / np.maximum(weight, 1e-4)[..., None]), weight
 
 
@@ -204,27 +83,26 @@ def halo(image: Decoded, mask: Mask) -> float:
     With transparency the blend is the alpha ramp, and an opaque rim pixel is off when its
     colour departs from the product's nearby colour.
     """
-    solid = (image.alpha > 0.5) if image.alpha is not None else mask
-    solid_u8 = solid.astype(np.uint8)
-    outline = int((solid & ~(cv2.erode(solid_u8, np.ones((3, 3), np.uint8)) > 0)).sum())
+    body = solid(image.alpha) if image.alpha is not None else mask
+    solid_u8 = body.astype(np.uint8)
+    outline = int((body & ~(cv2.erode(solid_u8, np.ones((3, 3), np.uint8)) > 0)).sum())
     if outline == 0:
         return 0.0
-    lab = f32(cv2.cvtColor(image.rgb, cv2.COLOR_RGB2Lab))
-    inside, weight = _inside_colour(lab, solid_u8)
+    colours = lab(image.rgb)
+    inside, weight = _inside_colour(colours, solid_u8)
     reach = np.ones((2 * HALO_REACH + 1, 2 * HALO_REACH + 1), np.uint8)
     band = (cv2.dilate(solid_u8, reach) > 0) & ~(
         cv2.erode(solid_u8, np.ones((11, 11), np.uint8)) > 0
     )
-    band &= weight > 0.02
+    band &= weight > CLEAR
     if image.alpha is not None:
         blended = (image.alpha > 0.05) & (image.alpha < 0.95)
-        off = (image.alpha >= 0.95) & (np.linalg.norm(lab - inside, axis=2) > OFF_COLOUR)
+        off = (image.alpha >= 0.95) & (np.linalg.norm(colours - inside, axis=2) > OFF_COLOUR)
     else:
-        outside = cv2.cvtColor(backdrop_model(image.rgb)[:, None, :], cv2.COLOR_RGB2Lab)
-        span = outside - inside
+        span = lab(image.backdrop) - inside
         length = np.maximum((span**2).sum(axis=2), 1e-3)
-        t = np.clip(((lab - inside) * span).sum(axis=2) / length, 0.0, 1.0)
-        residual = np.linalg.norm(lab - (inside + t[..., None] * span), axis=2)
+        t = np.clip(((colours - inside) * span).sum(axis=2) / length, 0.0, 1.0)
+        residual = np.linalg.norm(colours - (inside + t[..., None] * span), axis=2)
         blended = (t > 0.15) & (t < 0.85) & (length > 100.0)
         off = residual > OFF_COLOUR
     return float((band & (blended | off)).sum() / outline)
@@ -245,7 +123,7 @@ def backdrop_stats(image: Decoded, mask: Mask) -> tuple[float, float, float, flo
         return 0.0, 1.0, 1.0, 1.0
     pixels = image.rgb[band]
     lum = luminance(image.rgb)
-    trend = luminance(backdrop_model(image.rgb))[:, None]
+    trend = luminance(image.backdrop)
     flatness = float((lum - trend)[band].std())
     means = pixels.mean(axis=0)
     grain = float(np.abs(cv2.Laplacian(lum, cv2.CV_32F, ksize=3))[band].mean())

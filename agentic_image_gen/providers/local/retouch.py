@@ -10,17 +10,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from agentic_image_gen.providers.local.arrays import FloatImage, f32
+from agentic_image_gen.pixels.alpha import cleared, solid
+from agentic_image_gen.pixels.arrays import FloatImage, f32
+from agentic_image_gen.pixels.similarity import luminance
 from agentic_image_gen.providers.local.vocabulary import StudioSettings
 
 EXPOSURE_TARGET = 0.5  # median product tone after 'balanced exposure'
-LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
 WARM = np.array([1.04, 1.0, 0.91], np.float32)
 SHARPEN_AMOUNT, SHARPEN_THRESHOLD = 2.5, 0.012
-
-
-def luminance(rgb: FloatImage) -> FloatImage:
-    return np.asarray(rgb @ LUMA, dtype=np.float32)
 
 
 def _with_luminance(rgb: FloatImage, old: FloatImage, new: FloatImage) -> FloatImage:
@@ -32,8 +29,8 @@ def _with_luminance(rgb: FloatImage, old: FloatImage, new: FloatImage) -> FloatI
 def expose(rgb: FloatImage, alpha: FloatImage) -> FloatImage:
     """A gamma on lightness that brings the product's median tone to the target: unlike a
     gain, it cannot push highlights past white."""
-    solid = alpha > 0.5
-    median = float(np.median(luminance(rgb)[solid])) if solid.any() else EXPOSURE_TARGET
+    body = solid(alpha)
+    median = float(np.median(luminance(rgb)[body])) if body.any() else EXPOSURE_TARGET
     median = min(max(median, 0.05), 0.95)
     gamma = float(np.clip(np.log(EXPOSURE_TARGET) / np.log(median), 0.4, 2.5))
     lum = luminance(rgb)
@@ -56,9 +53,10 @@ def light(rgb: FloatImage, alpha: FloatImage, style: str) -> FloatImage:
         return _with_luminance(rgb, lum, _s_curve(lum, 0.7))
     # even, diffused: soften large-scale light differences across the product by a third and
     # lift the deepest shadows, keeping the fine detail (facets, engraving) intact.
-    weight = cv2.GaussianBlur((alpha > 0.5).astype(np.float32), (0, 0), 12)
-    base = cv2.GaussianBlur(lum * (alpha > 0.5), (0, 0), 12) / np.maximum(weight, 1e-3)
-    mean = float(lum[alpha > 0.5].mean()) if (alpha > 0.5).any() else 0.5
+    body = solid(alpha)
+    weight = cv2.GaussianBlur(f32(body), (0, 0), 12)
+    base = cv2.GaussianBlur(lum * body, (0, 0), 12) / np.maximum(weight, 1e-3)
+    mean = float(lum[body].mean()) if body.any() else 0.5
     evened = lum + (mean - base) * 0.3 * np.clip(weight * 2, 0, 1)
     lifted = 0.03 + 0.95 * _s_curve(np.clip(evened, 0.0, 1.0), -0.15)
     return _with_luminance(rgb, lum, lifted.astype(np.float32))
@@ -77,10 +75,10 @@ def brilliance(rgb: FloatImage, alpha: FloatImage, upscale: float) -> FloatImage
     """Clarity (large-radius local contrast), brighter speculars and richer colour: facets
     and stones pop. The radius is large so sensor grain is not what gets the contrast."""
     lum = luminance(rgb)
-    solid = (alpha > 0.5).astype(np.float32)
+    body = f32(solid(alpha))
     radius = 6.0 * max(1.0, upscale)
-    weight = cv2.GaussianBlur(solid, (0, 0), radius)
-    local = cv2.GaussianBlur(lum * solid, (0, 0), radius) / np.maximum(weight, 1e-3)
+    weight = cv2.GaussianBlur(body, (0, 0), radius)
+    local = cv2.GaussianBlur(lum * body, (0, 0), radius) / np.maximum(weight, 1e-3)
     clear = lum + 0.8 * (lum - local)
     lifted = clear + 0.5 * np.clip(clear - 0.7, 0.0, None) ** 1.5
     out = _with_luminance(rgb, lum, np.clip(lifted, 0.0, 1.0).astype(np.float32))
@@ -111,7 +109,7 @@ def clean_edges(
     # about a pixel inside the old one.
     smooth = cv2.GaussianBlur(alpha, (0, 0), max(1.0, 1.0 * upscale))
     choked = np.clip((smooth - 0.6) * 3.0 + 0.5, 0.0, 1.0)
-    choked = np.where(choked < 0.02, 0.0, choked).astype(np.float32)
+    choked = cleared(f32(choked))
     core = cv2.erode((alpha > 0.97).astype(np.float32), np.ones((5, 5), np.uint8))
     weight = cv2.GaussianBlur(core, (0, 0), 3)
     inside = (

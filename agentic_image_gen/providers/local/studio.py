@@ -11,20 +11,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import io
 import json
 from typing import Any
-
-from PIL import Image
 
 from agentic_image_gen.core.errors import InputError, ProviderError
 from agentic_image_gen.core.types import (
     GeneratedImage,
     GenerationRequest,
     ImageSettings,
-    OutputFormat,
     Quality,
 )
+from agentic_image_gen.pixels.encode import encode
+from agentic_image_gen.pixels.placement import frame_size
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.local import vocabulary
 from agentic_image_gen.providers.local.compose import compose
@@ -41,7 +39,6 @@ LOCKED = {
     "sharpen": False,
     "brilliance": False,
 }
-AUTO_SIZE = (1024, 1024)
 _LOSSY_QUALITY = {
     Quality.LOW: 80, Quality.MEDIUM: 88, Quality.AUTO: 92, Quality.HIGH: 94,
     Quality.XHIGH: 96, Quality.MAX: 98,
@@ -89,30 +86,13 @@ def describe(settings: StudioSettings, transparent: bool) -> str:
     return ", ".join(parts)
 
 
-def output_size(settings: ImageSettings) -> tuple[int, int]:
-    return settings.dimensions or AUTO_SIZE
-
-
-def encode_image(pixels: Any, settings: ImageSettings) -> bytes:
-    """Real bytes in the asked format: RGBA for transparent PNG/WebP, RGB otherwise."""
-    image = Image.fromarray(pixels, "RGBA" if pixels.shape[2] == 4 else "RGB")
-    out = io.BytesIO()
-    fmt = settings.output_format
-    if fmt is OutputFormat.PNG:
-        image.save(out, "PNG", compress_level=3)
-    elif fmt is OutputFormat.JPEG:
-        image.convert("RGB").save(out, "JPEG", quality=_LOSSY_QUALITY[settings.quality])
-    else:
-        image.save(out, "WEBP", quality=_LOSSY_QUALITY[settings.quality], method=2)
-    return out.getvalue()
-
-
 def render(cut: Cutout, settings: StudioSettings, image: ImageSettings) -> tuple[bytes, int, int]:
     """Compose and encode one frame (CPU-bound: run it in a thread)."""
-    width, height = output_size(image)
+    width, height = frame_size(image)
     transparent = vocabulary.wants_transparent(image, settings.backdrop)
     pixels = compose(cut, settings, width, height, transparent)
-    return encode_image(pixels, image), width, height
+    quality = _LOSSY_QUALITY[image.quality]
+    return encode(pixels, image.output_format, quality, quick=True), width, height
 
 
 class StudioGenerator:

@@ -24,17 +24,20 @@ from agentic_image_gen.core.types import (
     ReferenceImage,
 )
 from agentic_image_gen.inputs.imaging import NotAnImage
+from agentic_image_gen.pixels.alpha import solid
+from agentic_image_gen.pixels.arrays import FloatImage, Mask
+from agentic_image_gen.pixels.decode import Decoded, decode
+from agentic_image_gen.pixels.product import product_mask
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.local import checks, vocabulary
 from agentic_image_gen.providers.local import measure as m
-from agentic_image_gen.providers.local.arrays import FloatImage, Mask
 from agentic_image_gen.providers.local.completeness import (
     MISSING_LIMIT,
     Completeness,
     completeness,
     second_opinion,
 )
-from agentic_image_gen.providers.local.cutout import Cutout, cutout_for, decode_reference
+from agentic_image_gen.providers.local.cutout import Cutout, cutout_for
 from agentic_image_gen.providers.local.cutting import prepare_cutting
 from agentic_image_gen.providers.local.segment import pool_for
 
@@ -72,9 +75,9 @@ def requested(original_prompt: str, settings: ImageSettings) -> dict[str, Any]:
 
 def reference_product(cut: Cutout) -> tuple[FloatImage, Mask]:
     """The reference's product as (rgb, mask) at the analysis scale the output is seen at."""
-    solid = cut.alpha > 0.5
-    decoded = m.Decoded("", "RGB", solid.shape[1], solid.shape[0], cut.rgb, None)
-    return m.product_crop(decoded, solid)
+    body = solid(cut.alpha)
+    decoded = Decoded("", "RGB", body.shape[1], body.shape[0], cut.rgb, None)
+    return m.product_crop(decoded, body)
 
 
 def assess(
@@ -87,8 +90,8 @@ def assess(
     """Every check's result, and whether the product is whole (CPU-bound: run it in a
     thread). ``seen`` is the reference's product seen independently of the cut
     (``reference_parts``)."""
-    image = m.decode(data)
-    mask = m.product_mask(image)
+    image = decode(data)
+    mask = product_mask(image)
     whole = None
     if cut is not None and seen is not None:
         whole = shot_completeness(image, mask, cut, seen)
@@ -105,16 +108,16 @@ def assess(
     return [check(scene) for check in checks.CHECKS], whole
 
 
-def shot_completeness(image: m.Decoded, mask: Mask, cut: Cutout, seen: Mask) -> Completeness | None:
+def shot_completeness(image: Decoded, mask: Mask, cut: Cutout, seen: Mask) -> Completeness | None:
     """Completeness of the shot: by its alpha channel when it has one; an opaque shot is
     measured against its backdrop two ways, the product's body and every faint part (white
     glass or a pale wire on a white sweep); each misses something the other sees, so a part
     counts as lost only when both ways lose it (else the better aligned is kept)."""
-    if m.transparent(image):
+    if image.transparent:
         return completeness(mask, cut, seen)
     found = [
         completeness(shot, cut, seen, exact=False)
-        for shot in (mask, m.product_mask(image, faint=True))
+        for shot in (mask, product_mask(image, faint=True))
     ]
     measured = [result for result in found if result is not None]
     return max(measured, key=lambda result: (result.whole, result.pose)) if measured else None
@@ -134,7 +137,7 @@ async def reference_parts(reference: ReferenceImage, shared: dict[str, Any], cut
                 second = pool.get(SECOND_OPINION)
             except ConfigurationError:  # not installed here: the colour look alone
                 second = None
-        return second_opinion(decode_reference(reference.data)[0], second)
+        return second_opinion(decode(reference.data).rgb, second)
 
     if key not in cache:
         cache[key] = asyncio.ensure_future(asyncio.to_thread(look))

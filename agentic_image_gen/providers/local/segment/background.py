@@ -13,18 +13,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32
+from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32
+from agentic_image_gen.pixels.backdrop import border_band, border_colour
+from agentic_image_gen.pixels.similarity import lab as lab_of
 
-BORDER = 0.03
 TEXTURED = 3.0  # the backdrop's lightness spread (Lab) above which it is cloth, wood, stone
 DARK = 40.0  # Lab lightness below the backdrop that no soft shadow or floor reflection reaches
-
-
-def border_mask(height: int, width: int) -> Mask:
-    band = max(4, round(BORDER * min(height, width)))
-    mask = np.ones((height, width), bool)
-    mask[band:-band, band:-band] = False
-    return mask
 
 
 @dataclass(frozen=True)
@@ -54,15 +48,15 @@ class Difference:
 
 def difference(rgb: FloatImage) -> Difference:
     height, width = rgb.shape[:2]
-    lab = cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)
-    border = border_mask(height, width)
+    lab = lab_of(rgb)
+    border = border_band(height, width)
     samples = lab[border]
     mean, std = samples.mean(axis=0), samples.std(axis=0)
     spread = std + 1.0
     offset = f32((lab - mean) / spread)
     chroma = np.hypot(offset[..., 1], offset[..., 2])
     lighter = offset[..., 0]
-    colour = np.median(rgb[border], axis=0)
+    colour = border_colour(rgb)
     backdrop = (float(colour[0]), float(colour[1]), float(colour[2]))
     delta_l = f32(lab[..., 0] - mean[0])
     return Difference(f32(chroma), f32(lighter), delta_l, offset, backdrop, float(std[0]))

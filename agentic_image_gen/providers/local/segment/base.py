@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from agentic_image_gen.providers.local.arrays import FloatImage
+from agentic_image_gen.pixels.arrays import FloatImage
 
 
 class Segmenter(Protocol):

@@ -17,7 +17,7 @@ import heapq
 import cv2
 import numpy as np
 
-from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
+from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.providers.local.segment.masks import components
 
 LINE_Z = 3.0  # robust deviations of the line response at which a pixel costs the least

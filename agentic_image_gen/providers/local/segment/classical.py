@@ -13,8 +13,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agentic_image_gen.core.errors import ProviderError
-from agentic_image_gen.providers.local.arrays import FloatImage, f32, u8
-from agentic_image_gen.providers.local.segment.background import border_mask, difference
+from agentic_image_gen.pixels.arrays import FloatImage, f32, u8
+from agentic_image_gen.pixels.backdrop import border_band
+from agentic_image_gen.providers.local.segment.background import difference
 
 WORK_SIDE = 512
 
@@ -31,7 +32,7 @@ def _seeds(small: FloatImage) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
     mask[score > 4.0] = cv2.GC_PR_FGD
     sure = cv2.erode((score > 10.0).astype(np.uint8), np.ones((3, 3), np.uint8))
     mask[sure > 0] = cv2.GC_FGD
-    mask[border_mask(*score.shape)] = cv2.GC_BGD
+    mask[border_band(*score.shape)] = cv2.GC_BGD
     return mask, (diff.chroma < 3.0) & (diff.lighter < 0.0)
 
 

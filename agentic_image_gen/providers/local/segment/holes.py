@@ -13,7 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
+from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
+from agentic_image_gen.pixels.similarity import lab as lab_of
 from agentic_image_gen.providers.local.segment.background import DARK, Difference
 from agentic_image_gen.providers.local.segment.masks import components
 
@@ -77,7 +78,7 @@ def clear_holes(hard: Mask, diff: Difference) -> Mask:
 def lab_bytes(rgb: FloatImage, sigma: float) -> np.ndarray:
     """The photo in Lab, smoothed by ``sigma`` px, as the 8-bit image ``cv2.watershed`` takes:
     its flooding follows colour steps between neighbours, so it stops at the largest one."""
-    lab = cv2.GaussianBlur(cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab), (0, 0), sigma)
+    lab = cv2.GaussianBlur(lab_of(rgb), (0, 0), sigma)
     scaled = lab * np.array([2.55, 1.0, 1.0], np.float32) + np.array([0, 128, 128], np.float32)
     return np.ascontiguousarray(np.clip(scaled, 0, 255).astype(np.uint8))
 

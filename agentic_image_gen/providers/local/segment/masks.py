@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from agentic_image_gen.providers.local.arrays import Mask, u8
+from agentic_image_gen.pixels.arrays import Mask, u8
 
 
 def components(mask: Mask) -> tuple[int, np.ndarray, np.ndarray]:

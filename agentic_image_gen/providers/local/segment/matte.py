@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
+from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.providers.local.segment.background import local_backdrop
 
 TEXTURE = 90  # percentile of the backdrop's own deviation that the weave or grain reaches

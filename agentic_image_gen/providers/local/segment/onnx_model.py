@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agentic_image_gen.core.errors import ConfigurationError
-from agentic_image_gen.providers.local.arrays import FloatImage, f32
+from agentic_image_gen.pixels.arrays import FloatImage, f32
 
 GPU_PROVIDERS = ("CUDAExecutionProvider", "CoreMLExecutionProvider", "DmlExecutionProvider")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

@@ -18,7 +18,9 @@ import cv2
 import numpy as np
 
 from agentic_image_gen.core.errors import ProviderError
-from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
+from agentic_image_gen.pixels.alpha import OPAQUE
+from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
+from agentic_image_gen.pixels.boxes import box
 from agentic_image_gen.providers.local.segment.background import Difference, difference
 from agentic_image_gen.providers.local.segment.holes import (
     HOLE_LIKE,
@@ -41,15 +43,15 @@ def guided_filter(guide: FloatImage, source: FloatImage, radius: int, eps: float
     """He et al.'s guided filter (grey guide): edges of ``source`` snap to edges of ``guide``."""
     size = (2 * radius + 1, 2 * radius + 1)
 
-    def box(x: FloatImage) -> FloatImage:
+    def local_mean(x: FloatImage) -> FloatImage:
         return f32(cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT))
 
-    mean_i, mean_p = box(guide), box(source)
-    cov = box(f32(guide * source)) - mean_i * mean_p
-    var = box(f32(guide * guide)) - mean_i * mean_i
+    mean_i, mean_p = local_mean(guide), local_mean(source)
+    cov = local_mean(f32(guide * source)) - mean_i * mean_p
+    var = local_mean(f32(guide * guide)) - mean_i * mean_i
     a = f32(cov / (var + eps))
     b = f32(mean_p - a * mean_i)
-    return f32(box(a) * guide + box(b))
+    return f32(local_mean(a) * guide + local_mean(b))
 
 
 def trim_edge(hard: Mask, diff: Difference) -> Mask:
@@ -96,7 +98,7 @@ def hard_mask(small: FloatImage, prob: FloatImage) -> Refined:
 
 def decontaminate(rgb: FloatImage, alpha: FloatImage, backdrop: FloatImage) -> FloatImage:
     """Edge colours without the backdrop mixed in: F = (I - (1 - a) B) / a on the soft rim."""
-    rim = (alpha > 0.0) & (alpha < 0.98)
+    rim = (alpha > 0.0) & (alpha < OPAQUE)
     if not rim.any():
         return rgb
     a = np.maximum(alpha[rim], 0.3)[:, None]
@@ -118,17 +120,18 @@ def _strand_matte(
 
     size = max(15, round(STRAND * WORK_SIDE / scale))
     # Only the strands' box (and the backdrop around it) is matted: the rest is untouched.
-    rows, cols = np.nonzero(refined.strands)
-    top = max(0, int((rows.min() - 1) / scale) - size)
-    bottom = min(height, int((rows.max() + 2) / scale) + size)
-    left = max(0, int((cols.min() - 1) / scale) - size)
-    right = min(width, int((cols.max() + 2) / scale) + size)
-    box = (slice(top, bottom), slice(left, right))
+    found = box(refined.strands)
+    assert found is not None
+    left = max(0, int((found[0] - 1) / scale) - size)
+    top = max(0, int((found[1] - 1) / scale) - size)
+    right = min(width, int((found[2] + 1) / scale) + size)
+    bottom = min(height, int((found[3] + 1) / scale) + size)
+    region = (slice(top, bottom), slice(left, right))
 
     def full(mask: Mask) -> Mask:
         """``mask`` at the photo's resolution, within the box."""
         big = cv2.resize(u8(mask), (width, height), interpolation=cv2.INTER_NEAREST)
-        return np.asarray(big[box] > 0)
+        return np.asarray(big[region] > 0)
 
     def grown(mask: Mask, by: float) -> Mask:
         """``mask`` grown by ``by`` work-scale pixels."""
@@ -139,7 +142,7 @@ def _strand_matte(
     strands, hard = full(refined.strands), full(refined.hard)
     band = grown(strands, 2.5) & ~grown(hard & ~strands, 1.0)
     clear = ~grown(hard, 4.0)
-    matted = strand_alpha(np.ascontiguousarray(rgb[box]), band, grown(strands, 1.0), clear, size)
+    matted = strand_alpha(np.ascontiguousarray(rgb[region]), band, grown(strands, 1.0), clear, size)
     if matted is None:
         return alpha, f32(backdrop)
     strand, beside = matted
@@ -147,10 +150,10 @@ def _strand_matte(
     # edges, not its colour); around them, colour decides how far the strand reaches.
     inside = strands & band
     alpha = alpha.copy()
-    here = alpha[box]
-    alpha[box] = np.where(inside, np.maximum(here, strand), np.where(band, strand, here))
+    here = alpha[region]
+    alpha[region] = np.where(inside, np.maximum(here, strand), np.where(band, strand, here))
     behind = np.array(backdrop)
-    behind[box] = np.where(band[..., None], beside, behind[box])
+    behind[region] = np.where(band[..., None], beside, behind[region])
     return f32(alpha), f32(behind)
 
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from agentic_image_gen.providers.local.arrays import FloatImage, Mask, f32, u8
-from agentic_image_gen.providers.local.segment.background import DARK, Difference, border_mask
+from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
+from agentic_image_gen.pixels.backdrop import border_band
+from agentic_image_gen.providers.local.segment.background import DARK, Difference
 from agentic_image_gen.providers.local.segment.holes import HOLE_LIKE, exterior, lab_bytes
 from agentic_image_gen.providers.local.segment.masks import components
 
@@ -134,7 +135,7 @@ def open_weave(hard: Mask, rgb: FloatImage, diff: Difference) -> Mask:
     if not diff.textured:
         return hard
     high = _high_pass(rgb)
-    border = border_mask(*high.shape)
+    border = border_band(*high.shape)
     steps = _repeats(_autocorrelation(high, border))
     if len(steps) < 3:
         return hard

@@ -1,4 +1,4 @@
-"""Array types shared by the local providers, and casts that give OpenCV results a type.
+"""Array types of the pixel code and the local providers, and casts that type OpenCV's results.
 
 OpenCV's stubs return ``Mat | ndarray[Any, ...]``; these casts pin the dtype once, where a
 result enters our code, instead of scattering ignores.

@@ -1,0 +1,50 @@
+"""The command line's one parser: the run and every subcommand of frontends/commands.py.
+
+``agentic-image-gen PROMPT ...`` is ``agentic-image-gen run PROMPT ...``: a command line that
+names no subcommand is a run. A bad flag is one line (InputError), never usage and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import NoReturn
+
+from agentic_image_gen.core.errors import InputError
+from agentic_image_gen.frontends.commands import COMMANDS
+from agentic_image_gen.frontends.error_output import PROG
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag as one line (InputError) instead of usage + exit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(message)
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog=PROG)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for command in COMMANDS:
+        # The run's usage is the program's own: naming "run" is optional.
+        prog = PROG if command.name == "run" else f"{PROG} {command.name}"
+        sub = commands.add_parser(command.name, prog=prog, help=command.help)
+        command.arguments(sub)
+        if command.name == "run":
+            sub.epilog = f"{sub.epilog}\n{_listing()}"
+        sub.add_argument("--json-errors", action="store_true", help=command.json_errors)
+        sub.set_defaults(spec=command)
+    return parser
+
+
+def _listing() -> str:
+    lines = [f"  {command.name:<10} {command.help}" for command in COMMANDS[1:]]
+    return "\n".join([f"subcommands ({PROG} COMMAND --help for each):", *lines]) + "\n"
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    """The parsed command line; with no subcommand named, a run's."""
+    arguments = list(argv)
+    if not arguments or arguments[0] not in {command.name for command in COMMANDS}:
+        arguments.insert(0, "run")
+    return build_parser().parse_args(arguments)
