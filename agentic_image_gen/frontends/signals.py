@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -46,16 +47,28 @@ class Signals:
         self._target: asyncio.Task[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._previous: dict[int, Any] = {}
+        self._previous_hook = sys.unraisablehook
+        # A Stopped raised where Python cannot pass it on (a weakref callback inside an
+        # import): it is kept quiet there and raised again when ``raising`` ends.
+        self._swallowed = False
 
     def install(self) -> Signals:
         for signum in HANDLED:
             with contextlib.suppress(ValueError, OSError):  # not the main thread: leave them
                 self._previous[signum] = signal.signal(signum, self._on_signal)
+        self._previous_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
         return self
 
     def restore(self) -> None:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+        sys.unraisablehook = self._previous_hook
+
+    def _unraisable(self, unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, Stopped):
+            self._swallowed = True
+            return
+        self._previous_hook(unraisable)
 
     def ignore(self) -> None:
         """Signals from now on change nothing: the process is exiting (Python would restore
@@ -85,6 +98,8 @@ class Signals:
             if self.received:
                 raise Stopped(self.received[0])
             yield
+            if self._swallowed:
+                raise Stopped(self.received[0])
         finally:
             self._raising = was
 
