@@ -84,6 +84,12 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mcp(args: argparse.Namespace) -> int:
+    from agentic_image_gen.frontends.mcp import run
+
+    return run(args)
+
+
 def _parser() -> _Parser:
     parser = _Parser(prog=PROG)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -113,7 +119,12 @@ def _parser() -> _Parser:
     fetch.add_argument("names", nargs="+", metavar="NAME")
     fetch.add_argument("--json-errors", action="store_true", help=argparse.SUPPRESS)
     fetch.set_defaults(handler=_fetch)
-    for command in (runs, show, report, profiles, providers, schema):
+    from agentic_image_gen.frontends.mcp import add_arguments as mcp_arguments
+
+    mcp = commands.add_parser("mcp", help="serve the loop to agents over MCP (stdio; --http)")
+    mcp_arguments(mcp)
+    mcp.set_defaults(handler=_mcp)
+    for command in (runs, show, report, profiles, providers, schema, mcp):
         command.add_argument(
             "--json-errors",
             action="store_true",
