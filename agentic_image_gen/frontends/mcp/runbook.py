@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.errors import AigError, InputError, RunFailed
 from agentic_image_gen.core.events import Event, RunStarted
@@ -21,7 +23,7 @@ from agentic_image_gen.core.review import ReviewDecision, ReviewRequest
 from agentic_image_gen.engine.review import PendingReviews
 from agentic_image_gen.engine.runs import JOURNAL_NAME
 from agentic_image_gen.engine.session import Session
-from agentic_image_gen.frontends.mcp.arguments import Policy
+from agentic_image_gen.frontends.mcp.arguments import Policy, message_of
 
 Start = Callable[[Callable[[Event], None]], Awaitable[RunResult]]
 Watch = asyncio.Queue[Event | None]  # None: the run's task is done
@@ -100,7 +102,10 @@ class RunBook:
         finally:
             began.cancel()
         if not tracked.started.is_set():
-            tracked.task.result()  # what stopped it before its folder existed
+            try:
+                tracked.task.result()  # what stopped it before its folder existed
+            except ValidationError as error:  # a name that is not installed here
+                raise InputError(message_of(error)) from error
             raise AigError("the run ended before it began")
         return tracked
 
