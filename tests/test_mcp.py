@@ -191,27 +191,37 @@ async def test_a_run_longer_than_wait_s_answers_with_its_id_and_ends_under_wait_
         assert read_bytes(Path(state["run_dir"]) / kept["path"]) == ring
 
 
-async def test_start_run_answers_at_once_and_the_run_outlives_its_client(
+async def test_start_run_answers_at_once_and_runs_outlive_their_client(
     served: tuple[MCPServer[Any], Path], fast: dict[str, Any], tmp_path: Path,
 ) -> None:
     server, out = served
     elsewhere = tmp_path / "elsewhere"
     async with Client(server) as client:
-        started = await client.call_tool("start_run", fast | {"out_dir": str(elsewhere)})
-    handle = started.structured_content
-    assert handle is not None and set(handle) == {"run_id", "status", "run_dir"}
-    assert handle["status"] == "running" and Path(handle["run_dir"]).parent == elsewhere
-    # The client that started it is gone; another one waits for it by id.
+        first = await client.call_tool("start_run", fast | {"out_dir": str(elsewhere)})
+        second = await client.call_tool("start_run", fast | {"prompt": "silver ring"})
+    handles = [first.structured_content, second.structured_content]
+    assert all(h is not None and set(h) == {"run_id", "status", "run_dir"} for h in handles)
+    assert [h["status"] for h in handles] == ["running", "running"]  # type: ignore[index]
+    ids = [h["run_id"] for h in handles]  # type: ignore[index]
+    assert [Path(h["run_dir"]).parent for h in handles] == [elsewhere, out]  # type: ignore[index]
+    # The client that started them is gone; another one waits for each by id.
     async with Client(server) as client:
-        done = await client.call_tool("wait_run", {"run_id": handle["run_id"]})
-        assert done.structured_content is not None
-        assert done.structured_content["status"] == "completed"
+        done = [await client.call_tool("wait_run", {"run_id": run_id}) for run_id in ids]
         listed = await client.call_tool("list_runs", {})
-        again = await client.call_tool("get_run", {"run_id": handle["run_id"]})
+        again = await client.call_tool("get_run", {"run_id": ids[0]})
+    assert [d.structured_content["status"] for d in done] == ["completed"] * 2  # type: ignore[index]
     assert listed.structured_content is not None
-    assert [row["run_id"] for row in listed.structured_content["runs"]] == [handle["run_id"]]
-    assert again.structured_content == done.structured_content
-    assert not out.exists()  # nothing under --out: the run went where it was asked
+    assert {row["run_id"] for row in listed.structured_content["runs"]} == set(ids)
+    assert again.structured_content == done[0].structured_content
+    # Another server on the same --out (a restart) finds the run there by its id, and only it.
+    async with Session(env={}) as session:
+        restarted = build_server(RunBook(session, Policy(out_dir=out)))
+        async with Client(restarted) as client:
+            found = await client.call_tool("wait_run", {"run_id": ids[1]})
+            unknown = await client.call_tool("wait_run", {"run_id": ids[0]})
+    assert found.structured_content is not None
+    assert found.structured_content["status"] == "completed" and len(images(found)) == 1
+    assert unknown.is_error and f"no run '{ids[0]}' here" in text(unknown)
 
 
 async def test_review_by_tool_cancel_and_resume(

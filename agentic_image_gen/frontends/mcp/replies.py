@@ -156,8 +156,9 @@ def summary(run_id: str, output: RunOutput, request: ReviewRequest | None, note:
         if output.best_image_url:
             text += " The full files are linked as resources."
     else:
-        text = (f"run {run_id} is {output.status}: {best} so far. Call "
-                f"wait_run(run_id={run_id!r}) to wait for it.")
+        text = f"run {run_id} is {output.status}: {best} so far."
+        if not note:
+            text += f" Call wait_run(run_id={run_id!r}) to wait for it."
     return f"{text} {note}".strip()
 
 

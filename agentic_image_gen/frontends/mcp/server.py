@@ -84,18 +84,19 @@ class Tools:
         return _plain(text, handle)
 
     async def wait_run(self, args: WaitArguments, ctx: Context[Any, Any]) -> Reply:
-        tracked, run_dir = self.book.find(args.run_id)
-        if tracked is None:
-            note = "" if self.book.output(None, run_dir).status != "running" else (
-                "It is not running in this server: resume_run continues it.")
-            return await run_reply(self.links, args.run_id, self.book.output(None, run_dir),
-                                   note=note)
+        tracked, _ = self.book.find(args.run_id)
+        if tracked is None:  # a folder under --out: what it holds is all there is
+            return await self.get_run(args, ctx)
         return await self._waited(tracked, args.wait_s, ctx)
 
     async def get_run(self, args: RunId, ctx: Context[Any, Any]) -> Reply:
         tracked, run_dir = self.book.find(args.run_id)
         output = self.book.output(tracked, run_dir)
-        return await run_reply(self.links, args.run_id, output, self.book.pending(tracked))
+        note = ""
+        if (tracked is None or not tracked.running) and output.status in ("running", "waiting"):
+            note = "It is not running in this server: resume_run continues it."
+        return await run_reply(self.links, args.run_id, output, self.book.pending(tracked),
+                               note=note)
 
     async def cancel_run(self, args: RunId, ctx: Context[Any, Any]) -> Reply:
         tracked, run_dir = self.book.find(args.run_id)
