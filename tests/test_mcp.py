@@ -243,6 +243,9 @@ async def test_review_by_tool_cancel_and_resume(
 
         wrong = await client.call_tool("review_run", {"run_id": run_id, "pick": 9})
         assert wrong.is_error and "pick 9 is not one of the candidates (1, 2)" in text(wrong)
+        clash = await client.call_tool("review_run", {"run_id": run_id, "retry": True,
+                                                      "accept": True})
+        assert clash.is_error and "retry means no candidate is good" in text(clash)
         picked = await client.call_tool(
             "review_run", {"run_id": run_id, "pick": 1, "notes": "warmer light"})
         assert picked.structured_content is not None

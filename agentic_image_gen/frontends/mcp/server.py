@@ -8,6 +8,7 @@ output. Tool names and arguments are the contract agents are written against.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from agentic_image_gen.core.errors import InputError
 from agentic_image_gen.core.events import Event
@@ -44,7 +45,7 @@ from agentic_image_gen.frontends.mcp.replies import (
     run_reply,
 )
 from agentic_image_gen.frontends.mcp.runbook import RunBook, Tracked, Watch
-from agentic_image_gen.frontends.mcp.tooling import Body, tool_function
+from agentic_image_gen.frontends.mcp.tooling import Body, one_line, tool_function
 from agentic_image_gen.frontends.profiles_command import profile_rows
 
 INSTRUCTIONS = (
@@ -54,6 +55,7 @@ INSTRUCTIONS = (
     "small preview and resource links to the full-size files. With review set, a run may wait "
     "for a person: answer with review_run."
 )
+Reply = CallToolResult
 _SLOW = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=True)
 _READS = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
@@ -115,10 +117,13 @@ class Tools:
 
     async def review_run(self, args: ReviewArguments, ctx: Context[Any, Any]) -> Reply:
         tracked, _ = self.book.find(args.run_id)
-        decision = ReviewDecision(
-            pick=args.pick, notes=args.notes or "", prompt=args.prompt, accept=args.accept,
-            retry=args.retry, by="mcp",
-        )
+        try:
+            decision = ReviewDecision(
+                pick=args.pick, notes=args.notes or "", prompt=args.prompt or None,
+                accept=args.accept, retry=args.retry, by="mcp",
+            )
+        except ValidationError as error:
+            raise InputError(one_line(error)) from error
         self.book.decide(tracked, decision)
         assert tracked is not None
         return await self._waited(tracked, args.wait_s, ctx)
@@ -162,13 +167,12 @@ class Tools:
             decision = await ask(ctx, request, tracked.run_id)
             if decision is None:
                 break
-            self.book.decide(tracked, decision)
+            with contextlib.suppress(InputError):  # it stopped waiting while the user chose
+                self.book.decide(tracked, decision)
             watch = None
         output = self.book.output(tracked, tracked.run_dir)
         return await run_reply(self.links, tracked.run_id, output, self.book.pending(tracked))
 
-
-Reply = CallToolResult
 
 
 def _plain(text: str, structured: BaseModel) -> CallToolResult:
