@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
-from pydantic import BaseModel, TypeAdapter, ValidationError, WithJsonSchema
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, WithJsonSchema
 from pydantic_core import PydanticUndefined
 
 from agentic_image_gen.core.errors import AigError
@@ -31,7 +31,11 @@ def tool_function(
             field_name,
             inspect.Parameter.KEYWORD_ONLY,
             default=inspect.Parameter.empty if info.is_required() else _default(info),
-            annotation=Annotated[Any, WithJsonSchema(_schema(info.annotation, info.description))],
+            annotation=Annotated[
+                Any,
+                WithJsonSchema(_schema(info.annotation, info.description)),
+                Field(json_schema_extra=_no_null_default),
+            ],
         )
         for field_name, info in model.model_fields.items()
     ]
@@ -63,6 +67,13 @@ def one_line(error: ValidationError) -> str:
         message = str(item["msg"]).removeprefix("Value error, ")
         parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
+
+
+def _no_null_default(schema: dict[str, Any]) -> None:
+    """An argument left out is the default: no ``"default": null`` beside a type that
+    admits no null."""
+    if "default" in schema and schema["default"] is None:
+        del schema["default"]
 
 
 def _default(info: Any) -> Any:
