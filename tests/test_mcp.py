@@ -23,6 +23,7 @@ from agentic_image_gen.core.errors import InputError
 from agentic_image_gen.frontends.mcp.arguments import Policy, RunArguments, config_of
 from agentic_image_gen.frontends.mcp.runbook import RunBook
 from agentic_image_gen.frontends.mcp.server import build_server
+from agentic_image_gen.frontends.mcp.thumbnails import MAX_PREVIEW_BYTES, thumbnail
 
 ROOT = Path(__file__).resolve().parent.parent
 RING = ROOT / "examples" / "ring.jpg"
@@ -358,3 +359,21 @@ def test_remote_clients_reach_only_what_is_inside_root(tmp_path: Path) -> None:
     remote = config_of(RunArguments(prompt="ring", refs=["https://example.com/r.jpg",
                                                         "data:image/png;base64,aGk="]), nowhere)
     assert remote.refs == ("https://example.com/r.jpg", b"hi")
+
+
+def test_a_preview_is_a_small_jpeg_on_white_however_hard_the_image_compresses(
+    tmp_path: Path,
+) -> None:
+    noise = Image.effect_noise((1024, 768), 100).convert("RGB")
+    image = noise.convert("RGBA")
+    image.putalpha(Image.new("L", image.size, 255))
+    image.paste((0, 0, 0, 0), (0, 0, 200, 768))  # a transparent band on the left
+    path = tmp_path / "noisy.png"
+    image.save(path)
+    data = thumbnail(path)
+    preview = Image.open(io.BytesIO(data))
+    assert preview.format == "JPEG" and max(preview.size) <= 512
+    assert len(data) <= MAX_PREVIEW_BYTES
+    assert preview.size[0] / preview.size[1] == pytest.approx(1024 / 768, rel=0.02)
+    corner = preview.convert("RGB").getpixel((2, preview.size[1] // 2))
+    assert min(corner) > 240  # transparent pixels are shown on white

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from agentic_image_gen.core.events import stop_label
 from agentic_image_gen.core.output import RunOutput, RunStatus, RunSummary
 from agentic_image_gen.core.review import ReviewKind, ReviewRequest
-from agentic_image_gen.frontends.mcp.thumbnails import CANDIDATE_SIDE, thumbnail
+from agentic_image_gen.frontends.mcp.thumbnails import CANDIDATE_SIDE, PREVIEW_SIDE, thumbnail
 
 SCHEME = "aig"
 # A review shows this many candidates as previews (the best-scored); the rest as links.
@@ -118,10 +118,10 @@ async def run_reply(
         for candidate in sorted(shown, key=lambda c: c.iteration):
             content.append(TextContent(type="text", text=f"image #{candidate.iteration}, "
                                        f"score {candidate.score}: {candidate.feedback}"))
-            content.append(await _preview(Path(candidate.image_path), CANDIDATE_SIDE))
+            content += await _preview(Path(candidate.image_path), CANDIDATE_SIDE)
         content += [link for _, link in linked if link is not None]
     elif output.status in _FINISHED and output.best_image_url:
-        content.append(await _preview(Path(output.best_image_url)))
+        content += await _preview(Path(output.best_image_url))
         files = [(output.best_image_url, "the best image, full size")]
         if output.delivery is not None:
             files.append((output.delivery.path, f"the file made for {output.delivery.profile}"))
@@ -162,6 +162,11 @@ def summary(run_id: str, output: RunOutput, request: ReviewRequest | None, note:
     return f"{text} {note}".strip()
 
 
-async def _preview(path: Path, side: int | None = None) -> ImageContent:
-    data = await asyncio.to_thread(thumbnail, path, *(() if side is None else (side,)))
-    return ImageContent(type="image", data=base64.b64encode(data).decode(), mime_type="image/jpeg")
+async def _preview(path: Path, side: int = PREVIEW_SIDE) -> list[ImageContent]:
+    """The preview, or none when the file is gone or unreadable (the rest still answers)."""
+    try:
+        data = await asyncio.to_thread(thumbnail, path, side)
+    except OSError:
+        return []
+    return [ImageContent(type="image", data=base64.b64encode(data).decode(),
+                         mime_type="image/jpeg")]
