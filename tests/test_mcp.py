@@ -271,9 +271,11 @@ async def test_review_by_tool_cancel_and_resume(
     ]
 
 
-async def test_review_by_elicitation_and_the_tool_when_the_user_declines(
+async def test_review_by_elicitation_either_way_and_the_tool_when_the_user_declines(
     served: tuple[MCPServer[Any], Path], fast: dict[str, Any],
 ) -> None:
+    """Asked in the middle of the call (the handshake protocols), or as the call's answer
+    that the client answers by calling again (2026-07-28); declined, review_run remains."""
     server, _ = served
     forms: list[dict[str, Any]] = []
 
@@ -286,18 +288,21 @@ async def test_review_by_elicitation_and_the_tool_when_the_user_declines(
         return types.ElicitResult(action="decline")
 
     arguments = fast | {"review": "rounds", "candidates": 2}
-    async with Client(server, mode="legacy", elicitation_callback=choose_first) as client:
-        chosen = await client.call_tool("generate_image", arguments)
-    assert chosen.structured_content is not None, text(chosen)
-    assert chosen.structured_content["stop_reason"] == "accepted"
-    assert forms[0]["properties"]["choice"]["enum"][:2] == [
-        f"image #{i} (score {s})" for i, s in zip((1, 2), chosen.structured_content[
-            "score_history"], strict=True)
-    ]
-    (record,) = journal(chosen.structured_content["run_dir"])["result"]["reviews"]
-    assert (record["pick"], record["accept"], record["by"]) == (1, True, "mcp-elicitation")
+    for mode in ("legacy", "2026-07-28"):
+        async with Client(server, mode=mode, elicitation_callback=choose_first) as client:
+            chosen = await client.call_tool("generate_image", arguments)
+        assert chosen.structured_content is not None, text(chosen)
+        assert chosen.structured_content["stop_reason"] == "accepted", mode
+        assert forms[-1]["properties"]["choice"]["enum"] == [
+            *(f"image #{i} (score {s})" for i, s in zip((1, 2), chosen.structured_content[
+                "score_history"], strict=True)),
+            "none of them: play the round again",
+        ]
+        (record,) = journal(chosen.structured_content["run_dir"])["result"]["reviews"]
+        assert (record["pick"], record["accept"], record["by"]) == (1, True, "mcp-elicitation")
+    assert len(forms) == 2
 
-    async with Client(server, mode="legacy", elicitation_callback=decline) as client:
+    async with Client(server, elicitation_callback=decline) as client:
         declined = await client.call_tool("generate_image", arguments)
         assert declined.structured_content is not None
         assert declined.structured_content["status"] == "waiting"

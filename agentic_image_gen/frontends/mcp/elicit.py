@@ -1,19 +1,28 @@
 """A review asked of the user directly, where the client supports elicitation: a choice among
 the candidates (and, at a round, notes and accept). Declined, cancelled or unsupported, the
-run waits for the review_run tool instead."""
+run waits for the review_run tool instead.
+
+Two ways to ask, as the connection allows: a request to the client in the middle of the call
+(the handshake protocols hosts speak today), or, on a connection without that back-channel
+(2026-07-28), the call answers "input required" with the question and the run's id as its
+state, and the client calls again with the answer."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any, Literal
 
+from mcp.server.elicitation import render_elicitation_schema
 from mcp.server.mcpserver import Context
-from pydantic import BaseModel, Field, create_model
+from mcp_types import ElicitRequest, ElicitRequestFormParams, ElicitResult, InputRequiredResult
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import BaseModel, Field, ValidationError, create_model
 
 from agentic_image_gen.core.review import ReviewDecision, ReviewRequest
 
 RETRY = "none of them: play the round again"
 BY = "mcp-elicitation"
+ANSWER = "review"  # the key of the question in an "input required" answer
 
 
 def _label(iteration: int, score: int | None) -> str:
@@ -58,13 +67,46 @@ def can_ask(ctx: Context[Any, Any]) -> bool:
     return bool(capabilities and capabilities.elicitation and ctx.session.can_send_request)
 
 
-async def ask(ctx: Context[Any, Any], request: ReviewRequest, run_id: str) -> ReviewDecision | None:
-    """The user's decision, or None (declined, cancelled, or not answerable here)."""
+def can_ask_by_reply(ctx: Context[Any, Any]) -> bool:
+    """Whether this client takes a question as the call's answer ("input required")."""
+    capabilities = ctx.client_capabilities
+    modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
+    return bool(capabilities and capabilities.elicitation and modern)
+
+
+def _message(request: ReviewRequest, run_id: str) -> str:
     what = "Which image should the run keep" if request.kind == "final" else (
         "Which image should the next round start from")
-    message = f"Run {run_id}, {request.kind} review of round {request.round}: {what}?"
+    return f"Run {run_id}, {request.kind} review of round {request.round}: {what}?"
+
+
+def question(request: ReviewRequest, run_id: str) -> InputRequiredResult:
+    """The review as the call's answer; the client calls again with the user's answer and
+    ``run_id`` as the state (sealed by the SDK: a client cannot forge it)."""
+    form = ElicitRequestFormParams(
+        message=_message(request, run_id),
+        requested_schema=render_elicitation_schema(form_of(request)),
+    )
+    return InputRequiredResult(
+        input_requests={ANSWER: ElicitRequest(params=form)}, request_state=run_id
+    )
+
+
+def answer_of(ctx: Context[Any, Any], request: ReviewRequest) -> ReviewDecision | None:
+    """The user's decision carried by a call made again after ``question``, or None."""
+    given = (ctx.input_responses or {}).get(ANSWER)
+    if not isinstance(given, ElicitResult) or given.action != "accept" or not given.content:
+        return None
     try:
-        answer = await ctx.elicit(message, form_of(request))
+        return decision_of(form_of(request).model_validate(given.content), request)
+    except ValidationError:
+        return None
+
+
+async def ask(ctx: Context[Any, Any], request: ReviewRequest, run_id: str) -> ReviewDecision | None:
+    """The user's decision, or None (declined, cancelled, or not answerable here)."""
+    try:
+        answer = await ctx.elicit(_message(request, run_id), form_of(request))
     except Exception as exc:  # a client that fails the request: the tool still answers
         logging.getLogger(__name__).info("elicitation failed: %s", exc)
         return None

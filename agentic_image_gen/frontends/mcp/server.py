@@ -33,7 +33,13 @@ from agentic_image_gen.frontends.mcp.arguments import (
     WaitArguments,
     config_of,
 )
-from agentic_image_gen.frontends.mcp.elicit import ask, can_ask
+from agentic_image_gen.frontends.mcp.elicit import (
+    answer_of,
+    ask,
+    can_ask,
+    can_ask_by_reply,
+    question,
+)
 from agentic_image_gen.frontends.mcp.notices import notice
 from agentic_image_gen.frontends.mcp.replies import (
     SCHEME,
@@ -45,7 +51,7 @@ from agentic_image_gen.frontends.mcp.replies import (
     run_reply,
 )
 from agentic_image_gen.frontends.mcp.runbook import RunBook, Tracked, Watch
-from agentic_image_gen.frontends.mcp.tooling import Body, one_line, tool_function
+from agentic_image_gen.frontends.mcp.tooling import Answer, Body, one_line, tool_function
 from agentic_image_gen.frontends.profiles_command import profile_rows
 
 INSTRUCTIONS = (
@@ -55,7 +61,7 @@ INSTRUCTIONS = (
     "small preview and resource links to the full-size files. With review set, a run may wait "
     "for a person: answer with review_run."
 )
-Reply = CallToolResult
+Reply = Answer
 _SLOW = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=True)
 _READS = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
@@ -72,6 +78,8 @@ class Tools:
         self.links = links
 
     async def generate_image(self, args: GenerateArguments, ctx: Context[Any, Any]) -> Reply:
+        if ctx.request_state is not None:
+            return await self._answered(ctx.request_state, args.wait_s, ctx)
         watch: Watch = asyncio.Queue()
         begun = time.monotonic()
         tracked = await self.book.start(config_of(args, self.book.policy), watch)
@@ -86,6 +94,8 @@ class Tools:
         return _plain(text, handle)
 
     async def wait_run(self, args: WaitArguments, ctx: Context[Any, Any]) -> Reply:
+        if ctx.request_state is not None:
+            return await self._answered(ctx.request_state, args.wait_s, ctx)
         tracked, _ = self.book.find(args.run_id)
         if tracked is None:  # a folder under --out: what it holds is all there is
             return await self.get_run(args, ctx)
@@ -110,12 +120,16 @@ class Tools:
                                note=note)
 
     async def resume_run(self, args: ResumeArguments, ctx: Context[Any, Any]) -> Reply:
+        if ctx.request_state is not None:
+            return await self._answered(ctx.request_state, args.wait_s, ctx)
         watch: Watch = asyncio.Queue()
         begun = time.monotonic()
         tracked = await self.book.resume(args.run_id, args.limits(), watch)
         return await self._waited(tracked, args.wait_s - (time.monotonic() - begun), ctx, watch)
 
     async def review_run(self, args: ReviewArguments, ctx: Context[Any, Any]) -> Reply:
+        if ctx.request_state is not None:
+            return await self._answered(ctx.request_state, args.wait_s, ctx)
         tracked, _ = self.book.find(args.run_id)
         try:
             decision = ReviewDecision(
@@ -143,6 +157,20 @@ class Tools:
         names = ", ".join(str(row["name"]) for row in profiles.profiles)
         return _plain(f"marketplace profiles: {names}", profiles)
 
+    async def _answered(self, run_id: str, wait_s: float, ctx: Context[Any, Any]) -> Reply:
+        """The call made again with the user's answer to ``question``: the answer goes to the
+        run, and the call waits on as the first one did."""
+        tracked, _ = self.book.find(run_id)
+        if tracked is None:
+            raise InputError(f"run {run_id} is not running in this server")
+        request = self.book.pending(tracked)
+        if request is not None and request in tracked.asked:
+            decision = answer_of(ctx, request)
+            if decision is not None:
+                with contextlib.suppress(InputError):  # it stopped waiting meanwhile
+                    self.book.decide(tracked, decision)
+        return await self._waited(tracked, wait_s, ctx)
+
     async def _waited(
         self, tracked: Tracked, seconds: float, ctx: Context[Any, Any], watch: Watch | None = None
     ) -> Reply:
@@ -161,8 +189,13 @@ class Tools:
         while True:
             await self.book.wait(tracked, deadline - time.monotonic(), tell, watch)
             request = self.book.pending(tracked)
-            if request is None or request in tracked.asked or not can_ask(ctx):
+            if request is None or request in tracked.asked:
                 break
+            if not can_ask(ctx):
+                if not can_ask_by_reply(ctx):
+                    break
+                tracked.asked.add(request)
+                return question(request, tracked.run_id)
             tracked.asked.add(request)
             decision = await ask(ctx, request, tracked.run_id)
             if decision is None:

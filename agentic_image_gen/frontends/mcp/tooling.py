@@ -11,19 +11,21 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult
+from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, WithJsonSchema
 from pydantic_core import PydanticUndefined
 
 from agentic_image_gen.core.errors import AigError
 
 ArgumentsT = TypeVar("ArgumentsT", bound=BaseModel)
-Body = Callable[[ArgumentsT, Context[Any, Any]], Awaitable[CallToolResult]]
+# A tool answers with its result, or (a review asked by reply) with a question.
+Answer = CallToolResult | InputRequiredResult
+Body = Callable[[ArgumentsT, Context[Any, Any]], Awaitable[Answer]]
 
 
 def tool_function(
     name: str, model: type[ArgumentsT], output: type[BaseModel], body: Body[ArgumentsT]
-) -> Callable[..., Awaitable[CallToolResult]]:
+) -> Callable[..., Awaitable[Answer]]:
     """An async function whose signature is ``model``'s fields (for MCPServer.add_tool):
     it validates them with ``model`` and calls ``body``; an AigError is the tool's error."""
     parameters = [
@@ -42,7 +44,7 @@ def tool_function(
     parameters.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
     returns = Annotated[CallToolResult, output]
 
-    async def tool(**given: Any) -> CallToolResult:
+    async def tool(**given: Any) -> Answer:
         ctx = given.pop("ctx")
         try:
             arguments = model.model_validate(given)
