@@ -101,6 +101,18 @@ def _models(args: argparse.Namespace, context: Context) -> int:
     return 0
 
 
+def _mcp(args: argparse.Namespace, context: Context) -> int:
+    from agentic_image_gen.frontends.mcp import run
+
+    return run(args)
+
+
+def _mcp_arguments(parser: argparse.ArgumentParser) -> None:
+    from agentic_image_gen.frontends.mcp import add_arguments
+
+    add_arguments(parser)
+
+
 def _run(args: argparse.Namespace, context: Context) -> Awaitable[int]:
     from agentic_image_gen.frontends.run_command import run
 
@@ -155,4 +167,5 @@ COMMANDS = (
         _providers,
     ),
     Command("models", "segmentation models: 'fetch NAME' gets one ahead of time", _fetch, _models),
+    Command("mcp", "serve the loop to agents over MCP (stdio; --http)", _mcp_arguments, _mcp),
 )

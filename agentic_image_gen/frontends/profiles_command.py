@@ -4,6 +4,7 @@ them (sources in docs/PROFILES.md, whose table is ``markdown_table()``, checked 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from agentic_image_gen.core.profiles import PROFILES, Profile
 
@@ -87,10 +88,17 @@ def markdown_table() -> str:
     return "\n".join(rows)
 
 
+def profile_rows() -> list[dict[str, Any]]:
+    """Each profile as JSON-ready data with its rules in words (``profiles --json``, MCP)."""
+    return [
+        profile.model_dump(mode="json") | {"rules": _rules(profile)}
+        for profile in PROFILES.values()
+    ]
+
+
 def list_profiles(as_json: bool) -> int:
     if as_json:
-        rows = [profile.model_dump() | {"rules": _rules(profile)} for profile in PROFILES.values()]
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        print(json.dumps(profile_rows(), indent=2, ensure_ascii=False))
         return 0
     for number, profile in enumerate(PROFILES.values()):
         if number:
