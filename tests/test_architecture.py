@@ -89,7 +89,7 @@ ROOT = "agentic_image_gen"
 API = (
     f"{ROOT}.engine.session",
     f"{ROOT}.engine.runs",
-    f"{ROOT}.engine.catalog",
+    f"{ROOT}.engine.installed",
 )
 RULES: dict[str, tuple[str, ...]] = {
     f"{ROOT}.core": (f"{ROOT}.core",),

@@ -77,7 +77,7 @@ def _providers(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    from agentic_image_gen.engine.catalog import fetch_models
+    from agentic_image_gen.engine.installed import fetch_models
 
     for path in fetch_models(args.names):
         print(printable(path))
