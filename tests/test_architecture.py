@@ -90,6 +90,7 @@ API = (
     f"{ROOT}.engine.session",
     f"{ROOT}.engine.runs",
     f"{ROOT}.engine.installed",
+    f"{ROOT}.engine.limits",
 )
 RULES: dict[str, tuple[str, ...]] = {
     f"{ROOT}.core": (f"{ROOT}.core",),

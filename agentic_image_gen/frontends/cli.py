@@ -147,6 +147,10 @@ COMMANDS = ("runs", "show", "report", "providers", "profiles", "models", "schema
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] == "batch":  # a whole catalog: frontends/batch
+        from agentic_image_gen.frontends.batch.command import run as run_batch
+
+        return run_batch(arguments[1:])
     if arguments and arguments[0] in COMMANDS:
         from agentic_image_gen.frontends.commands import run_command
 
