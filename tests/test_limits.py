@@ -164,16 +164,23 @@ async def test_runs_sharing_a_budget_never_pass_it_and_a_run_it_cannot_pay_never
         assert inside(tmp_path) == folders  # refused before any folder
 
 
-async def test_what_was_spent_before_counts_and_a_run_settles_its_own_total() -> None:
+async def test_what_was_spent_before_counts_and_rounds_reserve_what_rounds_cost() -> None:
     limiter = SharedLimiter(max_cost=1.0)
     await limiter.settle("earlier", 0.6)  # a product of an earlier batch
     assert await limiter.reserve("next", 0.3)
-    assert not await limiter.reserve("another", 0.2)  # 0.6 spent + 0.3 reserved + 0.2 > 1
+    # Until a priced round has ended, what judging costs is unknown: the next one waits.
+    waiting = asyncio.create_task(limiter.reserve("another", 0.01))
+    await asyncio.sleep(0.02)
+    assert not waiting.done()
     await limiter.settle("next", 0.35)  # its round cost 0.35: rounds now reserve that much
+    assert not await waiting  # 0.6 + 0.35 spent, + 0.35 > 1
     assert limiter.round_cost == pytest.approx(0.35)
     assert limiter.committed == pytest.approx(0.95)
-    assert not await limiter.reserve("another", 0.01)  # 0.95 + 0.35 > 1
-    await limiter.settle("earlier", 0.5)  # a resumed run's own total replaces the old figure
-    assert limiter.spent == pytest.approx(0.85)
+    await limiter.settle("earlier", 0.25)  # a resumed run's own total replaces the old figure
+    assert limiter.spent == pytest.approx(0.6)
+    assert await limiter.reserve("another", 0.01)  # no wait now: rounds' cost is known
+    assert limiter.committed == pytest.approx(0.95)
+    free = SharedLimiter(max_cost=1.0)
+    assert await free.reserve("a", 0.0) and await free.reserve("b", 0.0)  # unpriced: no wait
     unlimited = SharedLimiter()
     assert await unlimited.reserve("any", 1e9)

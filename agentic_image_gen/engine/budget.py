@@ -91,10 +91,10 @@ class Share:
             self.ledger.records[:0] = resumed.usage  # a resumed run keeps its earlier calls
         number = 1 if resumed is None else resumed.round_to_play(self.config.candidates)
         if not await self.reserve(number):
+            least = round_estimate(self.config, self.generator, self.ledger)
             raise BudgetExhausted(
                 f"the shared budget of {self.limit:g} USD cannot pay for round {number} now "
-                f"(about {round_estimate(self.config, self.generator, self.ledger):.3f} USD, "
-                "or what other rounds cost)"
+                f"(a round costs at least {least:.3f} USD, or what other rounds have cost)"
             )
 
     async def release(self) -> None:

@@ -8,8 +8,9 @@ names what the run's spending belongs to (a catalog's product), so a process sta
 say what was spent before (``settle(key, spent)``) and a resumed run's own total replaces it.
 
 A round's reservation is the larger of what the run expects it to cost and the most any round
-of any run has cost so far: a first round is priced before anything is known, and a catalog
-learns what its rounds really cost from the first one that ends.
+of any run has cost so far. Before any priced round has ended the limiter knows only the price
+of a round's images (not what judging them costs), so until then one priced round goes at a
+time: the others wait for it, and from then on reserve what rounds really cost.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class SharedLimiter:
         self._reserved: dict[str, float] = {}  # per run key: its round under way
         self._spent_at_reserve: dict[str, float] = {}
         self.round_cost = 0.0  # the most one round has cost so far
+        self._learned = False  # a round that cost something has ended
+        self._settled = asyncio.Condition()
 
     def for_run(self, key: str) -> RunLimiter:
         """The view one run calls through; ``key`` names what its spending belongs to."""
@@ -123,6 +126,9 @@ class SharedLimiter:
         if self.max_cost is None:
             return True
         self._reserved.pop(key, None)  # a run's next round replaces its last reservation
+        if estimate > 0:  # priced: wait until a round's real cost is known, or none is out
+            async with self._settled:
+                await self._settled.wait_for(lambda: self._learned or not self._reserved)
         amount = max(estimate, self.round_cost)
         if self.committed + amount > self.max_cost * (1 + _CENT_FRACTION):
             return False
@@ -134,8 +140,11 @@ class SharedLimiter:
         before = self._spent_at_reserve.pop(key, None)
         if before is not None:
             self.round_cost = max(self.round_cost, spent - before)
+            self._learned = self._learned or spent > before
         self._reserved.pop(key, None)
         self._spent[key] = spent
+        async with self._settled:
+            self._settled.notify_all()
 
 
 @dataclass(frozen=True)
