@@ -10,9 +10,10 @@ attempt, and a Retry-After it meets slows every run on that provider.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
@@ -116,10 +117,18 @@ class RetryPolicy:
     async def _attempt(
         self, make_call: Callable[[float], Awaitable[T]], deadline: float, provider: str
     ) -> T:
-        if self.limiter is None:
+        async with self.slot(provider):
             return await make_call(max(deadline - time.monotonic(), 1.0))
+
+    @contextlib.asynccontextmanager
+    async def slot(self, provider: str) -> AsyncIterator[None]:
+        """One call's turn under a shared limiter (at once without one); also for calls made
+        once, outside ``call`` (a best-effort clean-up still counts against a rate)."""
+        if self.limiter is None:
+            yield
+            return
         await self.limiter.acquire(provider)
         try:
-            return await make_call(max(deadline - time.monotonic(), 1.0))
+            yield
         finally:
             await self.limiter.release(provider)

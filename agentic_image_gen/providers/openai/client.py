@@ -3,6 +3,7 @@ priced into the run's ledger and its failures translated into ours (one line, ke
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -45,6 +46,10 @@ class OpenAIApi:
         self.policy = policy
         self.ledger = ledger
         self.provider = provider  # whose rate limit a shared limiter applies
+
+    def slot(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """A call made once, outside ``__call__`` (a clean-up), still waits its turn."""
+        return self.policy.slot(self.provider)
 
     async def __call__(
         self,
