@@ -71,7 +71,7 @@ def summary(
         "cost_usd": round(sum(record.cost_usd for record in records), 6),
         "max_cost": max_cost,
         "not_done": [
-            {"id": r.id, "row": r.row, "status": r.status, "error": r.error}
+            {"id": r.id, "row": r.row, "status": r.status, "error": r.error or "not started yet"}
             for r in records
             if r.status != "done"
         ],
