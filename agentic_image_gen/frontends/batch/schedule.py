@@ -14,7 +14,7 @@ import contextlib
 from collections import deque
 from pathlib import Path
 
-from agentic_image_gen.engine import runs
+from agentic_image_gen.engine.runs import JOURNAL_NAME, list_runs, output_of
 from agentic_image_gen.frontends.batch.formats import Catalog, Product
 from agentic_image_gen.frontends.batch.options import BatchOptions
 from agentic_image_gen.frontends.batch.progress import ProgressBar
@@ -46,7 +46,7 @@ class Batch:
         record = self.records[product.id]
         resume = self._run_folder(product, record)
         if resume is not None:
-            spent = runs.output_of(Path(resume)).usage.cost_usd
+            spent = output_of(Path(resume)).usage.cost_usd
             self.seeds[resume] = spent
         elif record.cost_usd:
             self.seeds[record.run_dir or f"id:{record.id}"] = record.cost_usd
@@ -65,10 +65,10 @@ class Batch:
     def _run_folder(self, product: Product, record: Record) -> str | None:
         """The product's run folder to go on with: the one the state names, else the newest
         under its folder (a batch killed before it noted the folder it had just made)."""
-        if record.run_dir and (Path(record.run_dir) / runs.JOURNAL_NAME).is_file():
+        if record.run_dir and (Path(record.run_dir) / JOURNAL_NAME).is_file():
             return record.run_dir
         with contextlib.suppress(Exception):
-            found, _skipped = runs.list_runs(self.options.out / product.folder)
+            found, _skipped = list_runs(self.options.out / product.folder)
             if found:
                 return found[0].run_dir
         return None

@@ -16,7 +16,7 @@ from agentic_image_gen.core.errors import AigError, BudgetExhausted, RunFailed
 from agentic_image_gen.core.events import Event, ImageScored, RunStarted
 from agentic_image_gen.core.limits import Limiter
 from agentic_image_gen.core.output import RunOutput
-from agentic_image_gen.engine import runs
+from agentic_image_gen.engine.runs import upload_file
 from agentic_image_gen.engine.session import Session
 from agentic_image_gen.frontends.batch.state import Status
 
@@ -110,7 +110,7 @@ async def _done(job: Job, output: RunOutput) -> Outcome:
         return Outcome(job.product_id, "failed", data, "upload: the run has no image")
     destination = f"{job.upload.rstrip('/')}/{job.folder}/"
     try:
-        url = await runs.upload_file(
+        url = await upload_file(
             Path(path), destination, public=job.public, expires_in=UPLOAD_EXPIRY_SECONDS
         )
     except AigError as error:
