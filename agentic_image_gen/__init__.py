@@ -41,6 +41,8 @@ _EXPORTS = {
     "ReviewRecord": "agentic_image_gen.core.review",
     "Candidate": "agentic_image_gen.core.review",
     "PendingReviews": "agentic_image_gen.engine.review",
+    "Limiter": "agentic_image_gen.core.limits",
+    "SharedLimiter": "agentic_image_gen.engine.limits",
     "ImageGenerator": "agentic_image_gen.providers.base",
     "Evaluator": "agentic_image_gen.providers.base",
     "Prompter": "agentic_image_gen.providers.base",
@@ -81,6 +83,8 @@ __all__ = [  # noqa: RUF022 (grouped as _EXPORTS is)
     "ReviewRecord",
     "Candidate",
     "PendingReviews",
+    "Limiter",
+    "SharedLimiter",
     "ImageGenerator",
     "Evaluator",
     "Prompter",
@@ -110,6 +114,7 @@ if TYPE_CHECKING:
         Snapshot,
         StageStarted,
     )
+    from agentic_image_gen.core.limits import Limiter
     from agentic_image_gen.core.output import RunOutput, RunSummary
     from agentic_image_gen.core.result import RunResult
     from agentic_image_gen.core.review import (
@@ -130,6 +135,7 @@ if TYPE_CHECKING:
         OutputFormat,
         ReferenceImage,
     )
+    from agentic_image_gen.engine.limits import SharedLimiter
     from agentic_image_gen.engine.review import PendingReviews
     from agentic_image_gen.engine.session import RESUMABLE, Session, run_sync
     from agentic_image_gen.providers.base import Evaluator, ImageGenerator, Prompter

@@ -89,7 +89,8 @@ ROOT = "agentic_image_gen"
 API = (
     f"{ROOT}.engine.session",
     f"{ROOT}.engine.runs",
-    f"{ROOT}.engine.catalog",
+    f"{ROOT}.engine.installed",
+    f"{ROOT}.engine.limits",
     f"{ROOT}.engine.review",  # PendingReviews: the reviewer of front ends that answer later
 )
 RULES: dict[str, tuple[str, ...]] = {

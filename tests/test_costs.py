@@ -14,7 +14,7 @@ from helpers import run_cli
 from images import ring_photo
 
 from agentic_image_gen.core.usage import PriceTable, TokenCounts, TokenPrice, model_family
-from agentic_image_gen.engine.catalog import described_prices
+from agentic_image_gen.engine.installed import described_prices
 from agentic_image_gen.frontends import cli
 from agentic_image_gen.frontends.providers_command import price_lines
 from agentic_image_gen.providers.openai.prices import PRICES

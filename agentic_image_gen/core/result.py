@@ -89,6 +89,15 @@ class RunResult(BaseModel):
             grouped.setdefault(iteration.round, []).append(iteration)
         return grouped
 
+    def round_to_play(self, candidates: int) -> int:
+        """The round to play next: the last one when a stop left it unfinished (an image
+        missing or unscored), else the one after it."""
+        rounds = self.rounds()
+        current = max(rounds, default=0)
+        members = rounds.get(current, [])
+        unfinished = len(members) < candidates or any(it.evaluation is None for it in members)
+        return current if current and unfinished else current + 1
+
     def lineage(self) -> list[Iteration]:
         """The best of each round: the chain each next round continued from."""
         return [best for group in self.rounds().values() if (best := self.best(group))]

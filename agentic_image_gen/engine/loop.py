@@ -25,6 +25,7 @@ from agentic_image_gen.core.events import (
     Stage,
     StageStarted,
 )
+from agentic_image_gen.core.limits import Limiter
 from agentic_image_gen.core.profiles import PROFILES, with_brief
 from agentic_image_gen.core.result import RunResult, StopReason
 from agentic_image_gen.core.review import Reviewer
@@ -42,11 +43,7 @@ from agentic_image_gen.engine.deliver import deliver_best
 from agentic_image_gen.engine.fidelity import FidelityMeter
 from agentic_image_gen.engine.side_work import SideWork
 from agentic_image_gen.engine.tasks import Slot
-from agentic_image_gen.providers.base import (
-    Comparer,
-    Continuing,
-    Providers,
-)
+from agentic_image_gen.providers.base import Comparer, Continuing, Providers
 from agentic_image_gen.store.run_store import JournalWriter, RunStatus, RunStore, read_back
 
 
@@ -58,23 +55,27 @@ async def run_loop(
     *,
     store: RunStore | None = None,
     reviewer: Reviewer | None = None,
+    limiter: Limiter | None = None,
 ) -> RunResult:
     """Run until the score reaches the threshold or the iteration cap (or a person accepts).
 
     With ``store`` (an existing run folder) the run resumes where its journal stops. Raises
     RunFailed carrying the partial result, so the caller can still report everything
     finished so far; a cancelled run re-raises CancelledError. Every ending emits RunFinished.
+    With a shared ``limiter``, each round is reserved from its budget before it starts.
     """
     if config.review != "never" and reviewer is None:
         raise InputError(f"review {config.review!r} needs a reviewer (reviewer=...)")
-    if store is None:
-        budget.check_first_round(config, providers.generator)
-    store, references = await opening.open_folder(config, store)
-    run = _Run(config, providers, ledger, store, references, on_event, reviewer)
+    share = budget.Share(limiter, ledger, config, providers.generator)
+    await share.open(store.journal.result if store else None)  # BudgetExhausted: not started
     try:
+        store, references = await opening.open_folder(config, store)
+        run = _Run(config, providers, ledger, store, references, on_event, reviewer, share)
         return await run.drive()
     finally:
-        store.close()  # the run folder's lock: the next writer may come in
+        await share.release()  # what the run spent, in all; its reservation ends
+        if store is not None:
+            store.close()  # the run folder's lock: the next writer may come in
 
 
 class _Run:
@@ -89,6 +90,7 @@ class _Run:
         references: tuple[ReferenceImage, ...],
         on_event: EventSink | None,
         reviewer: Reviewer | None,
+        share: budget.Share,
     ) -> None:
         self.config = config
         self.providers = providers
@@ -106,7 +108,7 @@ class _Run:
         self.result.brief = self.brief if self.brief != config.prompt else None
         self.result.stop_reason = self.result.error = None
         self.ledger = ledger
-        self.ledger.records[:0] = self.result.usage  # a resumed run keeps its earlier calls
+        self.share = share
         self.next_index = max((it.index for it in self.result.iterations), default=0) + 1
         self.slots = asyncio.Semaphore(config.max_concurrency)
         self.writer = JournalWriter(store)
@@ -196,10 +198,7 @@ class _Run:
         rounds = self.result.rounds()
         current = max(rounds, default=0)
         members = rounds.get(current, [])
-        unfinished = len(members) < self.config.candidates or any(
-            it.evaluation is None for it in members
-        )
-        if current and unfinished:
+        if current and self.result.round_to_play(self.config.candidates) == current:
             await self.play_round(current, members)
             return None
         if current:
@@ -216,6 +215,8 @@ class _Run:
                 return "max_iterations" if current >= self.config.max_iterations else "budget"
             if plateau.stalled(self.result, self.config.patience):
                 return "plateau"
+            if not await self.share.reserve(current + 1):
+                return "budget"  # a budget shared with other runs cannot pay for it now
             if self.result.pending_prompt is None:
                 if record is not None and record.prompt is not None:
                     self.result.pending_prompt = record.prompt  # the person's own words

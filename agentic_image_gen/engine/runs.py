@@ -5,6 +5,7 @@ than the store, so every view of a run comes from one place: ``RunResult.output(
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from agentic_image_gen.core.errors import AigError, InputError
@@ -20,6 +21,7 @@ __all__ = [
     "load_journal",
     "output_of",
     "publish",
+    "upload_file",
     "write_report",
 ]
 
@@ -82,3 +84,15 @@ async def publish(
     from agentic_image_gen.store.publish import publish as publish_run
 
     return await publish_run(result, upload=upload, public=public, upload_report=upload_report)
+
+
+async def upload_file(
+    path: Path, destination: str, *, public: bool = False, expires_in: int = 3600
+) -> str:
+    """Upload one file of a run (a catalog's delivery) to ``s3://bucket/prefix/`` under its
+    own name; its presigned URL (or plain one, ``public``). StorageError when it fails."""
+    from agentic_image_gen.store.upload import upload_image_to_cloud  # boto3: only when asked
+
+    return await asyncio.to_thread(
+        upload_image_to_cloud, str(path), destination, public=public, expires_in=expires_in
+    )

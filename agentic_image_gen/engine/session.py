@@ -6,7 +6,9 @@
 handed over as objects (``generator=``, ``evaluator=``, ``prompter=``); a ``reviewer=`` answers
 a run's review requests. A session keeps the expensive, shareable things (HTTP clients, a
 loaded model) for as long as it is open; every run has its own usage ledger, retry budget,
-caches and conversation, so two runs at once in one session never share a budget.
+caches and conversation, so two runs at once in one session never share a budget, unless
+they are handed one ``limiter=`` (core/limits.py; a catalog's): then their provider calls and
+their rounds' costs go through it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from agentic_image_gen.core.config import RESUMABLE as RESUMABLE  # the library'
 from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.errors import AigError, InputError
 from agentic_image_gen.core.events import Event, EventSink
+from agentic_image_gen.core.limits import Limiter
 from agentic_image_gen.core.output import RunOutput, RunSummary
 from agentic_image_gen.core.result import RunResult
 from agentic_image_gen.core.retry import RetryPolicy
@@ -84,12 +87,14 @@ class Session:
         evaluator: Evaluator | None = None,
         prompter: Prompter | None = None,
         reviewer: Reviewer | None = None,
+        limiter: Limiter | None = None,
     ) -> RunResult:
         """A new run. Raises RunFailed with the partial result; cancelling it journals
         ``interrupted`` and re-raises CancelledError. Roles given as objects are used as
-        they are; the others come from the registry."""
+        they are; the others come from the registry. With a shared ``limiter`` whose budget
+        cannot pay for the first round now, BudgetExhausted comes before any folder."""
         own = _own(generator=generator, evaluator=evaluator, prompter=prompter)
-        return await self._drive(config, None, on_event, own, reviewer)
+        return await self._drive(config, None, on_event, own, reviewer, limiter)
 
     async def resume(
         self,
@@ -100,6 +105,7 @@ class Session:
         evaluator: Evaluator | None = None,
         prompter: Prompter | None = None,
         reviewer: Reviewer | None = None,
+        limiter: Limiter | None = None,
         **overrides: Any,
     ) -> RunResult:
         """Continue a stopped run from its folder, with its own settings, as journaled;
@@ -109,7 +115,7 @@ class Session:
         store = await asyncio.to_thread(RunStore.open, Path(run_dir))
         try:
             config = resumed_config(store.journal.config, overrides)
-            return await self._drive(config, store, on_event, own, reviewer)
+            return await self._drive(config, store, on_event, own, reviewer, limiter)
         finally:
             store.close()  # the folder's lock (the loop closes it too; twice is safe)
 
@@ -176,6 +182,7 @@ class Session:
         on_event: EventSink | None,
         own: dict[Role, Any],
         reviewer: Reviewer | None,
+        limiter: Limiter | None = None,
     ) -> RunResult:
         self._check_open()
         registry = self.registry
@@ -189,11 +196,12 @@ class Session:
                 exit_stack=run_stack,
                 shared_resources=self.resources,
                 retry_policy=RetryPolicy(
-                    budget=config.retry_budget, call_deadline=config.call_timeout
+                    budget=config.retry_budget, call_deadline=config.call_timeout, limiter=limiter
                 ),
                 ledger=ledger,
                 conversation_id=store.journal.result.thread_id if store is not None else None,
                 resuming=resuming,
+                limiter=limiter,
             )
             if any(spec.cutter for spec in registry.specs):
                 # A journal from before segmenters were journaled names the one that cut.
@@ -220,7 +228,7 @@ class Session:
                 names=config.providers,
             )
             return await run_loop(
-                config, providers, ledger, on_event, store=store, reviewer=reviewer
+                config, providers, ledger, on_event, store=store, reviewer=reviewer, limiter=limiter
             )
 
 

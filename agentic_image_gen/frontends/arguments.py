@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import BaseModel, ValidationError
 
@@ -95,6 +95,13 @@ _OWN_FLAGS = [f for f, flag in FLAGS.items() if flag and "." not in f and f != "
 # The flags a resume may change, in the order the help lists them (RESUMABLE's fields).
 RESUMABLE_FLAGS = [flag for field, flag in FLAGS.items() if field in RESUMABLE]
 RESUMABLE_TEXT = ", ".join(RESUMABLE_FLAGS[:-1]) + " and " + RESUMABLE_FLAGS[-1]
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag as one line (InputError) instead of usage + exit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(message)
 
 
 def default(field: str) -> Any:

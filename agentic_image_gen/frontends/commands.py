@@ -34,6 +34,8 @@ class Command:
     arguments: Callable[[argparse.ArgumentParser], None]
     handler: Handler
     json_errors: str = 'on failure, also print {"error": {...}} on stdout'  # the flag's help
+    # Flags it does not know are a run's, passed on as ``run_flags`` (batch: every product's).
+    takes_run_flags: bool = False
 
 
 def _runs(args: argparse.Namespace, context: Context) -> int:
@@ -94,7 +96,7 @@ def _providers(args: argparse.Namespace, context: Context) -> int:
 
 
 def _models(args: argparse.Namespace, context: Context) -> int:
-    from agentic_image_gen.engine.catalog import fetch_models
+    from agentic_image_gen.engine.installed import fetch_models
 
     for path in fetch_models(args.names):
         print(printable(path))
@@ -110,6 +112,24 @@ def _mcp(args: argparse.Namespace, context: Context) -> int:
 def _mcp_arguments(parser: argparse.ArgumentParser) -> None:
     from agentic_image_gen.frontends.mcp import add_arguments
 
+    add_arguments(parser)
+
+
+def _batch(args: argparse.Namespace, context: Context) -> Awaitable[int]:
+    from agentic_image_gen.frontends.batch.command import main
+
+    return main(args)
+
+
+def _batch_arguments(parser: argparse.ArgumentParser) -> None:
+    from agentic_image_gen.frontends.batch.options import EPILOG, add_arguments
+
+    parser.description = (
+        "Run every product of a catalog: one run folder each, one budget and one rate limit "
+        "for all, resumable; catalog.json, .csv and .html at the end."
+    )
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add_arguments(parser)
 
 
@@ -168,4 +188,11 @@ COMMANDS = (
     ),
     Command("models", "segmentation models: 'fetch NAME' gets one ahead of time", _fetch, _models),
     Command("mcp", "serve the loop to agents over MCP (stdio; --http)", _mcp_arguments, _mcp),
+    Command(
+        "batch",
+        "a whole catalog (CSV): one budget, one rate limit, resumable, a catalog report",
+        _batch_arguments,
+        _batch,
+        takes_run_flags=True,
+    ),
 )

@@ -8,18 +8,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import NoReturn
 
-from agentic_image_gen.core.errors import InputError
+from agentic_image_gen.frontends.arguments import Parser
 from agentic_image_gen.frontends.commands import COMMANDS
 from agentic_image_gen.frontends.error_output import PROG
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse that reports a bad flag as one line (InputError) instead of usage + exit."""
-
-    def error(self, message: str) -> NoReturn:
-        raise InputError(message)
 
 
 def build_parser() -> Parser:
@@ -28,7 +20,13 @@ def build_parser() -> Parser:
     for command in COMMANDS:
         # The run's usage is the program's own: naming "run" is optional.
         prog = PROG if command.name == "run" else f"{PROG} {command.name}"
-        sub = commands.add_parser(command.name, prog=prog, help=command.help)
+        sub = commands.add_parser(
+            command.name,
+            prog=prog,
+            help=command.help,
+            # A run flag passed on must never be read as an abbreviation of the command's own.
+            allow_abbrev=not command.takes_run_flags,
+        )
         command.arguments(sub)
         if command.name == "run":
             sub.epilog = f"{sub.epilog}\n{_listing()}"
@@ -47,4 +45,9 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     arguments = list(argv)
     if not arguments or arguments[0] not in {command.name for command in COMMANDS}:
         arguments.insert(0, "run")
-    return build_parser().parse_args(arguments)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(arguments)
+    if unknown and not args.spec.takes_run_flags:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.run_flags = unknown
+    return args

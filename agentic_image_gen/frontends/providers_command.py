@@ -7,7 +7,7 @@ import json
 import os
 from typing import Any
 
-from agentic_image_gen.engine.catalog import ProviderInfo, describe_providers
+from agentic_image_gen.engine.installed import ProviderInfo, describe_providers
 
 _SHORT = {
     "input": "in",

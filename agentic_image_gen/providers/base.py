@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from agentic_image_gen.core.checklist import Requirement
 from agentic_image_gen.core.config import ProviderNames, RunConfig, problems
 from agentic_image_gen.core.errors import InputError
+from agentic_image_gen.core.limits import Limiter
 from agentic_image_gen.core.retry import RetryPolicy
 from agentic_image_gen.core.types import (
     Comparison,
@@ -180,7 +181,8 @@ class Resources:
 @dataclass
 class ProviderContext:
     """What a component's factory receives: the run's config, this provider's options, the
-    session's shared resources, and the run's own state (ledger, retry budget, caches)."""
+    session's shared resources, and the run's own state (ledger, retry budget, caches).
+    ``provider`` is the name of the provider being built (the key of its rate limit)."""
 
     config: RunConfig
     exit_stack: AsyncExitStack  # closes, at the end of the run, what the run opened
@@ -192,6 +194,8 @@ class ProviderContext:
     run_cache: dict[str, Any] = field(default_factory=dict)  # per run: cut-outs, previews
     cutter: ProductCutter | None = None  # the run's segmenter, when a provider offers one
     resuming: bool = False  # a resumed run: reuse what was journaled, never re-choose
+    provider: str = ""
+    limiter: Limiter | None = None  # shared with other runs (a catalog's): rates and budget
 
     @property
     def resources(self) -> Resources:
@@ -202,6 +206,13 @@ class ProviderContext:
     @property
     def env(self) -> Mapping[str, str]:
         return self.resources.env
+
+    @property
+    def max_cost(self) -> float | None:
+        """The budget the run's spending counts against: its own, else the one it shares."""
+        if self.config.max_cost is not None or self.limiter is None:
+            return self.config.max_cost
+        return self.limiter.max_cost
 
     def options_as(self, kind: type[OptionsT]) -> OptionsT:
         """This provider's options, typed (the defaults when a test builds a bare context)."""

@@ -120,7 +120,8 @@ class Registry:
             options = spec.resolve_options(spec.given(context.config), context.env)
         if (problem := spec.problem(options, context.env)) is not None:
             raise ConfigurationError(problem)
-        context = replace(context, options=options)  # the run's state stays shared
+        # The run's state stays shared; the name keys the provider's rate limit.
+        context = replace(context, options=options, provider=spec.name)
         factory = component.factory
         if isinstance(factory, str):
             target = _imported(factory)

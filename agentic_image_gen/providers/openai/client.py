@@ -3,6 +3,7 @@ priced into the run's ledger and its failures translated into ours (one line, ke
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -34,10 +35,21 @@ class OpenAIApi:
 
     ``stage`` (generation, evaluation, refinement) names the step in a content refusal."""
 
-    def __init__(self, client: openai.AsyncOpenAI, policy: RetryPolicy, ledger: UsageLedger):
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        policy: RetryPolicy,
+        ledger: UsageLedger,
+        provider: str = "openai",
+    ):
         self.client = client
         self.policy = policy
         self.ledger = ledger
+        self.provider = provider  # whose rate limit a shared limiter applies
+
+    def slot(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """A call made once, outside ``__call__`` (a clean-up), still waits its turn."""
+        return self.policy.slot(self.provider)
 
     async def __call__(
         self,
@@ -62,7 +74,7 @@ class OpenAIApi:
         retries_before = self.policy.retries_used
         started = time.monotonic()
         try:
-            result = await self.policy.call(attempt, classify)
+            result = await self.policy.call(attempt, classify, self.provider)
         except (openai.OpenAIError, ResponseFailed, json.JSONDecodeError) as exc:
             retried = self.policy.retries_used - retries_before
             raise translated(exc, action, stage, retried, self.client.api_key) from exc
@@ -106,7 +118,7 @@ async def shared_api(context: ProviderContext) -> OpenAIApi:
         raise ConfigurationError(
             f"{options.api_key_env} is not set: export it to use the OpenAI providers"
         )
-    check_budget_prices(options, context.ledger.prices, context.config.max_cost)
+    check_budget_prices(options, context.ledger.prices, context.max_cost)
     base_url = options.base_url or DEFAULT_BASE_URL
 
     async def make() -> openai.AsyncOpenAI:
@@ -122,6 +134,6 @@ async def shared_api(context: ProviderContext) -> OpenAIApi:
 
     fingerprint = hashlib.sha256(key.encode()).hexdigest()
     client = await context.resources.shared(("openai", base_url, fingerprint), make, close)
-    api = OpenAIApi(client, context.retry_policy, context.ledger)
+    api = OpenAIApi(client, context.retry_policy, context.ledger, context.provider or "openai")
     context.run_cache[_API_KEY] = api
     return api

@@ -161,7 +161,8 @@ class OpenAIPrompter:
         if self._started_unused and self._conversation_id and not interrupted:
             client = self._api.client.with_options(timeout=DELETE_TIMEOUT_SECONDS, max_retries=0)
             with contextlib.suppress(openai.OpenAIError):
-                await client.conversations.delete(self._conversation_id)
+                async with self._api.slot():
+                    await client.conversations.delete(self._conversation_id)
         return False
 
 

@@ -96,7 +96,8 @@ class ImageUploads:
 
         async def delete(file_id: str) -> None:
             with contextlib.suppress(openai.OpenAIError):
-                await client.files.delete(file_id)
+                async with self._api.slot():
+                    await client.files.delete(file_id)
 
         await asyncio.gather(*(delete(file_id) for file_id in self.uploaded))
 

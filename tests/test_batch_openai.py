@@ -1,0 +1,76 @@
+"""A catalog against the loopback OpenAI fake (the real SDK over HTTP): one budget for every
+product, never passed, the products it cannot pay for listed as pending; a 429 with
+Retry-After met by one product slows every product."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakes import FakeOpenAIServer
+from test_batch import batch, photos
+
+OPENAI = ("--provider", "openai", "--quality", "low", "--max-iterations", "2")
+
+
+def catalog(tmp_path: Path, products: int) -> Path:
+    photos(tmp_path, "ring.jpg")
+    rows = "".join(f"P{n},Gold ring {n},ring.jpg\n" for n in range(products))
+    (tmp_path / "c.csv").write_text("sku,title,image\n" + rows)
+    return tmp_path / "c.csv"
+
+
+def journals(out: Path) -> list[dict[str, Any]]:
+    return [json.loads(path.read_text()) for path in sorted(out.glob("*/*/run.json"))]
+
+
+def test_the_catalog_budget_is_never_passed_and_what_it_cannot_pay_for_waits(
+    openai_env: FakeOpenAIServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    budget = 0.05  # about a product and a half at these settings
+    code, summary, err = batch(capsys, str(catalog(tmp_path, 4)), "--out", str(out), *OPENAI,
+                               "--max-cost", str(budget), "--concurrency", "3")
+    assert code == 10, err
+    counts = summary["counts"]
+    assert counts["done"] >= 1 and counts["pending"] >= 1
+    assert counts["done"] + counts["pending"] == 4 and counts["failed"] == 0
+    runs = journals(out)
+    spent = sum(record["cost_usd"] for run in runs for record in run["result"]["usage"])
+    assert 0 < spent <= budget  # every call of every product, from the run folders
+    assert summary["cost_usd"] == pytest.approx(spent, abs=1e-4) and summary["max_cost"] == budget
+    assert all(run["config"]["max_cost"] is None for run in runs)  # no per-run copy
+    pending = [p for p in summary["not_done"] if p["status"] == "pending"]
+    for product in pending:
+        assert product["error"].startswith("not started: the shared budget of 0.05 USD")
+        assert not (out / product["id"]).exists()  # never started: no folder
+    images = sum(len(run["result"]["iterations"]) for run in runs)
+    assert len(openai_env.generation_requests()) == images  # every image paid for is kept
+    assert {run["result"]["stop_reason"] for run in runs} <= {"max_iterations", "budget"}
+
+    code, again, _ = batch(capsys, str(tmp_path / "c.csv"), "--out", str(out), *OPENAI,
+                           "--max-cost", str(budget), "--concurrency", "3")
+    assert code == 10 and again["counts"] == counts  # spent before counts: nothing more runs
+    assert len(openai_env.generation_requests()) == images
+
+
+def test_a_429_met_by_one_product_slows_every_product_on_that_provider(
+    openai_env: FakeOpenAIServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    openai_env.latency.update({"generation": 0.1, "evaluation": 0.03})
+    openai_env.script_faults([{"status": 429, "retry_after": 1, "kind": "generation"}])
+    code, summary, err = batch(capsys, str(catalog(tmp_path, 3)), "--out",
+                               str(tmp_path / "out"), *OPENAI, "--concurrency", "3",
+                               "--max-iterations", "1")
+    assert code == 0, err
+    assert summary["counts"]["done"] == 3
+    (hit,) = openai_env.fault_hits
+    started = sorted(r.started for r in openai_env.requests if r.started)
+    # Calls already on their way when the 429 came may arrive just after it; then nothing
+    # reaches the API from any product until the second it asked for has passed.
+    during = [t - hit.at for t in started if hit.at + 0.15 < t < hit.at + 0.95]
+    assert during == []
+    assert [t for t in started if t >= hit.at + 0.95]  # and every product went on after it
+    assert sum(1 for t in started if t < hit.at) >= 3  # the others were busy before it
