@@ -59,3 +59,14 @@ def openai_env(fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -
     for name in ("AIG_MODEL", "AIG_IMAGE_MODEL", "AIG_EVALUATOR_MODEL", "AIG_PROMPTER_MODEL"):
         monkeypatch.delenv(name, raising=False)
     return fake_openai
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[None]:
+    """One local Ray cluster for the whole test session (Ray's local mode is gone)."""
+    ray = pytest.importorskip("ray", reason="the ray extra is not installed")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()

@@ -10,10 +10,14 @@ import contextlib
 import os
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentic_image_gen.core.errors import InputError
-from agentic_image_gen.frontends.batch.options import options_from
+from agentic_image_gen.frontends.batch.options import BatchOptions, options_from
+from agentic_image_gen.frontends.batch.runner import LocalRunner, Runner
+
+if TYPE_CHECKING:
+    from agentic_image_gen.engine.limits import SharedLimiter
 
 PROG = "agentic-image-gen batch"
 EXIT_NOT_ALL_DONE = 10
@@ -26,7 +30,6 @@ async def main(args: argparse.Namespace) -> int:
     from agentic_image_gen.frontends.batch.formats import BadRow, read_catalog
     from agentic_image_gen.frontends.batch.outputs import summary, write_all
     from agentic_image_gen.frontends.batch.progress import ProgressBar
-    from agentic_image_gen.frontends.batch.runner import LocalRunner
     from agentic_image_gen.frontends.batch.schedule import Batch
     from agentic_image_gen.frontends.batch.state import Record, State
     from agentic_image_gen.frontends.json_output import print_json
@@ -52,7 +55,7 @@ async def main(args: argparse.Namespace) -> int:
         with ProgressBar(len(batch.jobs), enabled=not options.quiet) as bar:
             batch.progress = bar
             try:
-                await batch.run(LocalRunner(limiter))
+                await batch.run(_runner(options, limiter))
             except asyncio.CancelledError:
                 stopped.append(received[0] if received else signal.SIGINT)
         records = batch.in_order()
@@ -73,6 +76,20 @@ async def main(args: argparse.Namespace) -> int:
         return 128 + stopped[0]
     all_done = head["counts"]["done"] == head["counts"]["products"] and not catalog.bad_rows
     return 0 if all_done else EXIT_NOT_ALL_DONE
+
+
+def _runner(options: BatchOptions, limiter: SharedLimiter) -> Runner:
+    if options.engine == "ray":
+        from agentic_image_gen.frontends.batch.ray_runner import RayRunner
+
+        return RayRunner(
+            address=options.ray_address,
+            workers=options.concurrency,
+            max_cost=options.max_cost,
+            rates=options.rates,
+            max_in_flight=options.max_in_flight,
+        )
+    return LocalRunner(limiter)
 
 
 def _check_rates(rates: dict[str, float]) -> None:

@@ -49,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="requests per minute to a provider across the batch, e.g. openai=60/min "
         "(repeatable; /s and /h too)")
     add("--retry-failed", action="store_true", help="run failed products again")
+    add("--engine", choices=["local", "ray"], default="local",
+        help="where products' loops run: here (local, default) or on a Ray cluster (needs "
+        "the ray extra)")
+    add("--ray-address", metavar="auto|HOST:PORT|ray://HOST:10001",
+        help="a running Ray cluster to attach to (default: a local one, started and stopped "
+        "for the batch)")
     add("--export", choices=["shopify"],
         help="also write a CSV a shop imports to attach the new images (needs --upload)")
 
@@ -63,6 +69,8 @@ class BatchOptions:
     rates: dict[str, float]
     retry_failed: bool
     export: str | None
+    engine: str
+    ray_address: str | None
     max_cost: float | None
     max_in_flight: int | None
     upload: str | None
@@ -100,6 +108,8 @@ def options_from(args: argparse.Namespace, run_flags: list[str]) -> BatchOptions
         raise InputError("--review is refused here: a batch has no one at the terminal to ask")
     if args.concurrency < 1:
         raise InputError("--concurrency must be at least 1")
+    if args.ray_address and args.engine != "ray":
+        raise InputError("--ray-address needs --engine ray")
     if args.export and not run_args.upload:
         raise InputError("--export shopify needs --upload: Shopify imports images by public URL")
     options = BatchOptions(
@@ -111,6 +121,8 @@ def options_from(args: argparse.Namespace, run_flags: list[str]) -> BatchOptions
         rates=dict(parse_rate(item) for item in args.rate),
         retry_failed=args.retry_failed,
         export=args.export,
+        engine=args.engine,
+        ray_address=args.ray_address,
         max_cost=run_args.max_cost,
         max_in_flight=run_args.max_concurrency,
         upload=run_args.upload,

@@ -1,0 +1,192 @@
+"""The catalog on a Ray cluster (``batch --engine ray``): each product's loop runs in a worker
+actor that keeps one Session for its life (shared clients and models, as in one process);
+one limiter actor holds the rate limits and the catalog's budget for every worker, so a 429
+slows every worker on that provider and the budget is the catalog's.
+
+The batch process keeps the state file, the catalog files and the progress bar, exactly as
+with the local runner. Without an address a local cluster is started for the batch and
+stopped after it; with one (``auto``, ``HOST:PORT``, ``ray://HOST:10001``) the batch attaches
+and leaves it running. A worker that dies mid-product (its node lost) leaves the run folder
+journaled as far as it got; the product is resumed from it on another worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from agentic_image_gen.core.errors import ConfigurationError
+from agentic_image_gen.engine.runs import JOURNAL_NAME
+from agentic_image_gen.frontends.batch.work import Job, Notify, Outcome
+
+# How often a product is moved to another worker when its worker dies before giving up.
+MAX_WORKER_LOSSES = 2
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError as exc:
+        raise ConfigurationError(
+            "--engine ray needs the ray extra: pip install 'agentic-image-gen[ray]'"
+        ) from exc
+    return ray
+
+
+class LimiterActor:
+    """The one limiter of the catalog, as an async actor every worker calls."""
+
+    def __init__(self, max_cost: float | None, rates: dict[str, float], in_flight: int | None):
+        from agentic_image_gen.engine.limits import SharedLimiter
+
+        self.limiter = SharedLimiter(max_cost=max_cost, rates=rates, max_in_flight=in_flight)
+
+    async def acquire(self, provider: str) -> None:
+        await self.limiter.acquire(provider)
+
+    async def release(self, provider: str) -> None:
+        await self.limiter.release(provider)
+
+    async def slow_down(self, provider: str, seconds: float) -> None:
+        await self.limiter.slow_down(provider, seconds)
+
+    async def reserve(self, key: str, estimate: float) -> bool:
+        return await self.limiter.reserve(key, estimate)
+
+    async def settle(self, key: str, spent: float) -> None:
+        await self.limiter.settle(key, spent)
+
+    def max_cost(self) -> float | None:
+        return self.limiter.max_cost
+
+
+class ActorLimiter:
+    """One run's view of the limiter actor (core/limits.py's Limiter), in a worker."""
+
+    def __init__(self, actor: Any, key: str, max_cost: float | None) -> None:
+        self._actor, self._key, self._max_cost = actor, key, max_cost
+
+    @property
+    def max_cost(self) -> float | None:
+        return self._max_cost
+
+    async def acquire(self, provider: str) -> None:
+        await self._actor.acquire.remote(provider)
+
+    async def release(self, provider: str) -> None:
+        await self._actor.release.remote(provider)
+
+    async def slow_down(self, provider: str, seconds: float) -> None:
+        await self._actor.slow_down.remote(provider, seconds)
+
+    async def reserve(self, estimate: float) -> bool:
+        reserved: bool = await self._actor.reserve.remote(self._key, estimate)
+        return reserved
+
+    async def settle(self, spent: float) -> None:
+        await self._actor.settle.remote(self._key, spent)
+
+
+class ProductWorker:
+    """A worker process's one Session, running one product at a time."""
+
+    def __init__(self, limiter: Any, max_cost: float | None) -> None:
+        from agentic_image_gen.engine.session import Session
+
+        self.session = Session()
+        self.limiter, self.max_cost = limiter, max_cost
+
+    async def run(self, job: Job) -> Outcome:
+        from agentic_image_gen.frontends.batch.work import run_product
+
+        view = ActorLimiter(self.limiter, job.key, self.max_cost)
+        return await run_product(self.session, job, view, lambda progress: None)
+
+    def ready(self) -> bool:
+        return True
+
+
+class RayRunner:
+    """The batch's Runner on a Ray cluster (frontends/batch/runner.py's Protocol)."""
+
+    def __init__(
+        self,
+        *,
+        address: str | None,
+        workers: int,
+        max_cost: float | None,
+        rates: dict[str, float],
+        max_in_flight: int | None,
+    ) -> None:
+        self.address, self.workers = address, workers
+        self.max_cost, self.rates, self.max_in_flight = max_cost, rates, max_in_flight
+        self._started_cluster = False
+        self._limiter: Any = None
+        self._idle: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def start(self) -> None:
+        ray = _ray()
+        if not ray.is_initialized():
+            self._started_cluster = self.address is None
+            try:
+                await asyncio.to_thread(
+                    ray.init,
+                    address=self.address,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    configure_logging=False,
+                )
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise ConfigurationError(f"--ray-address {self.address}: {exc}") from exc
+        limiter = ray.remote(LimiterActor).options(num_cpus=0, max_concurrency=1000)
+        self._limiter = limiter.remote(self.max_cost, self.rates, self.max_in_flight)
+        for _ in range(self.workers):
+            await self._idle.put(self._new_worker())
+
+    def _new_worker(self) -> Any:
+        worker = _ray().remote(ProductWorker).options(num_cpus=0, max_concurrency=2)
+        return worker.remote(self._limiter, self.max_cost)
+
+    async def stop(self) -> None:
+        ray = _ray()
+        if self._started_cluster and ray.is_initialized():
+            await asyncio.to_thread(ray.shutdown)
+
+    async def seed(self, key: str, spent: float) -> None:
+        await self._limiter.settle.remote(key, spent)
+
+    async def run(self, job: Job, notify: Notify) -> Outcome:
+        ray = _ray()
+        losses = 0
+        while True:
+            worker = await self._idle.get()
+            try:
+                outcome: Outcome = await worker.run.remote(job)
+            except ray.exceptions.RayActorError as lost:  # the worker (or its node) died
+                self._idle.put_nowait(self._new_worker())
+                losses += 1
+                folder = _latest_run(job)
+                if losses > MAX_WORKER_LOSSES:
+                    return Outcome(job.product_id, "failed", error=f"worker lost: {lost}")
+                print(
+                    f"agentic-image-gen batch: {job.product_id}: its worker was lost; "
+                    "resumed on another",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                job = replace(job, resume=folder) if folder is not None else job
+                continue
+            self._idle.put_nowait(worker)
+            return outcome
+
+
+def _latest_run(job: Job) -> str | None:
+    """The run folder a lost worker left for ``job`` (the product's own folder holds one)."""
+    if job.resume is not None:
+        return job.resume
+    parent = Path(job.config.out_dir)
+    runs = sorted(p for p in parent.glob("*") if (p / JOURNAL_NAME).is_file())
+    return str(runs[-1]) if runs else None
