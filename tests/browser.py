@@ -45,6 +45,21 @@ def unavailable_reason() -> str | None:
 
 
 @contextmanager
+def launched() -> Iterator[Any]:
+    """A headless Chromium (a Playwright Browser), closed on leaving."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
 def chromium_page(width: int = 1280, height: int = 900) -> Iterator[Any]:
     """A fresh page in a headless Chromium that never reaches the network on its own."""
     from playwright.sync_api import sync_playwright

@@ -3,6 +3,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,3 +60,28 @@ def openai_env(fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -
     for name in ("AIG_MODEL", "AIG_IMAGE_MODEL", "AIG_EVALUATOR_MODEL", "AIG_PROMPTER_MODEL"):
         monkeypatch.delenv(name, raising=False)
     return fake_openai
+
+
+# =================================================================================================
+# One headless Chromium for every browser test of the session (tests/browser.py)
+# =================================================================================================
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """The session's browser; the browser tests skip (saying why) where it cannot run."""
+    from browser import launched, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    with launched() as browser:
+        yield browser
+
+
+@pytest.fixture
+def browser_page(chromium: Any) -> Iterator[Any]:
+    """A fresh page (its own cookies) in the session's browser."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()

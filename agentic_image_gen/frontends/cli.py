@@ -142,7 +142,7 @@ def _fail(error: AigError, json_errors: bool = False) -> int:
 
 
 # Subcommands that work on run folders or list providers; anything else is a new run.
-COMMANDS = ("runs", "show", "report", "providers", "profiles", "models", "schema")
+COMMANDS = ("runs", "show", "report", "providers", "profiles", "models", "schema", "web")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

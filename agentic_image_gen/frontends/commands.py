@@ -84,6 +84,12 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _web(args: argparse.Namespace) -> int:
+    from agentic_image_gen.frontends import web
+
+    return web.run(args)
+
+
 def _parser() -> _Parser:
     parser = _Parser(prog=PROG)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -113,6 +119,11 @@ def _parser() -> _Parser:
     fetch.add_argument("names", nargs="+", metavar="NAME")
     fetch.add_argument("--json-errors", action="store_true", help=argparse.SUPPRESS)
     fetch.set_defaults(handler=_fetch)
+    from agentic_image_gen.frontends import web
+
+    serve = commands.add_parser("web", help="a local web app to start, watch and steer runs")
+    web.add_arguments(serve)
+    serve.set_defaults(handler=_web)
     for command in (runs, show, report, profiles, providers, schema):
         command.add_argument(
             "--json-errors",
