@@ -98,8 +98,8 @@ def wait_for(client: httpx.Client, run_id: str, *statuses: str, timeout: float =
 
 
 def sse_events(client: httpx.Client, run_id: str, last_event_id: str | None = None,
-               until: str = "run_finished") -> Iterator[dict[str, Any]]:
-    """The run's server-sent events, parsed, until the first named ``until`` (included)."""
+               until: str = "run_finished", times: int = 1) -> Iterator[dict[str, Any]]:
+    """The run's server-sent events, parsed, until the ``times``-th named ``until``."""
     import json
 
     headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
@@ -111,7 +111,8 @@ def sse_events(client: httpx.Client, run_id: str, last_event_id: str | None = No
             if not line:
                 if "event" in event:
                     yield event
-                    if event["event"] == until:
+                    times -= event["event"] == until
+                    if times == 0:
                         return
                 event = {}
                 continue

@@ -137,13 +137,14 @@ class Session:
         prompt: str,
         generator: ImageGenerator | None = None,
         evaluator: Evaluator | None = None,
+        prompter: Prompter | None = None,
     ) -> RunResult:
         """A person's region edit of a stopped run (engine/edit.py): image ``iteration``
         repainted where the PNG ``mask`` is transparent, as ``prompt`` says; one more
         iteration, journaled, with the run's events. InputError when the generator cannot
         edit a region or the mask does not fit the image."""
         self._check_open()
-        own = _own(generator=generator, evaluator=evaluator)
+        own = _own(generator=generator, evaluator=evaluator, prompter=prompter)
         edit = RegionEdit(iteration, mask, prompt)
         store = await asyncio.to_thread(RunStore.open, Path(run_dir))
         try:
