@@ -67,6 +67,8 @@ class EventLog:
         self.files: Callable[[str], str | None] = lambda path: None
         self.entries: list[Entry] = []
         self.active = False  # a job of this run is queued or running: more will come
+        self.closed = False  # the server is stopping: every stream ends now
+        self.references: list[str] = []  # the URLs of the run's reference photos, in order
         self._seen: dict[int, dict[str, Any]] = {}
         self._wake = asyncio.Event()
 
@@ -83,6 +85,8 @@ class EventLog:
     def add(self, event: Event) -> Entry:
         """The engine's event, converted and appended (called by the run's event sink)."""
         data = {k: v for k, v in _fields(event).items() if k not in _NOT_FIELDS}
+        if event_name(event) == "run_started":
+            data["references"] = self.references
         if isinstance(event, ImageSaved):
             data["image_url"] = self.files(event.image_path)
         if isinstance(event, ReviewRequested):
@@ -123,7 +127,9 @@ class EventLog:
             while position < len(self.entries):
                 yield self.entries[position]
                 position += 1
-            if not self.active and self.entries and self.entries[-1].name == "run_finished":
+            if self.closed or (
+                not self.active and self.entries and self.entries[-1].name == "run_finished"
+            ):
                 return
             await self._wake.wait()
 
@@ -133,7 +139,7 @@ class EventLog:
         self.append(
             "run_started",
             {"run_dir": result.run_dir, "max_rounds": max_rounds, "candidates": candidates,
-             "round": 0, "candidate": 0, "iteration": 0},
+             "round": 0, "candidate": 0, "iteration": 0, "references": self.references},
             snapshot,
         )
         for view in snapshot.iterations:

@@ -90,6 +90,12 @@ class RunManager:
                 self.queue.append(run.run_id)
         self._pump()
 
+    def end_streams(self) -> None:
+        """The server is stopping: open pages are let go (they reconnect to the next one)."""
+        for run in self.runs.values():
+            run.log.closed = True
+            run.log.wake()
+
     async def close(self) -> None:
         """Stop every run (journaled interrupted); their jobs stay owed for the next start."""
         self.closing = True
@@ -126,8 +132,16 @@ class RunManager:
         if not run.log.entries and run.run_dir is not None and run.task is None:
             journal = runs.load_journal(run.run_dir)
             config = journal.config
+            self._know_references(run, journal)
             run.log.replay(journal.result, config.max_iterations, config.candidates)
         return run.log
+
+    def _know_references(self, run: WebRun, journal: runs.RunJournal | None = None) -> None:
+        """The URLs of the run's reference photos (run_started events carry them)."""
+        if run.run_dir is not None:
+            journal = journal or runs.load_journal(run.run_dir)
+            found = (run.log.files(ref.path) for ref in journal.references)
+            run.log.references = [url for url in found if url]
 
     def folder(self, run: WebRun) -> Folder | None:
         if run.run_dir is None:
@@ -357,6 +371,9 @@ class RunManager:
             run.entry.folder = run.run_dir.name
             run.log.files = file_url(run.run_id, run.run_dir)
             self._save()  # the folder is known: a restart resumes it instead of starting over
+        if isinstance(event, RunStarted):
+            with contextlib.suppress(AigError):
+                self._know_references(run)
         if run.first_event is not None and not run.first_event.done():
             run.first_event.set_result(None)
         run.log.add(event)

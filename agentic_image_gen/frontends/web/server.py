@@ -55,9 +55,18 @@ def serve(args: argparse.Namespace) -> int:
 
     settings = WebSettings(out, token, args.host, port, args.max_runs, args.allow_private_urls)
     app = create_app(settings, ready)
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2,
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5,
                             lifespan="on", access_log=False)
-    uvicorn.Server(config).run(sockets=[sock])
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # Pages keep their event streams open: end them first, or the shutdown waits.
+            manager = getattr(getattr(app, "app", None), "state", None)
+            if manager is not None and hasattr(manager, "manager"):
+                manager.manager.end_streams()
+            await super().shutdown(sockets)
+
+    Server(config).run(sockets=[sock])
     return 0
 
 

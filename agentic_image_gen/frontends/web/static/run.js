@@ -8,7 +8,7 @@
   const runId = root.dataset.runId;
   const threshold = Number(root.dataset.threshold);
   const editReason = root.dataset.editReason;
-  const references = JSON.parse(root.dataset.references || "[]");
+  let references = JSON.parse(root.dataset.references || "[]");
   const rounds = document.getElementById("rounds");
   const template = document.getElementById("card-template");
   const stage = document.getElementById("stage");
@@ -150,6 +150,7 @@
   const handlers = {
     run_started(d) {
       active = true;
+      if (d.references && d.references.length) references = d.references;
       maxRounds = d.max_rounds || maxRounds;
       candidates = d.candidates || candidates;
       stage.textContent = "Started";
@@ -248,11 +249,20 @@
     if (intent === "accept") body.accept = true;
     if (intent === "retry") body.pick = null;
     const error = form.querySelector('[role="alert"]');
+    const panel = form.closest(".review-panel");
+    const buttons = [...form.querySelectorAll("button")];
+    const sending = "Sending your decision…";
+    for (const button of buttons) button.disabled = true;
+    stage.textContent = sending;
     try {
       await aig.call("POST", `/api/runs/${encodeURIComponent(runId)}/decision`, body);
-      document.getElementById("review").replaceChildren();
-      stage.textContent = intent === "accept" ? "Accepted: finishing…" : "Going on…";
+      panel.remove(); // (a newer request's panel, swapped in meanwhile, stays)
+      if (stage.textContent === sending) {
+        stage.textContent = intent === "accept" ? "Accepted: finishing…" : "Going on…";
+      }
     } catch (failure) {
+      for (const button of buttons) button.disabled = false;
+      stage.textContent = "Waiting for your review";
       aig.showError(error, failure.message);
     }
   }
@@ -290,11 +300,12 @@
   const zoom = { scale: 1, x: 0, y: 0 };
 
   function choices() {
-    const list = references.map((url, n) => ({ value: `ref-${n}`, label: `Reference photo ${n + 1}`, url }));
+    const list = references.map((url, n) => ({ value: `ref-${n}`, label: `Photo ${n + 1}`, url }));
     for (const v of [...views.values()].sort((a, b) => a.index - b.index)) {
       if (!v.image_url) continue;
       const score = v.score === null || v.score === undefined ? "" : ` · score ${v.score}`;
-      list.push({ value: `img-${v.index}`, label: `Image ${v.index} · round ${v.round}, candidate ${v.candidate}${score}`, url: v.image_url });
+      const label = `#${v.index} · round ${v.round}, candidate ${v.candidate}${score}`;
+      list.push({ value: `img-${v.index}`, label, url: v.image_url });
     }
     return list;
   }
@@ -320,7 +331,11 @@
     const a = find(after.value);
     if (b && beforeImage.getAttribute("src") !== b.url) beforeImage.src = b.url;
     if (a && afterImage.getAttribute("src") !== a.url) afterImage.src = a.url;
-    afterImage.style.clipPath = `inset(0 0 0 ${split.value}%)`;
+    // The split is where the handle is on screen; the clip is in the zoomed stage's own units.
+    const width = view.clientWidth || 1;
+    const inStage = (((Number(split.value) / 100) * width - zoom.x) / zoom.scale / width) * 100;
+    const clip = Math.round(Math.min(100, Math.max(0, inStage)) * 100) / 100;
+    afterImage.style.clipPath = `inset(0 0 0 ${clip}%)`;
     handle.style.left = `${split.value}%`;
     stageBox.style.transform = `translate(${zoom.x}px, ${zoom.y}px) scale(${zoom.scale})`;
     document.getElementById("zoom-level").textContent = `${Math.round(zoom.scale * 100)}%`;
