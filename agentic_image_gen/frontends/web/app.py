@@ -16,9 +16,10 @@ from starlette.types import ASGIApp
 
 from agentic_image_gen.core.version import __version__
 from agentic_image_gen.engine.session import Session
-from agentic_image_gen.frontends.web import api, pages
+from agentic_image_gen.frontends.web.api import router as api_router
 from agentic_image_gen.frontends.web.intake import Refused
 from agentic_image_gen.frontends.web.manager import RunManager
+from agentic_image_gen.frontends.web.pages import router as pages_router
 from agentic_image_gen.frontends.web.security import TokenGuard
 
 HERE = Path(__file__).resolve().parent
@@ -67,8 +68,8 @@ def create_app(settings: WebSettings, ready: Callable[[], None] | None = None) -
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.include_router(api.router)
-    app.include_router(pages.router)
+    app.include_router(api_router)
+    app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(Refused)

@@ -19,12 +19,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+import agentic_image_gen.engine.runs as runs
 from agentic_image_gen.core.config import RunConfig, problems
 from agentic_image_gen.core.errors import AigError, RunFailed
 from agentic_image_gen.core.events import Event, ReviewRequested, RunStarted
 from agentic_image_gen.core.output import RunSummary
 from agentic_image_gen.core.review import ReviewRequest
-from agentic_image_gen.engine import runs
 from agentic_image_gen.engine.review import PendingReviews
 from agentic_image_gen.engine.session import Session, resumed_config
 from agentic_image_gen.frontends.web.events import EventLog, file_url

@@ -14,11 +14,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+import agentic_image_gen.engine.runs as runs
 from agentic_image_gen.core.config import MAX_CANDIDATES, MAX_ITERATIONS_LIMIT, RunConfig
 from agentic_image_gen.core.events import stop_label
 from agentic_image_gen.core.profiles import PROFILES
 from agentic_image_gen.core.types import STANDARD_SIZES, Background, OutputFormat, Quality
-from agentic_image_gen.engine import runs
 from agentic_image_gen.engine.catalog import describe_providers
 from agentic_image_gen.frontends.web.api import MAX_UPLOAD_BYTES, MAX_UPLOADS, Manager, Run
 from agentic_image_gen.frontends.web.intake import Refused
