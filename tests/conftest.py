@@ -67,21 +67,22 @@ def openai_env(fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -
 # =================================================================================================
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
-    """The session's browser; the browser tests skip (saying why) where it cannot run."""
-    from browser import launched, unavailable_reason
+    """The session's browser (tests/browser.py: SharedBrowser); the browser tests skip, saying
+    why, where it cannot run."""
+    from browser import SharedBrowser, unavailable_reason
 
     reason = unavailable_reason()
     if reason is not None:
         pytest.skip(reason)
-    with launched() as browser:
+    browser = SharedBrowser()
+    try:
         yield browser
+    finally:
+        browser.close()
 
 
 @pytest.fixture
 def browser_page(chromium: Any) -> Iterator[Any]:
     """A fresh page (its own cookies) in the session's browser."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+    with chromium.page() as page:
+        yield page

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import expect
 from web_server import PHOTOS, RING, WebServer, sse_events, start_run, wait_for
 
 PHOTO = PHOTOS / "07_ring_white_ring_test_2.jpg"
@@ -32,12 +33,6 @@ def page(browser_page: Any, server: WebServer) -> Any:
     """A page signed in the way a person is: the printed address, once."""
     browser_page.goto(server.url)
     return browser_page
-
-
-def expect(target: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(target)
 
 
 def test_the_token_becomes_a_cookie_and_leaves_the_address(page: Any, server: WebServer) -> None:

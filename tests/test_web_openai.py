@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from browser import expect
 from fakes import FakeOpenAIServer, OpenAPIValidator
 from helpers import TEST_KEY, input_images
 from PIL import Image
@@ -40,8 +41,6 @@ def decoded(data: bytes) -> np.ndarray:
 def test_a_region_drawn_on_the_page_is_sent_as_input_image_mask(
     fake: FakeOpenAIServer, browser_page: Any, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import expect
-
     server = WebServer(tmp_path / "runs", env=environment(fake), log=tmp_path / "web.log")
     try:
         with server.client() as client:
