@@ -136,3 +136,12 @@ def test_compare_two_images_with_a_slider(page: Any, server: WebServer) -> None:
     edit = page.get_by_role("button", name="Edit a region of image 2")
     expect(edit).to_be_disabled()
     assert "cannot edit a region" in (edit.get_attribute("title") or "")
+
+
+def test_the_api_documentation_renders_offline(page: Any, server: WebServer) -> None:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{server.base}/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("agentic-image-gen")
+    expect(page.get_by_text("/api/runs/{run_id}/decision")).to_be_visible()
+    assert errors == []
