@@ -360,8 +360,7 @@ class RunManager:
                 run.entry.job = None
                 run.log.active = False
                 run.log.wake()
-                if run.entry.folder is not None:
-                    self.state.unstage(run.run_id)
+                self.state.unstage(run.run_id)  # copied into the folder, or never to be used
                 self._save()
                 self._pump()
 
