@@ -32,6 +32,18 @@ def client(server: WebServer) -> Iterator[httpx.Client]:
         yield opened
 
 
+XSS_PROMPT = '<script>window.pwned=1</script> gold "ring"'
+
+
+@pytest.fixture(scope="module")
+def finished(server: WebServer) -> str:
+    """One run of two candidates and one round, finished (shared: runs take their time)."""
+    with server.client() as client:
+        run_id = start_run(client, prompt=XSS_PROMPT, candidates=2, max_iterations=1)
+        wait_for(client, run_id, "completed")
+    return run_id
+
+
 def folders(server: WebServer) -> list[str]:
     return sorted(p.name for p in server.out.iterdir() if not p.name.startswith("."))
 
@@ -142,9 +154,9 @@ def test_a_body_over_the_cap_is_413(client: httpx.Client) -> None:
 
 # ---- events, files ---------------------------------------------------------------------------
 def test_events_replay_from_the_start_or_from_the_last_seen(
-    client: httpx.Client, server: WebServer
+    client: httpx.Client, finished: str
 ) -> None:
-    run_id = start_run(client, candidates=2, max_iterations=1)
+    run_id = finished
     events = list(sse_events(client, run_id))
     names = [e["event"] for e in events]
     assert names[0] == "run_started" and names[-1] == "run_finished"
@@ -165,10 +177,9 @@ def test_events_replay_from_the_start_or_from_the_last_seen(
     assert Image.open(io.BytesIO(picture.content)).size == (512, 512)
 
 
-def test_files_only_from_inside_the_run_folder(client: httpx.Client, server: WebServer) -> None:
-    run_id = start_run(client, max_iterations=1)
-    run = wait_for(client, run_id, "completed")
-    folder = Path(run["run_dir"])
+def test_files_only_from_inside_the_run_folder(client: httpx.Client, finished: str) -> None:
+    run_id = finished
+    folder = Path(client.get(f"/api/runs/{run_id}").json()["run_dir"])
     (folder / "images" / "out.png").symlink_to(RING)
     for path in ["images/../run.json", "run.json", ".lock", "images/out.png", "images//etc/passwd",
                  "references/%2e%2e/run.json", "images/iter-99.png", "../../etc/passwd"]:
@@ -179,10 +190,8 @@ def test_files_only_from_inside_the_run_folder(client: httpx.Client, server: Web
     assert report.status_code == 200 and report.headers["content-security-policy"] == REPORT_CSP
 
 
-def test_what_a_person_typed_is_escaped(client: httpx.Client) -> None:
-    run_id = start_run(client, prompt='<script>window.pwned=1</script> gold "ring"',
-                       max_iterations=1)
-    wait_for(client, run_id, "completed")
+def test_what_a_person_typed_is_escaped(client: httpx.Client, finished: str) -> None:
+    run_id = finished
     for path in (f"/r/{run_id}", "/", "/partials/runs"):
         html = client.get(path).text
         assert "<script>window.pwned" not in html
@@ -191,11 +200,11 @@ def test_what_a_person_typed_is_escaped(client: httpx.Client) -> None:
 
 # ---- the queue, decisions, resume ------------------------------------------------------------
 def test_runs_beyond_the_limit_wait_in_line_and_two_go_at_once(client: httpx.Client) -> None:
-    ids = [start_run(client, candidates=2, max_iterations=2) for _ in range(3)]
+    ids = [start_run(client, candidates=1, max_iterations=1) for _ in range(3)]
     rows = {row["run_id"]: row for row in client.get("/api/runs").json()}
     assert rows[ids[2]]["status"] == "queued" and rows[ids[2]]["position"] == 1
-    finished = [wait_for(client, run_id, "completed") for run_id in ids]
-    assert all(run["iterations"] == 4 for run in finished)
+    done = [wait_for(client, run_id, "completed") for run_id in ids]
+    assert all(run["iterations"] == 1 for run in done)
     times = {}
     for run_id in ids:
         events = list(sse_events(client, run_id))
@@ -246,10 +255,9 @@ def test_cancel_then_resume_with_new_limits(client: httpx.Client) -> None:
 
 
 def test_a_region_edit_is_refused_with_the_reason_where_the_generator_cannot(
-    client: httpx.Client,
+    client: httpx.Client, finished: str
 ) -> None:
-    run_id = start_run(client, max_iterations=1)
-    wait_for(client, run_id, "completed")
+    run_id = finished
     answer = client.post(
         f"/api/runs/{run_id}/edit", data={"iteration": "1", "prompt": "bluer stone"},
         files=[("mask", ("mask.png", png(512, 512)))],
