@@ -132,11 +132,12 @@
   }
 
   function markBest(index) {
-    if (best === index) return;
     best = index;
     for (const [key, card] of cards) {
       card.classList.toggle("best", key === index);
-      card.querySelector(".best-badge").hidden = key !== index;
+      const badge = card.querySelector(".best-badge");
+      badge.hidden = key !== index;
+      badge.textContent = active ? "Best so far" : "Best";
     }
   }
 
@@ -169,6 +170,7 @@
       stage.textContent = d.error ? `${d.label}: ${d.error}` : `Finished: ${d.label}`;
       bar.parentElement.classList.add("done");
       if (source) source.close();
+      if (best !== null) markBest(best);
       for (const card of cards.values()) updateEditButton(card);
       aig.fire("review-changed");
       aig.fire("run-changed");
