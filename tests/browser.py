@@ -67,6 +67,14 @@ def launched() -> Iterator[Any]:
             browser.close()
 
 
+
+@contextmanager
+def chromium_page(width: int = 1280, height: int = 900) -> Iterator[Any]:
+    """A fresh page in a Chromium of its own (scripts; tests share ``SharedBrowser``)."""
+    with launched() as browser:
+        page = browser.new_page(viewport={"width": width, "height": height})
+        yield page
+
 CALL_TIMEOUT = 120  # seconds: one browser call, however slow the machine
 EXPECT_TIMEOUT = 20_000  # ms an ``expect`` waits: runs take their time on a loaded machine
 
