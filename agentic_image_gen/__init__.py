@@ -46,6 +46,8 @@ _EXPORTS = {
     "ImageGenerator": "agentic_image_gen.providers.base",
     "Evaluator": "agentic_image_gen.providers.base",
     "Prompter": "agentic_image_gen.providers.base",
+    "RegionEditor": "agentic_image_gen.providers.base",
+    "RegionEditRequest": "agentic_image_gen.core.types",
     "GenerationRequest": "agentic_image_gen.core.types",
     "GeneratedImage": "agentic_image_gen.core.types",
     "EvaluationRequest": "agentic_image_gen.core.types",
@@ -88,6 +90,8 @@ __all__ = [  # noqa: RUF022 (grouped as _EXPORTS is)
     "ImageGenerator",
     "Evaluator",
     "Prompter",
+    "RegionEditor",
+    "RegionEditRequest",
     "GenerationRequest",
     "GeneratedImage",
     "EvaluationRequest",
@@ -134,11 +138,17 @@ if TYPE_CHECKING:
         LockedScene,
         OutputFormat,
         ReferenceImage,
+        RegionEditRequest,
     )
     from agentic_image_gen.engine.limits import SharedLimiter
     from agentic_image_gen.engine.review import PendingReviews
     from agentic_image_gen.engine.session import RESUMABLE, Session, run_sync
-    from agentic_image_gen.providers.base import Evaluator, ImageGenerator, Prompter
+    from agentic_image_gen.providers.base import (
+        Evaluator,
+        ImageGenerator,
+        Prompter,
+        RegionEditor,
+    )
 
 
 def __getattr__(name: str) -> Any:

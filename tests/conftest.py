@@ -3,6 +3,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,3 +71,27 @@ def ray_cluster() -> Iterator[None]:
         yield
     finally:
         ray.shutdown()
+# =================================================================================================
+# One headless Chromium for every browser test of the session (tests/browser.py)
+# =================================================================================================
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """The session's browser (tests/browser.py: SharedBrowser); the browser tests skip, saying
+    why, where it cannot run."""
+    from browser import SharedBrowser, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    browser = SharedBrowser()
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium: Any) -> Iterator[Any]:
+    """A fresh page (its own cookies) in the session's browser."""
+    with chromium.page() as page:
+        yield page

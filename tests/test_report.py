@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import chromium_page, unavailable_reason
+from browser import unavailable_reason
 from fakes import FakeOpenAIServer
 from images import ring_photo
 
@@ -224,29 +224,31 @@ def open_report(page: Any, report: Path) -> list[str]:
 
 
 @needs_browser
-def test_report_in_chromium_loads_every_image_and_marks_the_best(make_run: Any) -> None:
+def test_report_in_chromium_loads_every_image_and_marks_the_best(
+    make_run: Any, browser_page: Any
+) -> None:
     run_dir = make_run("Gold ring with a round emerald, studio product shot", [58, 74, 93])
     report = write_report(run_dir)
-    with chromium_page(width=1280, height=900) as page:
-        errors = open_report(page, report)
-        widths = page.eval_on_selector_all(
-            "article[data-iteration] img", "imgs => imgs.map(i => i.naturalWidth)"
-        )
-        assert widths == [1024, 1024, 1024]
-        assert page.evaluate("Array.from(document.images).every(i => i.naturalWidth > 0)")
-        best = page.eval_on_selector_all(
-            "article[data-best='true']", "cards => cards.map(c => c.dataset.iteration)"
-        )
-        assert best == ["3"]
-        assert page.inner_text("#iteration-3 .badge-best").strip().lower().endswith("best")
-        assert page.is_visible("#score-chart")
-        assert errors == []
-        ARTIFACTS.mkdir(exist_ok=True)
-        shot = ARTIFACTS / "report.png"
-        page.screenshot(path=str(shot), full_page=True)
-        page.set_viewport_size({"width": 390, "height": 844})
-        page.screenshot(path=str(ARTIFACTS / "report-mobile.png"), full_page=True)
-        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    page = browser_page
+    errors = open_report(page, report)
+    widths = page.eval_on_selector_all(
+        "article[data-iteration] img", "imgs => imgs.map(i => i.naturalWidth)"
+    )
+    assert widths == [1024, 1024, 1024]
+    assert page.evaluate("Array.from(document.images).every(i => i.naturalWidth > 0)")
+    best = page.eval_on_selector_all(
+        "article[data-best='true']", "cards => cards.map(c => c.dataset.iteration)"
+    )
+    assert best == ["3"]
+    assert page.inner_text("#iteration-3 .badge-best").strip().lower().endswith("best")
+    assert page.is_visible("#score-chart")
+    assert errors == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "report.png"
+    page.screenshot(path=str(shot), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(ARTIFACTS / "report-mobile.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
     assert shot.stat().st_size > 10_000
     if os.environ.get("AIG_UPDATE_SCREENSHOT") == "1":  # refresh the README's picture on demand
         assert shot.stat().st_size < 400_000
@@ -254,14 +256,14 @@ def test_report_in_chromium_loads_every_image_and_marks_the_best(make_run: Any) 
 
 
 @needs_browser
-def test_a_script_in_the_prompt_is_shown_not_run(make_run: Any) -> None:
+def test_a_script_in_the_prompt_is_shown_not_run(make_run: Any, browser_page: Any) -> None:
     run_dir = make_run(f"{XSS} gold ring", [95])
-    with chromium_page() as page:
-        open_report(page, write_report(run_dir))
-        assert page.evaluate("typeof window.__pwned") == "undefined"
-        assert page.evaluate("document.scripts.length") == 0
-        assert XSS in page.inner_text("#original-prompt")
-        assert XSS in page.inner_text("#iteration-1 .prompt-box")
+    page = browser_page
+    open_report(page, write_report(run_dir))
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.evaluate("document.scripts.length") == 0
+    assert XSS in page.inner_text("#original-prompt")
+    assert XSS in page.inner_text("#iteration-1 .prompt-box")
 
 
 def test_report_shows_reported_and_estimated_costs_apart(make_run: Any) -> None:

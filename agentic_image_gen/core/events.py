@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    from agentic_image_gen.core.checklist import RequirementResult
     from agentic_image_gen.core.result import RunResult
     from agentic_image_gen.core.review import ReviewRequest
+    from agentic_image_gen.core.types import Fidelity
 
 Stage = Literal["generating", "evaluating", "refining"]
 
@@ -35,7 +37,8 @@ def stop_label(reason: str | None) -> str:
 
 @dataclass(frozen=True)
 class IterationView:
-    """One image as it stood: enough for a progress line or a live card."""
+    """One image as it stood: enough for a progress line or a live card (its checklist
+    ticks and fidelity too: the fidelity may land after the score, in a later snapshot)."""
 
     index: int
     round: int
@@ -45,6 +48,9 @@ class IterationView:
     image_path: str
     generation_seconds: float
     evaluation_seconds: float
+    prompt: str = ""
+    requirements: tuple[RequirementResult, ...] | None = None
+    fidelity: Fidelity | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,13 @@ class Snapshot:
                     image_path=it.image_path,
                     generation_seconds=it.generation_seconds,
                     evaluation_seconds=it.evaluation_seconds,
+                    prompt=it.prompt,
+                    requirements=(
+                        tuple(it.evaluation.requirements)
+                        if it.evaluation and it.evaluation.requirements is not None
+                        else None
+                    ),
+                    fidelity=it.fidelity,
                 )
                 for it in result.iterations
             ),

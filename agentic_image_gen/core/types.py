@@ -155,6 +155,20 @@ class GenerationRequest:
 
 
 @dataclass(frozen=True)
+class RegionEditRequest:
+    """A person's region edit: repaint ``image`` where ``mask`` is transparent, as ``prompt``
+    says, and keep the rest. ``mask`` is a PNG of the image's size whose opaque pixels are
+    kept (the convention of LockedScene's mask and OpenAI's ``input_image_mask``)."""
+
+    prompt: str
+    image: bytes
+    mime_type: str
+    mask: bytes
+    settings: ImageSettings
+    references: tuple[ReferenceImage, ...] = ()
+
+
+@dataclass(frozen=True)
 class GeneratedImage:
     """Decoded and checked image bytes, not yet on disk."""
 

@@ -145,24 +145,14 @@ class _Run:
             await self.journal(status, wait=True)
 
     async def drive(self) -> RunResult:
-        result = self.result
-        config = self.config
+        result, config = self.result, self.config
         done = max(result.rounds(), default=0)
-        self.emit(
-            lambda snap: RunStarted(
-                result.run_dir, config.max_iterations, config.candidates, snap, round=done
-            )
-        )
+        rounds, candidates = config.max_iterations, config.candidates
+        self.emit(lambda snap: RunStarted(result.run_dir, rounds, candidates, snap, round=done))
         try:
-            self.side.start()
-            await self.lock.prepare(self.providers.cutter, self.references, config.image)
-            while (reason := await self.step()) is None:
-                pass
-            await self.settle(result.iterations)
-            await self.reviews.final(reason)
-            result.stop_reason = reason
+            result.stop_reason = await self.work()
             if self.profile is not None:
-                fmt = self.config.image.output_format.value
+                fmt = config.image.output_format.value
                 result.delivery = await deliver_best(result, self.store, self.profile, fmt)
         except (asyncio.CancelledError, KeyboardInterrupt):
             await self.ended("interrupted", "interrupted")
@@ -179,8 +169,18 @@ class _Run:
             raise RunFailed(error, result) from cause
         finally:
             await self.side.stop()
-        await self.ended(result.stop_reason or "", "completed")
+        await self.ended(result.stop_reason or "", result.status())
         return result
+
+    async def work(self) -> StopReason:
+        """The rounds, until a reason to stop (a region edit, engine/edit.py, is one turn)."""
+        self.side.start()
+        await self.lock.prepare(self.providers.cutter, self.references, self.config.image)
+        while (reason := await self.step()) is None:
+            pass
+        await self.settle(self.result.iterations)
+        await self.reviews.final(reason)
+        return reason
 
     async def ended(self, reason: StopReason | str, status: RunStatus) -> None:
         """Journal how the run ended and say so (RunFinished, with the result)."""

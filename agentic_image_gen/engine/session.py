@@ -23,7 +23,7 @@ from typing import Any
 
 from agentic_image_gen.core.config import RESUMABLE as RESUMABLE  # the library's name for it
 from agentic_image_gen.core.config import RunConfig
-from agentic_image_gen.core.errors import AigError, InputError
+from agentic_image_gen.core.errors import AigError, ConfigurationError, InputError
 from agentic_image_gen.core.events import Event, EventSink
 from agentic_image_gen.core.limits import Limiter
 from agentic_image_gen.core.output import RunOutput, RunSummary
@@ -32,9 +32,11 @@ from agentic_image_gen.core.retry import RetryPolicy
 from agentic_image_gen.core.review import Reviewer
 from agentic_image_gen.core.usage import UsageLedger
 from agentic_image_gen.engine import runs
+from agentic_image_gen.engine.edit import RegionEdit, edit_run, edit_support
 from agentic_image_gen.engine.loop import run_loop
 from agentic_image_gen.engine.prices import load_prices
 from agentic_image_gen.engine.resolve import resolve
+from agentic_image_gen.inputs import references as reference_loader
 from agentic_image_gen.providers.base import (
     ROLES,
     Evaluator,
@@ -119,6 +121,46 @@ class Session:
         finally:
             store.close()  # the folder's lock (the loop closes it too; twice is safe)
 
+    async def edit(
+        self,
+        run_dir: Path | str,
+        on_event: EventSink | None = None,
+        *,
+        iteration: int,
+        mask: bytes,
+        prompt: str,
+        generator: ImageGenerator | None = None,
+        evaluator: Evaluator | None = None,
+        prompter: Prompter | None = None,
+    ) -> RunResult:
+        """A person's region edit of a stopped run (engine/edit.py): image ``iteration``
+        repainted where the PNG ``mask`` is transparent, as ``prompt`` says; one more
+        iteration, journaled, with the run's events. InputError when the generator cannot
+        edit a region or the mask does not fit the image."""
+        self._check_open()
+        own = _own(generator=generator, evaluator=evaluator, prompter=prompter)
+        edit = RegionEdit(iteration, mask, prompt)
+        store = await asyncio.to_thread(RunStore.open, Path(run_dir))
+        try:
+            return await self._drive(store.journal.config, store, on_event, own, None, edit=edit)
+        finally:
+            store.close()
+
+    def edit_support(self, run_dir: Path | str) -> str | None:
+        """None when the run's generator can edit a region of its images; else why not."""
+        return edit_support(self.registry, runs.load_journal(Path(run_dir)).config)
+
+    async def check(self, config: RunConfig) -> None:
+        """What a new run would refuse before writing its folder, checked now (a front end
+        that queues runs answers at once): names, usable providers, and the references,
+        loaded and decoded as the run will (ValidationError, ConfigurationError, InputError)."""
+        self._check_open()
+        resolution = resolve(config, self.registry, self.env, {}, resuming=False)
+        for name, spec in resolution.specs.items():
+            if (problem := spec.problem(resolution.options[name], self.env)) is not None:
+                raise ConfigurationError(problem)
+        await reference_loader.load_all(config.refs, allow_private=config.allow_private_urls)
+
     def stream(self, config: RunConfig, **roles: Any) -> AsyncIterator[Event]:
         """The run's typed events as they happen, ending with RunFinished (``.result``).
         A failed run raises RunFailed after its RunFinished; a run that cannot start (a bad
@@ -183,6 +225,7 @@ class Session:
         own: dict[Role, Any],
         reviewer: Reviewer | None,
         limiter: Limiter | None = None,
+        edit: RegionEdit | None = None,
     ) -> RunResult:
         self._check_open()
         registry = self.registry
@@ -227,6 +270,8 @@ class Session:
                 cutter=context.cutter,
                 names=config.providers,
             )
+            if edit is not None and store is not None:
+                return await edit_run(config, providers, ledger, store, edit, on_event)
             return await run_loop(
                 config, providers, ledger, on_event, store=store, reviewer=reviewer, limiter=limiter
             )

@@ -115,6 +115,18 @@ def _mcp_arguments(parser: argparse.ArgumentParser) -> None:
     add_arguments(parser)
 
 
+def _web(args: argparse.Namespace, context: Context) -> int:
+    from agentic_image_gen.frontends import web
+
+    return web.run(args)
+
+
+def _web_arguments(parser: argparse.ArgumentParser) -> None:
+    from agentic_image_gen.frontends import web
+
+    web.add_arguments(parser)
+
+
 def _batch(args: argparse.Namespace, context: Context) -> Awaitable[int]:
     from agentic_image_gen.frontends.batch.command import main
 
@@ -188,6 +200,8 @@ COMMANDS = (
     ),
     Command("models", "segmentation models: 'fetch NAME' gets one ahead of time", _fetch, _models),
     Command("mcp", "serve the loop to agents over MCP (stdio; --http)", _mcp_arguments, _mcp),
+    Command("web", "a local web app to start, watch, steer and approve runs", _web_arguments,
+            _web),
     Command(
         "batch",
         "a whole catalog (CSV): one budget, one rate limit, resumable, a catalog report",

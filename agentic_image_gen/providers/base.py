@@ -36,6 +36,7 @@ from agentic_image_gen.core.types import (
     ImageSettings,
     Iteration,
     ReferenceImage,
+    RegionEditRequest,
 )
 from agentic_image_gen.core.usage import PriceTable, UsageLedger
 
@@ -81,6 +82,14 @@ class ScenePainter(Protocol):
 
     @property
     def paints_around_locked_products(self) -> bool: ...
+
+
+@runtime_checkable
+class RegionEditor(Protocol):
+    """A generator that can repaint one region of an image and keep the rest (optional
+    role): a person draws the region and describes the change (engine/edit.py)."""
+
+    async def edit_region(self, request: RegionEditRequest) -> GeneratedImage: ...
 
 
 @runtime_checkable

@@ -30,6 +30,7 @@ from agentic_image_gen.core.types import (
     GenerationRequest,
     ImageSettings,
     OutputFormat,
+    RegionEditRequest,
 )
 from agentic_image_gen.inputs.imaging import NotAnImage, decode_image
 from agentic_image_gen.providers.base import ProviderContext
@@ -152,8 +153,7 @@ class OpenAIImageGenerator:
         assert scene is not None
         # The mask and the canvas have one size; the image must have it too (with "auto" the
         # model may choose 1536x1024, which the composite would stretch over the canvas).
-        with Image.open(io.BytesIO(scene.canvas)) as canvas:  # the header only
-            size = "{}x{}".format(*canvas.size)
+        size = "{}x{}".format(*_size_of(scene.canvas))
         request = replace(request, settings=request.settings.model_copy(update={"size": size}))
         if request.context is not None and request.previous_image is not None:
             base = await self._previous_image(request)
@@ -164,6 +164,21 @@ class OpenAIImageGenerator:
         parts = [base, *[await self._uploads.part(r.data, r.mime_type) for r in request.references]]
         stateless = self._continuation.stateless
         return await self._call(request, parts, None, stateless, edit=True, mask=mask)
+
+    async def edit_region(self, request: RegionEditRequest) -> GeneratedImage:
+        """A person's region edit: the image first (the mask applies to the first image of
+        the input), sent with ``input_image_mask``, the references beside it for the
+        product's identity; at the image's own size, never from a stored context."""
+        size = "{}x{}".format(*_size_of(request.image))
+        settings = request.settings.model_copy(update={"size": size})
+        image = await self._uploads.part(request.image, request.mime_type)
+        mask_part = await self._uploads.part(request.mask, "image/png")
+        mask = {k: v for k, v in mask_part.items() if k in ("file_id", "image_url")}
+        references = [await self._uploads.part(r.data, r.mime_type) for r in request.references]
+        parts = [image, *references]
+        turn = GenerationRequest(prompt=request.prompt, settings=settings)
+        stateless = self._continuation.stateless
+        return await self._call(turn, parts, None, stateless, edit=True, mask=mask)
 
     async def _previous_image(self, request: GenerationRequest) -> dict[str, Any]:
         if request.previous_image is None:
@@ -212,6 +227,11 @@ class OpenAIImageGenerator:
             return replace(image, context=STATELESS_PREFIX + response.id)
         self._made.add(response.id)
         return image
+
+
+def _size_of(data: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(data)) as image:  # the header only
+        return image.size
 
 
 def _decoded(response: Response, expected: OutputFormat) -> GeneratedImage:
