@@ -311,3 +311,33 @@ def test_error_json_shape() -> None:
         "exit_code": 5,
     }
     assert error_object(RuntimeError("boom"))["exit_code"] == 1
+
+
+def _png(pixels: bytes, width: int, height: int, mode: str) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.frombytes(mode, (width, height), pixels).save(out, "PNG")
+    return out.getvalue()
+
+
+UNUSABLE_CASES = [
+    # A photo of the backdrop alone, and a cut-out with nothing left in it.
+    ("backdrop.png", _png(bytes([240]) * 3 * 256 * 256, 256, 256, "RGB"), "shows nothing..."),
+    ("clear.png", _png(bytes(4 * 256 * 256), 256, 256, "RGBA"), "has no visible product..."),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "expected"), UNUSABLE_CASES, ids=lambda v: str(v)[:20])
+def test_a_reference_with_no_usable_product(
+    name: str, data: bytes, expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It decodes, but the product the run works from is not in it: a reference problem
+    (exit 3), found before a run folder exists."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    argv = ["ring", "--provider", "local", "--segmenter", "classical", "--refs", str(path)]
+    line = fail(argv, 3, f"reference {str(path)!r}: ...", capsys)
+    assert expected.removesuffix("...") in line

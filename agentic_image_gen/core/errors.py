@@ -30,6 +30,14 @@ class ReferenceImageError(InputError):
     exit_code = 3
 
 
+class UnusableReference(ReferenceImageError):
+    """A reference decodes but shows nothing the run can use as the product (all
+    transparent, all backdrop, a product too small or too faint to cut out): the photo must
+    change, as for an unreadable one, so the same exit code, and no run folder is made."""
+
+    exit_code = 3
+
+
 class ConfigurationError(AigError):
     """The environment is not set up for the chosen provider (e.g. no API key)."""
 

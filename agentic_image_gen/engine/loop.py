@@ -69,7 +69,7 @@ async def run_loop(
         raise InputError(f"review {config.review!r} needs a reviewer (reviewer=...)")
     if store is None:
         budget.check_first_round(config, providers.generator)
-    store, references = await opening.open_folder(config, store)
+    store, references = await opening.open_folder(config, store, providers)
     run = _Run(config, providers, ledger, store, references, on_event, reviewer)
     try:
         return await run.drive()

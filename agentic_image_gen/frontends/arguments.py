@@ -32,7 +32,8 @@ exit codes:
   0    success
   1    unexpected internal error
   2    invalid arguments or prompt
-  3    a reference image is missing, unreadable, not an image, or its URL failed
+  3    a reference image is missing, unreadable, not an image, or its URL failed, or it
+       shows no product the run can use
   4    configuration or account: missing or rejected API key (401), no permission (403),
        no quota, a model the API does not know, a resumed run's segmenter not installed
   5    provider failure: an outage after the retries (5xx, 429, timeouts), an unusable or
