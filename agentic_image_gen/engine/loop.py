@@ -104,7 +104,7 @@ class _Run:
         fill = self.profile.fill_target if self.profile else None
         self.lock = lock.Lock(config.lock_product, fill)
         self.result.brief = self.brief if self.brief != config.prompt else None
-        self.result.stop_reason = self.result.error = None
+        self.result.stop_reason = self.result.error = self.result.delivery = None
         self.ledger = ledger
         self.ledger.records[:0] = self.result.usage  # a resumed run keeps its earlier calls
         self.next_index = max((it.index for it in self.result.iterations), default=0) + 1

@@ -9,7 +9,7 @@ from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.types import ReferenceImage
 from agentic_image_gen.inputs import references as reference_loader
 from agentic_image_gen.providers.base import Providers, UsesProduct
-from agentic_image_gen.store.run_store import RunStore
+from agentic_image_gen.store.run_store import RunStore, check_images
 
 
 async def open_folder(
@@ -33,6 +33,7 @@ async def open_folder(
         )
         return store, references
     store.journal.config = config  # e.g. a raised --max-iterations
+    await asyncio.to_thread(check_images, store.journal.result.iterations)
     # The copies in the run folder, exactly as they were sent the first time.
     stored = [reference.path for reference in store.journal.references]
     return store, tuple(await reference_loader.load_all(stored))

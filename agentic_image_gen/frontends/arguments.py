@@ -38,7 +38,7 @@ exit codes:
        no quota, a model the API does not know, a resumed run's segmenter not installed
   5    provider failure: an outage after the retries (5xx, 429, timeouts), an unusable or
        incomplete reply: try again later
-  6    the run folder cannot be written
+  6    the run folder cannot be written, or a file of it is missing or damaged
   7    the run folder is in use by another run (one writer per folder)
   8    content refused: a moderation block or a model's refusal (the message names the stage
        and the categories): change the prompt or the reference images
