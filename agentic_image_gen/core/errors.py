@@ -127,3 +127,11 @@ class IncompleteReply(ProviderError):
     content filter); named apart from a malformed reply so the cause is not hidden."""
 
     exit_code = 5
+
+
+class NotCompliant(AigError):
+    """The run finished and its marketplace file was delivered, but a measurable rule of the
+    profile still fails on it (the message names each): the file is kept, and the exit code
+    says it is not ready to upload as it is."""
+
+    exit_code = 11

@@ -43,6 +43,7 @@ exit codes:
   8    content refused: a moderation block or a model's refusal (the message names the stage
        and the categories): change the prompt or the reference images
   9    budget: --max-cost cannot pay for one round, or a model has no price to keep it by
+  11   delivered, not compliant: the --profile file fails a rule (stderr names it)
   130  interrupted (Ctrl-C); 143 on SIGTERM, 129 on SIGHUP (partial JSON printed)
 """
 # Field of RunConfig -> the flag a user typed.
