@@ -46,7 +46,8 @@ def _reframe(
 ) -> tuple[FloatImage, FloatImage, float]:
     """Scale and place the product at the profile's fill, centred, on the target canvas;
     what lies outside the source is backdrop (weight 0). The scale is returned too: past
-    the profile's ``max_upscale`` the file shows detail that was never there."""
+    the profile's ``max_upscale`` the file shows detail that was never there, so the fill
+    band's middle gives way to the limit when the band's low edge is still reached."""
     height, width = weight.shape
     out_w, out_h = _canvas_size(profile, width, height)
     found = box(weight)
@@ -56,7 +57,9 @@ def _reframe(
         centre = (width / 2, height / 2)
     else:
         box_w, box_h = found[2] - found[0], found[3] - found[1]
-        scale = target / max(box_w / out_w, box_h / out_h)
+        extent = max(box_w / out_w, box_h / out_h)
+        lowest = profile.fill[0] / extent if profile.fill else target / extent
+        scale = min(target / extent, max(profile.max_upscale, lowest))
         centre = ((found[0] + found[2]) / 2, (found[1] + found[3]) / 2)
     matrix = np.array(
         [[scale, 0, out_w / 2 - centre[0] * scale], [0, scale, out_h / 2 - centre[1] * scale]],
@@ -181,7 +184,7 @@ def check_rules(data: bytes, profile: Profile, upscale: float | None = None) -> 
         results.append(_background_rule(profile, image, weight))
     if upscale is not None:
         limit = f"at most {profile.max_upscale:g}x"
-        results.append(_rule("upscaling", upscale <= profile.max_upscale, f"{upscale:.1f}x", limit))
+        results.append(_rule("upscaling", upscale <= profile.max_upscale, f"{upscale:.2f}x", limit))
     return results
 
 
