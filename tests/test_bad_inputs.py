@@ -42,6 +42,20 @@ def _png_claiming(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + body
 
 
+def _jpeg_claiming(width: int, height: int) -> bytes:
+    """A small real JPEG whose frame header (SOF0) says ``width`` x ``height``."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 180, 90)).save(out, "JPEG")
+    data = bytearray(out.getvalue())
+    at = data.index(b"\xff\xc0") + 5  # marker, length (2), precision (1): height, width
+    data[at : at + 4] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
 @pytest.fixture(autouse=True)
 def sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[NetworkGuard]:
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
@@ -67,12 +81,13 @@ def files(tmp_path: Path) -> Path:
         "text.jpg": b"a text file named like a JPEG",
         "ring.svg": b'<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>',
         "bomb.png": _png_claiming(20000, 20000),
+        "bomb.jpg": _jpeg_claiming(16400, 12300),  # just past the limit: refused, not decoded
         "page.html.png": b"<!doctype html><title>login</title>",
     }
     for name, data in contents.items():
         (folder / name).write_bytes(data)
     with open(folder / "huge.png", "wb") as sparse:
-        sparse.truncate(21 * 2**20)  # 21 MB on paper, nothing on disk
+        sparse.truncate(101 * 2**20)  # 101 MB on paper, nothing on disk
     os.mkfifo(folder / "pipe.png")  # opening it would block until a writer came
     return folder
 
@@ -173,8 +188,9 @@ FILE_CASES = [
     ("text.jpg", "is not a readable image (cannot identify image file)"),
     ("ring.svg", "is not a readable image (cannot identify image file)"),
     ("page.html.png", "is not a readable image (cannot identify image file)"),
-    ("bomb.png", "is too large to decode safely (Image size (400000000 pixels) exceeds..."),
-    ("huge.png", "is 21.0 MB; the limit is 20 MB"),
+    ("bomb.png", "is 20000x20000 px (400 MP); the limit is 200 MP"),
+    ("bomb.jpg", "is 16400x12300 px (202 MP); the limit is 200 MP"),
+    ("huge.png", "is 101.0 MB; the limit is 100 MB"),
     ("pipe.png", "is not a regular file"),
 ]
 
@@ -311,3 +327,33 @@ def test_error_json_shape() -> None:
         "exit_code": 5,
     }
     assert error_object(RuntimeError("boom"))["exit_code"] == 1
+
+
+def _png(pixels: bytes, width: int, height: int, mode: str) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.frombytes(mode, (width, height), pixels).save(out, "PNG")
+    return out.getvalue()
+
+
+UNUSABLE_CASES = [
+    # A photo of the backdrop alone, and a cut-out with nothing left in it.
+    ("backdrop.png", _png(bytes([240]) * 3 * 256 * 256, 256, 256, "RGB"), "shows nothing..."),
+    ("clear.png", _png(bytes(4 * 256 * 256), 256, 256, "RGBA"), "has no visible product..."),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "expected"), UNUSABLE_CASES, ids=lambda v: str(v)[:20])
+def test_a_reference_with_no_usable_product(
+    name: str, data: bytes, expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It decodes, but the product the run works from is not in it: a reference problem
+    (exit 3), found before a run folder exists."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    argv = ["ring", "--provider", "local", "--segmenter", "classical", "--refs", str(path)]
+    line = fail(argv, 3, f"reference {str(path)!r}: ...", capsys)
+    assert expected.removesuffix("...") in line

@@ -12,7 +12,7 @@ import pytest
 from local_images import SAMPLE, alpha_box, block_network, decode, product_shot  # noqa: F401
 
 from agentic_image_gen.core.config import RunConfig
-from agentic_image_gen.core.errors import InputError, ProviderError
+from agentic_image_gen.core.errors import InputError, ProviderError, UnusableReference
 from agentic_image_gen.core.types import (
     Background,
     GeneratedImage,
@@ -240,10 +240,10 @@ async def test_the_cut_out_is_made_once_per_reference(monkeypatch: pytest.Monkey
     assert len(calls) == 1
 
 
-async def test_a_reference_with_nothing_to_cut_out_is_a_provider_error() -> None:
+async def test_a_reference_with_nothing_to_cut_out_is_a_reference_error() -> None:
     blank = product_shot(backdrop="white", fill=0.0001)
     ref = ReferenceImage("blank.png", blank, "image/png", 512, 512)
-    with pytest.raises(ProviderError, match="reference"):
+    with pytest.raises(UnusableReference, match=r"reference 'blank\.png': "):
         await generate("ring", ImageSettings(), ref=ref)
 
 

@@ -47,6 +47,32 @@ async def test_large_reference_is_downscaled_once(tmp_path: Path) -> None:
     assert loaded.mime_type == "image/jpeg"
 
 
+async def test_a_100_megapixel_camera_photo_is_a_reference(tmp_path: Path) -> None:
+    """12000 x 8000 (a medium-format camera's size) was refused with Pillow's bomb text: it
+    loads, decoded in draft mode at the DCT scale that still covers 2048 px (3000 x 2000),
+    and is sent at 2048 px, the product where the photo has it."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from agentic_image_gen.inputs.imaging import decode_image
+
+    photo = Image.new("RGB", (12000, 8000), (236, 236, 232))
+    ImageDraw.Draw(photo).ellipse((4000, 2000, 8000, 6000), fill=(150, 110, 40))
+    out = io.BytesIO()
+    photo.save(out, "JPEG", quality=90)
+    del photo
+    path = tmp_path / "camera.jpg"
+    path.write_bytes(out.getvalue())
+    decoded = decode_image(out.getvalue(), fit=references.MAX_REFERENCE_SIDE)
+    assert (decoded.pixels.size, decoded.stored) == ((3000, 2000), (12000, 8000))
+    (loaded,) = await references.load_all([str(path)])
+    assert (loaded.width, loaded.height, loaded.mime_type) == (2048, 1365, "image/jpeg")
+    sent = decode(loaded.data)
+    assert sent.size == (2048, 1365)
+    assert sent.getpixel((1024, 682))[0] < 170 and sent.getpixel((10, 10))[0] > 225
+
+
 async def test_gif_is_re_encoded_to_a_sendable_format(tmp_path: Path) -> None:
     path = tmp_path / "ring.gif"
     path.write_bytes(ring_photo(fmt="GIF"))
@@ -207,7 +233,7 @@ async def test_lying_content_length_is_refused_up_front() -> None:
     head = b"HTTP/1.1 200 OK\r\nContent-Length: 999999999\r\n\r\n"
     server = RawServer(head, b"")
     with pytest.raises(
-        ReferenceImageError, match=r"larger than 20 MB \(Content-Length 999999999\)"
+        ReferenceImageError, match=r"larger than 100 MB \(Content-Length 999999999\)"
     ):
         await references.load_all([server.url], allow_private=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,42 @@ def test_resume_refuses_a_damaged_journal(
     (tmp_path / "run.json").write_text('{"version": 1, "status": "runn')
     assert cli.main(["--resume", str(tmp_path)]) == 2
     assert "is damaged" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def delivered_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One finished local run with a delivery (made once; each test damages a copy)."""
+    from images import ring_photo
+
+    out = tmp_path_factory.mktemp("delivered")
+    ref = out / "ring.png"
+    ref.write_bytes(ring_photo(fmt="PNG"))
+    argv = ["a ring", "--provider", "local", "--segmenter", "classical", "--refs", str(ref)]
+    argv += ["--profile", "amazon-main", "--max-iterations", "1", "--out", str(out / "runs")]
+    code = cli.main([*argv, "--quiet"])
+    assert code == 0
+    (run_dir,) = (out / "runs").iterdir()
+    assert journal(str(run_dir))["result"]["delivery"]["profile"] == "amazon-main"
+    return run_dir
+
+
+@pytest.mark.parametrize("damage", ["deleted", "truncated"])
+def test_resume_names_a_missing_or_damaged_image(
+    damage: str, delivered_run: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A resume works from the journal's images: one that is gone or cut short is one line
+    naming it (exit 6), and no JSON (so no delivery block from the earlier run)."""
+    run_dir = tmp_path / delivered_run.name
+    shutil.copytree(delivered_run, run_dir)
+    capsys.readouterr()
+    (image,) = (run_dir / "images").iterdir()
+    if damage == "deleted":
+        image.unlink()
+    else:
+        image.write_bytes(image.read_bytes()[: image.stat().st_size // 2])
+    code = cli.main(["--resume", str(run_dir), "--max-iterations", "2", "--quiet"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (6, "")
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{image}, a file of the run folder, is missing or damaged" in err
+    assert journal(str(run_dir))["status"] == "completed"  # the folder is left as it was

@@ -12,7 +12,11 @@ import numpy as np
 import pytest
 from fakes.hub import FakeHub, closed_endpoint, point_hub_at
 
-from agentic_image_gen.core.errors import ConfigurationError, InputError, ProviderError
+from agentic_image_gen.core.errors import (
+    ConfigurationError,
+    InputError,
+    UnusableReference,
+)
 from agentic_image_gen.providers.local.cutout import cut_out
 from agentic_image_gen.providers.local.segment import ModelStore, SegmenterPool, segmenter_name
 from agentic_image_gen.providers.local.segment.models import (
@@ -290,12 +294,12 @@ def test_a_product_that_hardly_differs_is_a_clear_error() -> None:
     rgb[90:110, 90:110] = 0.905  # present, but not distinguishable from the backdrop
     prob = np.zeros((200, 200), np.float32)
     prob[80:120, 80:120] = 1.0
-    with pytest.raises(ProviderError, match="hardly differs from its background"):
+    with pytest.raises(UnusableReference, match="hardly differs from its background"):
         refine(rgb, prob)
     rgb[100:102, 100:102] = 0.1  # clear, but a speck
     tiny = np.zeros((200, 200), np.float32)
     tiny[100:102, 100:102] = 1.0
-    with pytest.raises(ProviderError, match="no product large enough"):
+    with pytest.raises(UnusableReference, match="no product large enough"):
         refine(rgb, tiny)
 
 

@@ -30,6 +30,14 @@ class ReferenceImageError(InputError):
     exit_code = 3
 
 
+class UnusableReference(ReferenceImageError):
+    """A reference decodes but shows nothing the run can use as the product (all
+    transparent, all backdrop, a product too small or too faint to cut out): the photo must
+    change, as for an unreadable one, so the same exit code, and no run folder is made."""
+
+    exit_code = 3
+
+
 class ConfigurationError(AigError):
     """The environment is not set up for the chosen provider (e.g. no API key)."""
 
@@ -119,3 +127,11 @@ class IncompleteReply(ProviderError):
     content filter); named apart from a malformed reply so the cause is not hidden."""
 
     exit_code = 5
+
+
+class NotCompliant(AigError):
+    """The run finished and its marketplace file was delivered, but a measurable rule of the
+    profile still fails on it (the message names each): the file is kept, and the exit code
+    says it is not ready to upload as it is."""
+
+    exit_code = 11

@@ -31,6 +31,9 @@ class Profile(BaseModel):
     formats: tuple[str, ...] = ("png", "jpeg", "webp")  # accepted, the preferred first
     transparency: bool = False  # may the delivered file keep an alpha channel?
     target: tuple[int, int] | None = None  # the size the final pass makes, if any
+    # No shop wants a thumbnail blown up: past this the file shows detail never photographed,
+    # so the pass's enlargement is a rule of every profile (generate larger instead).
+    max_upscale: float = 2.0
     brief: str = ""  # phrases added to the prompt, in the studio's vocabulary
     model_rules: tuple[str, ...] = ()  # what only a model can judge (text, logos, ...)
 

@@ -69,7 +69,7 @@ async def run_loop(
     share = budget.Share(limiter, ledger, config, providers.generator)
     await share.open(store.journal.result if store else None)  # BudgetExhausted: not started
     try:
-        store, references = await opening.open_folder(config, store)
+        store, references = await opening.open_folder(config, store, providers)
         run = _Run(config, providers, ledger, store, references, on_event, reviewer, share)
         return await run.drive()
     finally:
@@ -106,7 +106,7 @@ class _Run:
         fill = self.profile.fill_target if self.profile else None
         self.lock = lock.Lock(config.lock_product, fill)
         self.result.brief = self.brief if self.brief != config.prompt else None
-        self.result.stop_reason = self.result.error = None
+        self.result.stop_reason = self.result.error = self.result.delivery = None
         self.ledger = ledger
         self.share = share
         self.next_index = max((it.index for it in self.result.iterations), default=0) + 1

@@ -8,16 +8,24 @@ import asyncio
 from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.types import ReferenceImage
 from agentic_image_gen.inputs import references as reference_loader
-from agentic_image_gen.store.run_store import RunStore
+from agentic_image_gen.providers.base import Providers, UsesProduct
+from agentic_image_gen.store.run_store import RunStore, check_images
 
 
 async def open_folder(
-    config: RunConfig, store: RunStore | None
+    config: RunConfig, store: RunStore | None, providers: Providers | None = None
 ) -> tuple[RunStore, tuple[ReferenceImage, ...]]:
+    """When the run works from the product (a locked product, or a component that uses its
+    cut), the first reference is cut before a new folder exists: a photo that shows no usable
+    product is a bad reference (exit 3), not a half-made run. The cut is the one the run
+    makes anyway (one per reference per run)."""
     if store is None:
         references = tuple(
             await reference_loader.load_all(config.refs, allow_private=config.allow_private_urls)
         )
+        cutter = providers.cutter if providers is not None else None
+        if cutter is not None and references and _uses_product(config, providers):
+            await cutter.cut(references[0])
         # The journal is complete (references saved and named) before any provider call: a
         # run killed now still resumes with its photos.
         store = await asyncio.to_thread(
@@ -25,6 +33,14 @@ async def open_folder(
         )
         return store, references
     store.journal.config = config  # e.g. a raised --max-iterations
+    await asyncio.to_thread(check_images, store.journal.result.iterations)
     # The copies in the run folder, exactly as they were sent the first time.
     stored = [reference.path for reference in store.journal.references]
     return store, tuple(await reference_loader.load_all(stored))
+
+
+def _uses_product(config: RunConfig, providers: Providers | None) -> bool:
+    roles = (providers.generator, providers.evaluator, providers.prompter) if providers else ()
+    return config.lock_product or any(
+        isinstance(role, UsesProduct) and role.uses_product for role in roles
+    )

@@ -32,16 +32,18 @@ exit codes:
   0    success
   1    unexpected internal error
   2    invalid arguments or prompt
-  3    a reference image is missing, unreadable, not an image, or its URL failed
+  3    a reference image is missing, unreadable, not an image, or its URL failed, or it
+       shows no product the run can use
   4    configuration or account: missing or rejected API key (401), no permission (403),
        no quota, a model the API does not know, a resumed run's segmenter not installed
   5    provider failure: an outage after the retries (5xx, 429, timeouts), an unusable or
        incomplete reply: try again later
-  6    the run folder cannot be written
+  6    the run folder cannot be written, or a file of it is missing or damaged
   7    the run folder is in use by another run (one writer per folder)
   8    content refused: a moderation block or a model's refusal (the message names the stage
        and the categories): change the prompt or the reference images
   9    budget: --max-cost cannot pay for one round, or a model has no price to keep it by
+  11   delivered, not compliant: the --profile file fails a rule (stderr names it)
   130  interrupted (Ctrl-C); 143 on SIGTERM, 129 on SIGHUP (partial JSON printed)
 """
 # Field of RunConfig -> the flag a user typed.

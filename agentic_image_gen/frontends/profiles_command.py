@@ -44,6 +44,10 @@ def _formats(profile: Profile) -> str:
     return f"{listed}, sRGB"
 
 
+def _upscaling(profile: Profile) -> str:
+    return f"at most {profile.max_upscale:g}x"
+
+
 def _delivered(profile: Profile) -> str:
     return f"{profile.target[0]}x{profile.target[1]}" if profile.target else "as made"
 
@@ -59,6 +63,7 @@ def _rules(profile: Profile) -> list[str]:
     lines.append("transparency: " + ("allowed" if profile.transparency else "no"))
     if profile.target:
         lines.append(f"delivered at: {_delivered(profile)} px")
+    lines.append(f"upscaling: {_upscaling(profile)} (else generate larger)")
     lines += [f"judged by the evaluator: {rule}" for rule in profile.model_rules]
     if profile.brief:
         lines.append(f"added to the prompt: {profile.brief}")
@@ -70,8 +75,8 @@ def markdown_table() -> str:
     cannot disagree (tests/test_profiles.py checks the file holds exactly this table)."""
     rows = [
         "| profile | background | product fill (larger side) | size | aspect | format "
-        "| transparency | delivered at |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| transparency | delivered at | upscaling |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for profile in PROFILES.values():
         cells = (
@@ -83,6 +88,7 @@ def markdown_table() -> str:
             _formats(profile),
             "yes" if profile.transparency else "no",
             _delivered(profile),
+            _upscaling(profile),
         )
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)

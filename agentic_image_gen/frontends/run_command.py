@@ -14,7 +14,7 @@ import sys
 
 from pydantic import ValidationError
 
-from agentic_image_gen.core.errors import InputError, RunFailed, RunInterrupted
+from agentic_image_gen.core.errors import InputError, NotCompliant, RunFailed, RunInterrupted
 from agentic_image_gen.core.events import Event, RunFinished
 from agentic_image_gen.core.result import RunResult
 from agentic_image_gen.engine.runs import load_journal, publish
@@ -89,4 +89,24 @@ async def run(args: argparse.Namespace, context: Context) -> int:
     context.print_json(output.to_json())
     if upload_error is not None:
         raise upload_error
+    _check_delivery(result)
     return 0
+
+
+def _check_delivery(result: RunResult) -> None:
+    """A delivery in another format than the run's says so on stderr (one line); one that
+    fails a rule is exit 11, each failing rule named (the file is kept: see ``delivery``)."""
+    delivery, best = result.delivery, result.best()
+    if delivery is None:
+        return
+    asked = best.output_format.value if best is not None else delivery.format
+    if delivery.format != asked:
+        print(
+            f"warning: the {delivery.profile} file is {delivery.format.upper()}, not the "
+            f"{asked.upper()} asked for (why: \"changes\" in its delivery block)",
+            file=sys.stderr,
+        )
+    failed = [rule for rule in delivery.rules if not rule.passed]
+    if failed:
+        named = "; ".join(f"{r.rule} is {r.measured}, wants {r.expected}" for r in failed)
+        raise NotCompliant(f"delivered, not compliant with {delivery.profile}: {named}")

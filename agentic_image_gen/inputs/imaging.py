@@ -6,20 +6,26 @@ All of these are CPU-bound; async callers run them with ``asyncio.to_thread``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import io
 import math
+import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
 from agentic_image_gen.inputs.normalise import normalise
 
-# Pillow's decompression-bomb guard is on by default (a warning past ~89 Mpx, an error past
-# twice that). We refuse from 64 Mpx, checked per image from its header: no reference or
-# output needs more, and Pillow's process-wide limit stays what the host program set.
-MAX_PIXELS = 64_000_000
+# The one pixel limit (README, "Reference images"): a medium-format camera's 150-200 MP photo
+# is a reference, beyond that a decompression bomb. Checked per image from its header, before
+# any pixel is decoded, in our own words. Pillow's own guard (a warning past ~89 MP, an error
+# past twice that) would refuse a 100 MP photo in its words: it is lifted for the one call
+# that reads a header, and Pillow's process-wide limit stays what the host program set.
+MAX_PIXELS = 200_000_000
+_PILLOW_LIMIT = threading.Lock()
 
 MIME_BY_FORMAT = {
     "PNG": "image/png",
@@ -49,38 +55,78 @@ class ImageInfo:
 class Decoded:
     """``pixels`` are normalised (upright, 8-bit, sRGB, first frame: see normalise.py);
     ``normalised`` says whether that changed them, i.e. whether the bytes alone would show
-    something else to a model than ``pixels`` do; ``info`` describes ``pixels``."""
+    something else to a model than ``pixels`` do; ``info`` describes ``pixels``, and
+    ``stored`` is the size the file itself holds (larger when decoded at reduced scale)."""
 
     info: ImageInfo
     pixels: Image.Image
     normalised: bool = False
+    stored: tuple[int, int] = (0, 0)
 
 
-def decode_image(data: bytes) -> Decoded:
+class TooLarge(NotAnImage):
+    """More pixels than MAX_PIXELS: refused from the header, nothing decoded."""
+
+
+def decode_image(data: bytes, fit: int | None = None) -> Decoded:
     """Decode the whole image (not just its header) so truncated files are caught here, and
     normalise it once; the pixels are kept so later steps (the evaluator's copy) need not
-    decode again."""
+    decode again. ``fit``: the longer side the caller needs at most; a larger JPEG is then
+    decoded at a reduced DCT scale (draft mode: 1/2 to 1/8, never below ``fit``), several
+    times faster and smaller in memory than at full size."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            opened = Image.open(io.BytesIO(data))
-            image_format = opened.format or ""
-            if opened.width * opened.height > MAX_PIXELS:
-                raise Image.DecompressionBombError(
-                    f"{opened.width}x{opened.height} is {opened.width * opened.height} "
-                    f"pixels; the limit is {MAX_PIXELS}"
-                )
-            opened.load()
-            image, changed = normalise(opened)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise NotAnImage(f"image is too large to decode safely ({exc})") from exc
+        opened = _open(data)
+        image_format, stored = opened.format or "", opened.size
+        if opened.width * opened.height > MAX_PIXELS:
+            raise TooLarge(
+                f"image is {opened.width}x{opened.height} px ({_megapixels(stored)}); the "
+                f"limit is {MAX_PIXELS / 1e6:g} MP"
+            )
+        reduced = False
+        if fit is not None and image_format == "JPEG" and max(stored) > fit:
+            scale = fit / max(stored)
+            opened.draft(None, (math.ceil(opened.width * scale), math.ceil(opened.height * scale)))
+            reduced = opened.size != stored
+        opened.load()
+        image, changed = normalise(opened)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, NotAnImage):
+            raise
         raise NotAnImage(f"not a readable image ({exc})") from exc
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (
         image.mode == "P" and "transparency" in image.info
     )
     info = ImageInfo(image_format, image.width, image.height, has_alpha)
-    return Decoded(info, image, changed)
+    return Decoded(info, image, changed or reduced, stored)
+
+
+def _megapixels(size: tuple[int, int]) -> str:
+    return f"{size[0] * size[1] / 1e6:.0f} MP"
+
+
+def _open(data: bytes) -> Image.Image:
+    """The image's header, read past Pillow's own bomb guard (ours is MAX_PIXELS)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            return Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError:
+            pass
+        with _lifted_pillow_limit():
+            return Image.open(io.BytesIO(data))
+
+
+@contextlib.contextmanager
+def _lifted_pillow_limit() -> Iterator[None]:
+    """Pillow's limit off for one header read (only for images past twice Pillow's limit),
+    then put back as it was: another thread's read meanwhile is the only one it affects."""
+    with _PILLOW_LIMIT:
+        before = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = before
 
 
 def inspect_image(data: bytes) -> ImageInfo:

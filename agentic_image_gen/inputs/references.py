@@ -17,7 +17,8 @@ from agentic_image_gen.core.types import ReferenceImage
 from agentic_image_gen.inputs.imaging import NotAnImage, decode_image
 from agentic_image_gen.inputs.safe_http import Fetched, FetchError, SafeFetcher, UnsafeTarget
 
-MAX_REFERENCE_BYTES = 20 * 1024 * 1024
+# A medium-format camera's JPEG (up to inputs/imaging.MAX_PIXELS) fits; a download is capped.
+MAX_REFERENCE_BYTES = 100 * 1024 * 1024
 MAX_REDIRECTS = 5
 # Sent as-is when already compact; otherwise downscaled to this longer side, which keeps
 # enough detail for engravings and stone facets while keeping the upload small.
@@ -122,7 +123,7 @@ def _checked(source: str, data: bytes, content_type: str) -> ReferenceImage:
     mentioned to explain the refusal (a web page where an image was expected).
     """
     try:
-        decoded = decode_image(data)
+        decoded = decode_image(data, fit=MAX_REFERENCE_SIDE)  # a camera JPEG: at reduced scale
     except NotAnImage as exc:
         # Pillow names the BytesIO it read from; that address means nothing to a user.
         reason = re.sub(r" <[^<>]* object at 0x[0-9a-fA-F]+>", "", str(exc))
@@ -131,10 +132,10 @@ def _checked(source: str, data: bytes, content_type: str) -> ReferenceImage:
         if served and not served.startswith("image/"):
             reason += f"; the server sent {served}"
         raise ReferenceImageError(f"reference {source!r} is {reason}") from exc
-    info = decoded.info
-    if min(info.width, info.height) < MIN_REFERENCE_SIDE:
+    info, (width, height) = decoded.info, decoded.stored
+    if min(width, height) < MIN_REFERENCE_SIDE:
         raise ReferenceImageError(
-            f"reference {source!r} is {info.width}x{info.height} px; its shorter side must be "
+            f"reference {source!r} is {width}x{height} px; its shorter side must be "
             f"at least {MIN_REFERENCE_SIDE} px to show the product"
         )
     compact = max(info.width, info.height) <= MAX_REFERENCE_SIDE

@@ -35,16 +35,19 @@ def encode(
     *,
     srgb: bool = False,
     quick: bool = False,
+    full_chroma: bool = False,
 ) -> bytes:
     """``pixels`` (H x W x 3 or 4, bytes or floats in [0, 1]) as PNG, JPEG or WebP; JPEG
     drops an alpha channel. ``srgb`` embeds the sRGB profile (a delivered file says what it
-    is); ``quick`` spends less effort compressing (a working image, made every round)."""
+    is); ``quick`` spends less effort compressing (a working image, made every round);
+    ``full_chroma`` keeps a JPEG's colour at full resolution (4:4:4), not halved (4:2:0)."""
     data = to_bytes(pixels)
     image = Image.fromarray(data, "RGBA" if data.shape[2] == 4 else "RGB")
     extra: dict[str, object] = {"icc_profile": srgb_profile()} if srgb else {}
     out = io.BytesIO()
     if fmt == "jpeg":
-        image.convert("RGB").save(out, "JPEG", quality=quality, **extra)
+        subsampling = 0 if full_chroma else -1  # -1: Pillow's default for the quality
+        image.convert("RGB").save(out, "JPEG", quality=quality, subsampling=subsampling, **extra)
     elif fmt == "webp":
         image.save(out, "WEBP", quality=quality, method=2 if quick else 4, **extra)
     else:

@@ -65,6 +65,14 @@ class CostEstimator(Protocol):
 
 
 @runtime_checkable
+class UsesProduct(Protocol):
+    """A component that works from the first reference's product cut (optional role): a
+    reference that shows no usable product then stops the run before its folder is made."""
+
+    uses_product: bool
+
+
+@runtime_checkable
 class Continuing(Protocol):
     """A generator that says how it carries one round into the next (optional role), e.g.
     "stored" (the provider's server keeps the turn) or "stateless" (the image is sent back);

@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from pydantic_core import PydanticSerializationError
 
 from agentic_image_gen.core.config import RunConfig
-from agentic_image_gen.core.errors import ProviderError, StorageError
+from agentic_image_gen.core.errors import StorageError
 from agentic_image_gen.core.output import RunStatus
 from agentic_image_gen.core.result import RunResult
 from agentic_image_gen.core.types import GeneratedImage, Iteration, OutputFormat, ReferenceImage
@@ -33,6 +34,9 @@ from agentic_image_gen.store.journal import (
     load_journal,
 )
 from agentic_image_gen.store.lock import FolderLock
+
+if TYPE_CHECKING:
+    from agentic_image_gen.inputs.imaging import Decoded
 
 __all__ = [
     "JOURNAL_NAME",
@@ -235,13 +239,7 @@ class JournalWriter:
 
 def read_back(iteration: Iteration) -> GeneratedImage:
     """An image saved before a crash (or for a tie-break), read back to be evaluated."""
-    from agentic_image_gen.inputs.imaging import NotAnImage, decode_image  # Pillow: not for --help
-
-    try:
-        data = Path(iteration.image_path).read_bytes()
-        decoded = decode_image(data)
-    except (OSError, NotAnImage) as exc:
-        raise ProviderError(f"cannot read back {iteration.image_path}: {exc}") from exc
+    data, decoded = _whole_image(iteration)
     return GeneratedImage(
         data=data,
         output_format=iteration.output_format,
@@ -251,3 +249,26 @@ def read_back(iteration: Iteration) -> GeneratedImage:
         revised_prompt=iteration.revised_prompt,
         pixels=decoded.pixels,
     )
+
+
+def _whole_image(iteration: Iteration) -> tuple[bytes, Decoded]:
+    """The image file of ``iteration``, decoded whole; a file deleted, emptied or cut short
+    since is one line naming it (StorageError), never a traceback or a stale result."""
+    from agentic_image_gen.inputs.imaging import NotAnImage, decode_image  # Pillow: not for --help
+
+    try:
+        data = Path(iteration.image_path).read_bytes()
+        return data, decode_image(data)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+    except NotAnImage as exc:
+        reason = str(exc)
+    raise StorageError(
+        f"{iteration.image_path}, a file of the run folder, is missing or damaged ({reason})"
+    )
+
+
+def check_images(iterations: Sequence[Iteration]) -> None:
+    """Before a resume works from them: every image the journal names is there and whole."""
+    for iteration in iterations:
+        _whole_image(iteration)

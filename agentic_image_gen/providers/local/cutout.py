@@ -18,7 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from agentic_image_gen.core.errors import ProviderError
+from agentic_image_gen.core.errors import ProviderError, UnusableReference
 from agentic_image_gen.core.types import ReferenceImage
 from agentic_image_gen.pixels.alpha import cleared
 from agentic_image_gen.pixels.arrays import FloatImage
@@ -74,7 +74,9 @@ def cut_out(data: bytes, segmenter: Segmenter | Callable[[], Segmenter]) -> Cuto
     height, width = alpha.shape
     body, visible = box(alpha), box(alpha, 0.0)
     if body is None or visible is None:
-        raise ProviderError("the reference image has no visible product (it is all transparent)")
+        raise UnusableReference(
+            "the reference image has no visible product (it is all transparent)"
+        )
     left, top, right, bottom = body
     centre = ((left + right) / 2 / width, (top + bottom) / 2 / height)
     extent = ((right - left) / width, (bottom - top) / height)
@@ -109,6 +111,8 @@ async def cutout_for(reference: ReferenceImage, shared: dict[str, Any]) -> Cutou
         cache[key] = task
     try:
         return await asyncio.shield(task)
+    except UnusableReference as exc:
+        raise UnusableReference(f"reference {reference.source!r}: {exc}") from exc
     except ProviderError:
         raise
     except (OSError, ValueError, cv2.error) as exc:

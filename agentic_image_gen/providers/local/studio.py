@@ -98,6 +98,8 @@ def render(cut: Cutout, settings: StudioSettings, image: ImageSettings) -> tuple
 class StudioGenerator:
     """Offline product shots from a reference photo; one instance lives for one run."""
 
+    uses_product = True  # paints the reference's product into every shot
+
     def __init__(self, shared: dict[str, Any]) -> None:
         self._shared = shared
 

@@ -242,6 +242,8 @@ def details(results: list[checks.Result], asked: dict[str, Any]) -> dict[str, An
 class TechnicalEvaluator:
     """Measured checks, no model: the offline evaluator, usable with any generator."""
 
+    uses_product = True  # measures every image against the reference's product
+
     def __init__(self, shared: dict[str, Any]) -> None:
         self._shared = shared
 

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from agentic_image_gen.core.errors import ProviderError
+from agentic_image_gen.core.errors import UnusableReference
 from agentic_image_gen.pixels.arrays import FloatImage, f32, u8
 from agentic_image_gen.pixels.backdrop import border_band
 from agentic_image_gen.providers.local.segment.background import difference
@@ -60,7 +60,9 @@ class ClassicalSegmenter:
         mask, shadow_like = _seeds(small)
         seeded = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD))
         if not seeded.any():
-            raise ProviderError("the reference photo shows nothing that stands out from its border")
+            raise UnusableReference(
+                "the reference photo shows nothing that stands out from its border"
+            )
         background_model = np.zeros((1, 65), np.float64)
         foreground_model = np.zeros((1, 65), np.float64)
         work = (small * 255).astype(np.uint8)

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from agentic_image_gen.core.errors import ProviderError
+from agentic_image_gen.core.errors import UnusableReference
 from agentic_image_gen.pixels.alpha import OPAQUE
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.pixels.boxes import box
@@ -77,7 +77,7 @@ def hard_mask(small: FloatImage, prob: FloatImage) -> Refined:
     # The 90th percentile: a model's filled ring is mostly backdrop, its band is not.
     contrast = float(np.percentile(diff.any[hard], 90)) if hard.any() else 0.0
     if contrast < MIN_CONTRAST:
-        raise ProviderError(
+        raise UnusableReference(
             f"the product in the reference photo hardly differs from its background (contrast "
             f"{contrast:.1f}): use a photo on a plain, contrasting backdrop"
         )
@@ -89,7 +89,7 @@ def hard_mask(small: FloatImage, prob: FloatImage) -> Refined:
     hard = add_thin_parts(body, diff)  # after the speck filter: a strand may stand apart
     share = float(hard.mean())
     if share < MIN_PRODUCT:
-        raise ProviderError(
+        raise UnusableReference(
             f"the reference photo shows no product large enough to cut out ({share:.2%} of the "
             "frame): use a photo where the product fills more of the frame"
         )
