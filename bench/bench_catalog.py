@@ -43,7 +43,7 @@ LATENCY = {
     "comparison": 0.15,
     "conversation": 0.05,
 }
-ENGINES = ("local",)  # the Ray engine (issue 25) joins here
+ENGINES = ("local", "ray")  # "both": one after the other, in the same run of the bench
 
 
 def _done(state: Path) -> int:
@@ -87,6 +87,7 @@ def run(
         "--out", str(out), "--provider", "openai", "--quality", "low", "--max-iterations", "1",
         "--segmenter", "classical",
         "--rate", f"openai={rate:g}/min", "--concurrency", str(concurrency), "--quiet",
+        "--engine", engine,
     ]
     samples: list[tuple[int, float]] = []  # (products done, resident MB)
     with RemoteFake(scores=[60], latency=LATENCY) as fake:
@@ -137,17 +138,23 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=200)
     parser.add_argument("--rate", type=float, default=1200, help="requests per minute")
     parser.add_argument("--concurrency", type=int, default=16, help="products at once")
-    parser.add_argument("--engine", choices=ENGINES, default="local")
+    parser.add_argument("--engine", choices=[*ENGINES, "both"], default="local",
+                        help="ray: a local Ray cluster started by the batch (target >= 0.85)")
     parser.add_argument("--photo", choices=["png", "jpeg"], default="png",
                         help="the products' photo: a cut-out PNG (default) or a JPEG to cut")
     args = parser.parse_args()
-    figures = run(args.products, args.rate, args.concurrency, args.engine, args.photo)
+    for engine in ENGINES if args.engine == "both" else (args.engine,):
+        report(args, engine, run(args.products, args.rate, args.concurrency, engine, args.photo))
+
+
+def report(args: argparse.Namespace, engine: str, figures: dict[str, float]) -> None:
     growth = figures["rss_end"] - figures["rss_50"]
-    print(f"engine {args.engine}, {args.photo} photos: {figures['products']:.0f} products, "
+    target = 0.85 if engine == "ray" else 0.90
+    print(f"engine {engine}, {args.photo} photos: {figures['products']:.0f} products, "
           f"{figures['requests']:.0f} requests in {figures['wall']:.1f} s "
           f"(concurrency {args.concurrency}, limit {args.rate:g}/min)")
     print(f"request rate over the limit: {figures['ratio']:.3f} "
-          f"({figures['achieved']:.0f}/min of {args.rate:g}/min; target >= 0.90)")
+          f"({figures['achieved']:.0f}/min of {args.rate:g}/min; target >= {target:.2f})")
     print(f"busiest second the API saw: {figures['busiest']:.0f} requests, busiest ten "
           f"seconds {figures['busiest_10']:.0f} (the limit: {figures['limit_per_second']:g} "
           f"and {figures['limit_per_second'] * 10:g})")

@@ -4,6 +4,7 @@ files as the local engine; a worker lost mid-product leaves its run resumed on a
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -75,3 +76,50 @@ def test_ray_address_needs_the_ray_engine(
                            "auto", *LOCAL)
     assert (code, out) == (2, {})
     assert err == "agentic-image-gen: error: --ray-address needs --engine ray\n"
+
+
+async def test_a_worker_lost_mid_product_is_resumed_on_another(
+    ray_cluster: None, tmp_path: Path
+) -> None:
+    import ray
+
+    from agentic_image_gen import RunConfig
+    from agentic_image_gen.frontends.batch.ray_runner import RayRunner
+    from agentic_image_gen.frontends.batch.work import Job
+
+    photo = tmp_path / "ring.jpg"
+    photo.write_bytes(ring_photo(640, 480))
+    folder = tmp_path / "P1"
+    config = RunConfig.model_validate(
+        {"prompt": "gold ring, white background", "refs": [str(photo)], "out_dir": folder,
+         "segmenter": "classical", "image": {"size": "512x512"}, "max_iterations": 4,
+         "threshold": 100, "patience": 0, "providers": {"provider": "local"}}
+    )
+    runner = RayRunner(address=None, workers=1, max_cost=None, rates={}, max_in_flight=None)
+    await runner.start()
+    try:
+        task = asyncio.ensure_future(runner.run(Job("P1", "P1", config, key="P1"), print))
+        await asyncio.to_thread(wait_until_saved, folder)  # then kill its worker
+        ray.kill(runner.busy["P1"])
+        outcome = await task
+    finally:
+        await runner.stop()
+    assert outcome.status == "done" and runner.losses == 1
+    (run_dir,) = run_folders(folder)  # resumed in the same folder, not started again
+    journal = json.loads((run_dir / "run.json").read_text())
+    images = sorted(p.name for p in (run_dir / "images").iterdir())
+    assert journal["status"] == "completed"
+    assert len(images) == len(journal["result"]["iterations"]) >= 2  # nothing made twice
+
+
+def wait_until_saved(folder: Path) -> None:
+    """The first image of the product's run is on disk (the run is under way)."""
+    import time
+
+    deadline = time.monotonic() + 60
+    while not any(folder.rglob("images/iter-01.png")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def run_folders(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if (p / "run.json").is_file()]

@@ -126,6 +126,8 @@ class RayRunner:
         self._started_cluster = False
         self._limiter: Any = None
         self._idle: asyncio.Queue[Any] = asyncio.Queue()
+        self.busy: dict[str, Any] = {}  # product id -> the worker running it now
+        self.losses = 0  # workers lost mid-product (each product resumed on another)
 
     async def start(self) -> None:
         ray = _ray()
@@ -163,11 +165,13 @@ class RayRunner:
         losses = 0
         while True:
             worker = await self._idle.get()
+            self.busy[job.product_id] = worker
             try:
                 outcome: Outcome = await worker.run.remote(job)
             except ray.exceptions.RayActorError as lost:  # the worker (or its node) died
                 self._idle.put_nowait(self._new_worker())
                 losses += 1
+                self.losses += 1
                 folder = _latest_run(job)
                 if losses > MAX_WORKER_LOSSES:
                     return Outcome(job.product_id, "failed", error=f"worker lost: {lost}")
@@ -179,6 +183,8 @@ class RayRunner:
                 )
                 job = replace(job, resume=folder) if folder is not None else job
                 continue
+            finally:
+                self.busy.pop(job.product_id, None)
             self._idle.put_nowait(worker)
             return outcome
 
