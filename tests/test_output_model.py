@@ -77,3 +77,10 @@ async def test_the_library_and_publish_build_the_same_output(tmp_path: Path) -> 
 def test_the_published_schema_is_the_models(tmp_path: Path) -> None:
     published = json.loads((ROOT / "docs" / "output-schema.json").read_text())
     assert published == output_schema(), "regenerate: agentic-image-gen schema > docs/..."
+    # A schema that holds something: the specification's keys, typed and required.
+    assert {"best_image_url", "final_score", "status", "reviews"} <= set(published["properties"])
+    assert "final_score" in published["required"]
+    delivery = published["$defs"]["Delivery"]["properties"]
+    assert delivery["compliant"]["type"] == "boolean"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"best_image_url": None, "final_score": "100"}, published)

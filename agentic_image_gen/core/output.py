@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, ConfigDict
 
 from agentic_image_gen.core.checklist import Requirement, RequirementResult
 from agentic_image_gen.core.review import ReviewRecord
@@ -72,17 +72,13 @@ class RunOutput(BaseModel):
     report_public_url: str | None = None
     upload_error: str | None = None
 
-    @model_serializer(mode="wrap")
-    def _absent_keys_left_out(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        for key in _LEFT_OUT_WHEN_ABSENT:
-            if data.get(key) is None:
-                data.pop(key, None)
-        return data
+    def absent(self) -> set[str]:
+        """The keys only some runs have, where this one has none (left out of its JSON)."""
+        return {key for key in _LEFT_OUT_WHEN_ABSENT if getattr(self, key) is None}
 
     def to_json(self) -> dict[str, Any]:
         """The JSON-ready dict (what ``print_json`` prints)."""
-        dumped: dict[str, Any] = self.model_dump(mode="json")
+        dumped: dict[str, Any] = self.model_dump(mode="json", exclude=self.absent())
         return dumped
 
 

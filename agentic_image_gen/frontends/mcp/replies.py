@@ -131,7 +131,7 @@ async def run_reply(
             link for path, text in files if (link := links.link(run_id, run_dir, path, text))
         ]
     state = ToolRun(**output.model_dump(), run_id=run_id, review=review)
-    structured: dict[str, Any] = state.model_dump(mode="json")
+    structured: dict[str, Any] = state.model_dump(mode="json", exclude=state.absent())
     # Clients that read only content get the same JSON as text (as the MCP spec advises).
     content.append(TextContent(type="text", text=json.dumps(structured, ensure_ascii=False)))
     return CallToolResult(content=content, structured_content=structured)
