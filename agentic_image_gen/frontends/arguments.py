@@ -250,7 +250,7 @@ def config_from(args: argparse.Namespace) -> RunConfig:
 
 # Flags that only steer this process (not the run's settings): fine on a resume.
 _PROCESS_FLAGS = {"resume", "quiet", "json_errors", "upload", "public", "upload_report"}
-_PROCESS_FLAGS |= {"command", "spec"}  # the parser's own: which subcommand
+_PROCESS_FLAGS |= {"command", "spec", "run_flags"}  # the parser's own: which subcommand
 
 
 def resume_overrides(args: argparse.Namespace) -> dict[str, Any]:
