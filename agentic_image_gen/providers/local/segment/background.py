@@ -18,6 +18,7 @@ from agentic_image_gen.pixels.backdrop import border_band, border_colour
 from agentic_image_gen.pixels.similarity import lab as lab_of
 
 TEXTURED = 3.0  # the backdrop's lightness spread (Lab) above which it is cloth, wood, stone
+OUTLIER = 6.0  # robust spreads (MAD) from the border's median: not backdrop (a badge, a logo)
 DARK = 40.0  # Lab lightness below the backdrop that no soft shadow or floor reflection reaches
 
 
@@ -46,11 +47,22 @@ class Difference:
         return f32(np.maximum(self.chroma, np.abs(self.lighter)))
 
 
+def _backdrop_samples(samples: FloatImage) -> FloatImage:
+    """The border's pixels without what is plainly not backdrop: a logo, a badge or a caption
+    in a corner, or a chain running off the frame (farther than ``OUTLIER`` robust spreads
+    from the border's median in lightness or colour), so they move neither its colour nor
+    its spread; a textured backdrop's own tails stay."""
+    median = np.median(samples, axis=0)
+    spread = 1.4826 * np.median(np.abs(samples - median), axis=0) + 1.0
+    inliers = (np.abs(samples - median) / spread <= OUTLIER).all(axis=1)
+    return samples[inliers] if inliers.mean() >= 0.5 else samples
+
+
 def difference(rgb: FloatImage) -> Difference:
     height, width = rgb.shape[:2]
     lab = lab_of(rgb)
     border = border_band(height, width)
-    samples = lab[border]
+    samples = _backdrop_samples(lab[border])
     mean, std = samples.mean(axis=0), samples.std(axis=0)
     spread = std + 1.0
     offset = f32((lab - mean) / spread)
