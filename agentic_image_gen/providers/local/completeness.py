@@ -89,7 +89,7 @@ def second_opinion(rgb: FloatImage, segmenter: Segmenter | None) -> Mask:
     small = f32(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
     prob = f32(cv2.resize(segmenter.segment(rgb), size, interpolation=cv2.INTER_AREA))
     try:
-        model = hard_mask(small, prob).hard
+        model = hard_mask(small, prob, segmenter.coarse).hard
     except ProviderError:  # that segmenter sees no product here: no opinion
         return seen
     flat = cv2.resize(u8(model), (seen.shape[1], seen.shape[0]), interpolation=cv2.INTER_AREA)

@@ -51,6 +51,7 @@ class ClassicalSegmenter:
     """GrabCut: no weights, no download; a hard mask upsampled to the photo's size."""
 
     name = "classical"
+    coarse = True  # GrabCut at a small side, upsampled
 
     def segment(self, rgb: FloatImage) -> FloatImage:
         height, width = rgb.shape[:2]
