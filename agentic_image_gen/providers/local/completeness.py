@@ -27,8 +27,9 @@ from agentic_image_gen.pixels.boxes import box
 from agentic_image_gen.pixels.product import largest_parts
 from agentic_image_gen.providers.local.cutout import Cutout
 from agentic_image_gen.providers.local.segment import Segmenter
-from agentic_image_gen.providers.local.segment.background import DARK, difference
-from agentic_image_gen.providers.local.segment.refine import WORK_SIDE as REFINE_SIDE
+from agentic_image_gen.providers.local.segment.background import difference
+from agentic_image_gen.providers.local.segment.parameters import DARK
+from agentic_image_gen.providers.local.segment.parameters import WORK_SIDE as REFINE_SIDE
 from agentic_image_gen.providers.local.segment.refine import hard_mask
 from agentic_image_gen.providers.local.segment.strands import thin_lines
 

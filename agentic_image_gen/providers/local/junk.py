@@ -20,7 +20,8 @@ import numpy as np
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.providers.local.completeness import POSE_MIN, align
 from agentic_image_gen.providers.local.cutout import Cutout
-from agentic_image_gen.providers.local.segment.background import DARK, Difference, difference
+from agentic_image_gen.providers.local.segment.background import Difference, difference
+from agentic_image_gen.providers.local.segment.parameters import DARK
 from agentic_image_gen.providers.local.segment.strands import thin_lines
 
 WORK_SIDE = 512  # the reference is judged at this size (completeness.WORK_SIDE's scale)

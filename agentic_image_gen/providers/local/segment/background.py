@@ -16,10 +16,10 @@ import numpy as np
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32
 from agentic_image_gen.pixels.backdrop import border_band, border_colour
 from agentic_image_gen.pixels.similarity import lab as lab_of
-
-TEXTURED = 3.0  # the backdrop's lightness spread (Lab) above which it is cloth, wood, stone
-OUTLIER = 6.0  # robust spreads (MAD) from the border's median: not backdrop (a badge, a logo)
-DARK = 40.0  # Lab lightness below the backdrop that no soft shadow or floor reflection reaches
+from agentic_image_gen.providers.local.segment.parameters import (
+    OUTLIER,
+    TEXTURED,
+)
 
 
 @dataclass(frozen=True)

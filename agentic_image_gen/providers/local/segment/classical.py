@@ -16,8 +16,9 @@ from agentic_image_gen.core.errors import ProviderError
 from agentic_image_gen.pixels.arrays import FloatImage, f32, u8
 from agentic_image_gen.pixels.backdrop import border_band
 from agentic_image_gen.providers.local.segment.background import difference
-
-WORK_SIDE = 512
+from agentic_image_gen.providers.local.segment.parameters import (
+    CLASSICAL_SIDE as WORK_SIDE,
+)
 
 
 def _seeds(small: FloatImage) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:

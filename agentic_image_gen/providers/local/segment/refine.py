@@ -22,21 +22,19 @@ from agentic_image_gen.pixels.alpha import OPAQUE
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.pixels.boxes import box
 from agentic_image_gen.providers.local.segment.background import Difference, difference
-from agentic_image_gen.providers.local.segment.holes import (
-    HOLE_LIKE,
-    clear_holes,
-    drop_spill,
-    open_floor,
-)
+from agentic_image_gen.providers.local.segment.holes import clear_holes, drop_spill, open_floor
 from agentic_image_gen.providers.local.segment.masks import drop_specks
 from agentic_image_gen.providers.local.segment.matte import strand_alpha
-from agentic_image_gen.providers.local.segment.strands import STRAND, add_thin_parts
+from agentic_image_gen.providers.local.segment.parameters import (
+    HOLE_LIKE,
+    MIN_CONTRAST,
+    MIN_PRODUCT,
+    STRAND,
+    TRIM,
+    WORK_SIDE,
+)
+from agentic_image_gen.providers.local.segment.strands import add_thin_parts
 from agentic_image_gen.providers.local.segment.weave import open_weave
-
-WORK_SIDE = 768
-MIN_PRODUCT = 0.0015  # of the frame: smaller is a speck, not a product to sell
-MIN_CONTRAST = 2.0  # distance from the backdrop (border spreads) of the product's clearest
-TRIM = 0.004  # of the longer side, peeled off the outline where it shows the backdrop
 
 
 def guided_filter(guide: FloatImage, source: FloatImage, radius: int, eps: float) -> FloatImage:
@@ -168,9 +166,7 @@ def _strand_matte(
     return f32(alpha), f32(behind)
 
 
-def refine(
-    rgb: FloatImage, prob: FloatImage, coarse: bool = True
-) -> tuple[FloatImage, FloatImage]:
+def refine(rgb: FloatImage, prob: FloatImage, coarse: bool = True) -> tuple[FloatImage, FloatImage]:
     """(alpha, decontaminated rgb) at the photo's full resolution (``coarse``: hard_mask)."""
     height, width = rgb.shape[:2]
     scale = min(1.0, WORK_SIDE / max(height, width))
