@@ -18,6 +18,7 @@ from agentic_image_gen.pixels.backdrop import border_band, border_colour
 from agentic_image_gen.pixels.similarity import lab as lab_of
 from agentic_image_gen.providers.local.segment.parameters import (
     OUTLIER,
+    OUTLIERS,
     TEXTURED,
 )
 
@@ -51,11 +52,12 @@ def _backdrop_samples(samples: FloatImage) -> FloatImage:
     """The border's pixels without what is plainly not backdrop: a logo, a badge or a caption
     in a corner, or a chain running off the frame (farther than ``OUTLIER`` robust spreads
     from the border's median in lightness or colour), so they move neither its colour nor
-    its spread; a textured backdrop's own tails stay."""
+    its spread. Only when such pixels are rare (``OUTLIERS``): a backdrop's own lines (a
+    wood's grain, a page's print) are many, and are its texture."""
     median = np.median(samples, axis=0)
     spread = 1.4826 * np.median(np.abs(samples - median), axis=0) + 1.0
     inliers = (np.abs(samples - median) / spread <= OUTLIER).all(axis=1)
-    return samples[inliers] if inliers.mean() >= 0.5 else samples
+    return samples[inliers] if inliers.mean() >= 1.0 - OUTLIERS else samples
 
 
 def difference(rgb: FloatImage) -> Difference:

@@ -22,6 +22,7 @@ TRIM = 0.004  # of the longer side, peeled off the outline where it shows the ba
 
 TEXTURED = 3.0  # the backdrop's lightness spread (Lab) above which it is cloth, wood, stone
 OUTLIER = 6.0  # robust spreads (MAD) from the border's median: not backdrop (a badge, a logo)
+OUTLIERS = 0.05  # ... when at most this share of the border is so far: more is its texture
 DARK = 40.0  # Lab lightness below the backdrop that no soft shadow or floor reflection reaches
 
 
