@@ -3,11 +3,14 @@
 For each photo in ``../shared/photos`` (never copied into the project): the shape IoU of the
 cut-out against the hand-drawn mask where one exists (both masks cropped to their box and
 scaled to 256x256, as PROVENANCE.md defines it), the product's share of the photo, and the
-technical score and wall time of the first iteration of a real offline run
+technical score, completeness, junk (what the shot keeps that is not the product) and wall
+time of the first iteration of a real offline run
 (``--background transparent --max-iterations 2`` at 1024x1024, a fresh run each, so the
 model load is paid every time; with ``--repeat N`` the fastest of N runs counts, since other
 work on a shared machine only ever adds time). Run:
-``python bench/segment_bench.py [--segmenter NAME] [--repeat N]``.
+``python bench/segment_bench.py [--segmenter NAME] [--repeat N]``. The photos are reported in
+three groups: the odd-numbered development photos (the half rules are tuned on), the
+even-numbered ones, and ``photos/more`` (never tuned on; no masks).
 """
 
 from __future__ import annotations
@@ -98,35 +101,57 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop("OPENAI_API_KEY", None)
     pool = SegmenterPool()
     print(f"segmenter {pool.resolve(args.segmenter)}, {os.cpu_count()} CPU(s)")
-    print("| photo | shape IoU | coverage | score (1st) | whole | 1st iteration s |")
-    print("| --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory(prefix="aig-segment-bench-") as tmp:
-        for photo in sorted(p for p in PHOTOS.iterdir() if p.suffix in (".jpg", ".webp")):
-            mask_path = PHOTOS / "masks" / (photo.stem + ".png")
-            try:
-                cut = cut_out(photo.read_bytes(), pool.get(args.segmenter))
-                mine = full_mask(cut)
-                coverage = f"{mine.mean():.3f}"
-                iou = "-"
-                if mask_path.exists():
-                    truth = np.asarray(Image.open(mask_path).convert("L")) > 127
-                    iou = f"{shape_iou(mine, truth):.2f}"
-                runs = [
-                    asyncio.run(first_iteration(photo, args.segmenter, Path(tmp)))
-                    for _ in range(max(1, args.repeat))
-                ]
-                result, seconds = runs[0][0], min(s for _, s in runs)
-                first = result.iterations[0]
-                whole = (first.evaluation.details if first.evaluation else {}).get(
-                    "completeness"
-                ) or {}
-                print(
-                    f"| {photo.name} | {iou} | {coverage} | {first.score} | "
-                    f"{whole.get('whole', '-')} ({whole.get('missing', 0):.3f}) | {seconds:.2f} |"
-                )
-            except AigError as exc:
-                print(f"| {photo.name} | failed: {exc} | | | | |")
+        for group, photos in groups():
+            print(f"\n{group}\n")
+            print("| photo | shape IoU | coverage | score (1st) | whole | junk | 1st iteration s |")
+            print("| --- | --- | --- | --- | --- | --- | --- |")
+            for photo in photos:
+                bench_photo(photo, args, Path(tmp), pool)
     return 0
+
+
+def groups() -> list[tuple[str, list[Path]]]:
+    """(title, photos): the tuning half (odd numbers), the other half, and photos/more."""
+
+    def listed(folder: Path) -> list[Path]:
+        return sorted(p for p in folder.iterdir() if p.suffix in (".jpg", ".jpeg", ".webp"))
+
+    development = listed(PHOTOS)
+    odd = [p for p in development if int(p.name[:2]) % 2 == 1]
+    even = [p for p in development if int(p.name[:2]) % 2 == 0]
+    more = listed(PHOTOS / "more") if (PHOTOS / "more").is_dir() else []
+    return [("tuning half (odd)", odd), ("other half (even)", even), ("photos/more", more)]
+
+
+def bench_photo(photo: Path, args: argparse.Namespace, tmp: Path, pool: SegmenterPool) -> None:
+    """One row of the table: the cut-out's IoU and coverage, the first iteration's score,
+    completeness, junk and time."""
+    mask_path = PHOTOS / "masks" / (photo.stem + ".png")
+    try:
+        cut = cut_out(photo.read_bytes(), pool.get(args.segmenter))
+        mine = full_mask(cut)
+        coverage = f"{mine.mean():.3f}"
+        iou = "-"
+        if mask_path.exists():
+            truth = np.asarray(Image.open(mask_path).convert("L")) > 127
+            iou = f"{shape_iou(mine, truth):.2f}"
+        runs = [
+            asyncio.run(first_iteration(photo, args.segmenter, tmp))
+            for _ in range(max(1, args.repeat))
+        ]
+        result, seconds = runs[0][0], min(s for _, s in runs)
+        first = result.iterations[0]
+        whole = (first.evaluation.details if first.evaluation else {}).get("completeness") or {}
+        junk = (first.evaluation.details if first.evaluation else {}).get("junk") or {}
+        kept = ", ".join(f"{kind} {junk['shares'][kind]:.2f}" for kind in junk.get("found", []))
+        print(
+            f"| {photo.name} | {iou} | {coverage} | {first.score} | "
+            f"{whole.get('whole', '-')} ({whole.get('missing', 0):.3f}) | "
+            f"{kept or ('clean' if junk else '-')} | {seconds:.2f} |"
+        )
+    except AigError as exc:
+        print(f"| {photo.name} | failed: {exc} | | | | | |")
 
 
 if __name__ == "__main__":

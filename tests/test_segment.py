@@ -19,6 +19,7 @@ from agentic_image_gen.core.errors import (
 )
 from agentic_image_gen.providers.local.cutout import cut_out
 from agentic_image_gen.providers.local.segment import ModelStore, SegmenterPool, segmenter_name
+from agentic_image_gen.providers.local.segment.classical import ClassicalSegmenter
 from agentic_image_gen.providers.local.segment.models import (
     U2NETP_SHA256,
     HubModel,
@@ -196,6 +197,30 @@ def test_refinement_opens_the_ring_and_keeps_the_chain() -> None:
     assert solid[40:90, 149:152].mean() > 0.9  # the chain survived
     iou = (solid & truth).sum() / (solid | truth).sum()
     assert iou > 0.9
+
+
+def test_a_fine_map_gets_its_holes_opened_and_nothing_a_coarse_map_needs() -> None:
+    """IS-Net's and BiRefNet's 1024 px maps: the ring's inside still opens, but no thin part
+    is added (the chain a coarse map misses is the fine model's to see)."""
+    rgb, truth = ring_photo()
+    blob = np.zeros((300, 300), np.float32)
+    cv2.circle(blob, (150, 170), 82, 1.0, thickness=-1)
+    alpha, _ = refine(rgb, blob, coarse=False)
+    solid = alpha > 0.5
+    assert not solid[170, 150]  # the ring's inside is transparent
+    assert solid[40:90, 149:152].mean() < 0.1  # no chain added to the model's map
+    coarse = refine(rgb, blob)[0] > 0.5
+    assert coarse[40:90, 149:152].mean() > 0.9
+    ring = truth.copy()
+    ring[:95] = False  # the ring without its chain: what the fine map showed
+    assert solid[ring].mean() > 0.97
+
+
+def test_the_segmenters_say_whether_their_maps_are_coarse(tmp_path: Path) -> None:
+    assert ClassicalSegmenter().coarse is True
+    tiny_model(tmp_path / "tiny.onnx")
+    assert OnnxSegmenter("u", tmp_path / "tiny.onnx", ModelFormat(side=320)).coarse is True
+    assert OnnxSegmenter("i", tmp_path / "tiny.onnx", ModelFormat(side=1024)).coarse is False
 
 
 def glossy_ring(inside_fades: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.types import (
@@ -174,3 +175,40 @@ async def test_an_opaque_shot_of_a_fine_neck_wire_is_not_taken_for_a_lost_part()
     judged_opaque = await judged(photo, "u2netp", shot)
     assert judged_opaque.details["completeness"]["whole"] is True
     assert judged_opaque.details["completeness"]["reaches"] == 0.0
+
+
+def _with_badge(path: Path, corner: str) -> bytes:
+    """The photo with a red square badge (6 % of its short side) in ``corner`` (t/b, l/r),
+    set in from the edges as a shop's logo is."""
+    pixels = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB")).copy()
+    height, width = pixels.shape[:2]
+    side, margin = round(0.06 * min(height, width)), round(0.02 * min(height, width))
+    top = margin if corner[0] == "t" else height - margin - side
+    left = margin if corner[1] == "l" else width - margin - side
+    pixels[top : top + side, left : left + side] = (220, 20, 30)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _alpha(data: bytes) -> np.ndarray:
+    cut = cut_out(data, POOL.get())
+    alpha = np.zeros((cut.source_size[1], cut.source_size[0]), bool)
+    x, y = cut.origin
+    alpha[y : y + cut.alpha.shape[0], x : x + cut.alpha.shape[1]] = cut.alpha > 0.5
+    return alpha
+
+
+@needs_model
+@pytest.mark.parametrize(
+    ("photo", "corners"),
+    [
+        ("01_ring_white_ring1.jpg", ("tl", "tr", "bl", "br")),  # was shredded: IoU 0.52
+        ("17_tc_citrine-pearl-choker-1.webp", ("br",)),  # lost its chain: IoU 0.70
+    ],
+)
+def test_a_badge_in_a_corner_leaves_the_cut_unchanged(photo: str, corners: tuple[str]) -> None:
+    plain = _alpha((PHOTOS / photo).read_bytes())
+    for corner in corners:
+        badged = _alpha(_with_badge(PHOTOS / photo, corner))
+        assert (badged & plain).sum() / (badged | plain).sum() >= 0.95, corner

@@ -27,8 +27,9 @@ from agentic_image_gen.pixels.boxes import box
 from agentic_image_gen.pixels.product import largest_parts
 from agentic_image_gen.providers.local.cutout import Cutout
 from agentic_image_gen.providers.local.segment import Segmenter
-from agentic_image_gen.providers.local.segment.background import DARK, difference
-from agentic_image_gen.providers.local.segment.refine import WORK_SIDE as REFINE_SIDE
+from agentic_image_gen.providers.local.segment.background import difference
+from agentic_image_gen.providers.local.segment.parameters import DARK
+from agentic_image_gen.providers.local.segment.parameters import WORK_SIDE as REFINE_SIDE
 from agentic_image_gen.providers.local.segment.refine import hard_mask
 from agentic_image_gen.providers.local.segment.strands import thin_lines
 
@@ -89,7 +90,7 @@ def second_opinion(rgb: FloatImage, segmenter: Segmenter | None) -> Mask:
     small = f32(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
     prob = f32(cv2.resize(segmenter.segment(rgb), size, interpolation=cv2.INTER_AREA))
     try:
-        model = hard_mask(small, prob).hard
+        model = hard_mask(small, prob, segmenter.coarse).hard
     except ProviderError:  # that segmenter sees no product here: no opinion
         return seen
     flat = cv2.resize(u8(model), (seen.shape[1], seen.shape[0]), interpolation=cv2.INTER_AREA)

@@ -54,7 +54,7 @@ class Cutout:
 
 def segment(rgb: FloatImage, segmenter: Segmenter) -> tuple[FloatImage, FloatImage]:
     """(alpha, edge-decontaminated rgb) of the product in an opaque photo."""
-    return refine(rgb, segmenter.segment(rgb))
+    return refine(rgb, segmenter.segment(rgb), coarse=segmenter.coarse)
 
 
 def cut_out(data: bytes, segmenter: Segmenter | Callable[[], Segmenter]) -> Cutout:

@@ -39,11 +39,13 @@ from agentic_image_gen.providers.local.completeness import (
 )
 from agentic_image_gen.providers.local.cutout import Cutout, cutout_for
 from agentic_image_gen.providers.local.cutting import prepare_cutting
+from agentic_image_gen.providers.local.junk import Junk, junk_line, shot_junk, small_reference
 from agentic_image_gen.providers.local.segment import pool_for
 
 WORST_NAMED = 3  # how many failing checks the feedback spells out with their fixes
 INCOMPLETE_CAP = 60  # the score of a product that is not whole, whatever else is right
 SEEN_KEY = "local.reference_parts"  # the run's cache of independent looks at the references
+PHOTO_KEY = "local.reference_photos"  # ... of the references at junk.WORK_SIDE
 SECOND_OPINION = "u2netp"  # the segmenter that double-checks a cut made by any other
 LABELS = {
     "background": "background",
@@ -142,6 +144,26 @@ async def reference_parts(reference: ReferenceImage, shared: dict[str, Any], cut
     if key not in cache:
         cache[key] = asyncio.ensure_future(asyncio.to_thread(look))
     return await asyncio.shield(cache[key])
+
+
+async def reference_photo(reference: ReferenceImage, shared: dict[str, Any]) -> FloatImage:
+    """The reference photo at the size junk is judged at, once per run and reference."""
+    cache: dict[str, asyncio.Task[FloatImage]] = shared.setdefault(PHOTO_KEY, {})
+    key = hashlib.sha256(reference.data).hexdigest()
+    if key not in cache:
+        look = asyncio.to_thread(lambda: small_reference(decode(reference.data).rgb))
+        cache[key] = asyncio.ensure_future(look)
+    return await asyncio.shield(cache[key])
+
+
+def junk_of(data: bytes, cut: Cutout, photo: FloatImage) -> Junk | None:
+    """What the shot keeps that is not the product (junk.py; CPU-bound): an alpha shot's
+    every solid pixel, an opaque shot's every faint part."""
+    image = decode(data)
+    if image.transparent:
+        assert image.alpha is not None
+        return shot_junk(solid(image.alpha), cut, photo)
+    return shot_junk(product_mask(image, faint=True), cut, photo)
 
 
 def incomplete_line(whole: Completeness) -> str:
@@ -283,5 +305,21 @@ class TechnicalEvaluator:
                 score = min(score, INCOMPLETE_CAP)
                 others = re.sub(r"^Score \d+/100[.:] *", "", text)
                 text = f"Score {score}/100. {incomplete_line(whole)} Other checks: {others}"
+        if seen is not None:
+            photo = await reference_photo(refs[0], self._shared)
+            assert cut is not None
+            mess = await asyncio.to_thread(junk_of, request.image.data, cut, photo)
+            info["junk"] = None
+            if mess is not None:
+                info["junk"] = {
+                    "shares": {kind: round(share, 4) for kind, share in mess.shares.items()},
+                    "specks": mess.specks,
+                    "found": mess.found,
+                    "clean": mess.clean,
+                }
+                if not mess.clean:
+                    score = min(score, INCOMPLETE_CAP)
+                    others = re.sub(r"^Score \d+/100[.:] *", "", text)
+                    text = f"Score {score}/100. {junk_line(mess)} {others}"
         fixes = fixes_of(results, request.prompt)
         return Evaluation(score=score, feedback=text, fixes=fixes, details=info)

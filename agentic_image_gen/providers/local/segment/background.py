@@ -16,9 +16,11 @@ import numpy as np
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32
 from agentic_image_gen.pixels.backdrop import border_band, border_colour
 from agentic_image_gen.pixels.similarity import lab as lab_of
-
-TEXTURED = 3.0  # the backdrop's lightness spread (Lab) above which it is cloth, wood, stone
-DARK = 40.0  # Lab lightness below the backdrop that no soft shadow or floor reflection reaches
+from agentic_image_gen.providers.local.segment.parameters import (
+    OUTLIER,
+    OUTLIERS,
+    TEXTURED,
+)
 
 
 @dataclass(frozen=True)
@@ -46,11 +48,23 @@ class Difference:
         return f32(np.maximum(self.chroma, np.abs(self.lighter)))
 
 
+def _backdrop_samples(samples: FloatImage) -> FloatImage:
+    """The border's pixels without what is plainly not backdrop: a logo, a badge or a caption
+    in a corner, or a chain running off the frame (farther than ``OUTLIER`` robust spreads
+    from the border's median in lightness or colour), so they move neither its colour nor
+    its spread. Only when such pixels are rare (``OUTLIERS``): a backdrop's own lines (a
+    wood's grain, a page's print) are many, and are its texture."""
+    median = np.median(samples, axis=0)
+    spread = 1.4826 * np.median(np.abs(samples - median), axis=0) + 1.0
+    inliers = (np.abs(samples - median) / spread <= OUTLIER).all(axis=1)
+    return samples[inliers] if inliers.mean() >= 1.0 - OUTLIERS else samples
+
+
 def difference(rgb: FloatImage) -> Difference:
     height, width = rgb.shape[:2]
     lab = lab_of(rgb)
     border = border_band(height, width)
-    samples = lab[border]
+    samples = _backdrop_samples(lab[border])
     mean, std = samples.mean(axis=0), samples.std(axis=0)
     spread = std + 1.0
     offset = f32((lab - mean) / spread)

@@ -20,6 +20,13 @@ class Segmenter(Protocol):
         """The registry name that ran (recorded on every cut-out)."""
         ...
 
+    @property
+    def coarse(self) -> bool:
+        """Whether the map is coarse (made at a small side, like U²-Netp's 320 px): then the
+        whole refinement applies; a fine map gets only the steps that do not assume a
+        coarse one (refine.py)."""
+        ...
+
     def segment(self, rgb: FloatImage) -> FloatImage:
         """The product's probability map of ``rgb`` (H x W x 3 in [0, 1]) at its size."""
         ...

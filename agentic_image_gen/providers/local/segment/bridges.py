@@ -19,11 +19,13 @@ import numpy as np
 
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.providers.local.segment.masks import components
+from agentic_image_gen.providers.local.segment.parameters import (
+    ADJACENT,
+    LINE_Z,
+    PATH_Z,
+    PENALTY,
+)
 
-LINE_Z = 3.0  # robust deviations of the line response at which a pixel costs the least
-PENALTY = 4.0  # a plain backdrop pixel costs 1 + PENALTY times a line pixel
-ADJACENT = 1.5  # px: a piece this close already touches; nothing to draw between
-PATH_Z = 1.5  # a path's mean deviation for it to count as the line that joins
 NEIGHBOURS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
 
 

@@ -16,8 +16,9 @@ from agentic_image_gen.core.errors import UnusableReference
 from agentic_image_gen.pixels.arrays import FloatImage, f32, u8
 from agentic_image_gen.pixels.backdrop import border_band
 from agentic_image_gen.providers.local.segment.background import difference
-
-WORK_SIDE = 512
+from agentic_image_gen.providers.local.segment.parameters import (
+    CLASSICAL_SIDE as WORK_SIDE,
+)
 
 
 def _seeds(small: FloatImage) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
@@ -51,6 +52,7 @@ class ClassicalSegmenter:
     """GrabCut: no weights, no download; a hard mask upsampled to the photo's size."""
 
     name = "classical"
+    coarse = True  # GrabCut at a small side, upsampled
 
     def segment(self, rgb: FloatImage) -> FloatImage:
         height, width = rgb.shape[:2]

@@ -16,11 +16,14 @@ import numpy as np
 
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.providers.local.segment.masks import components
-
-COHERENT = 0.5  # structure-tensor coherence of a backdrop with a grain (wood: 0.6-0.7)
-ALONG = 12.0  # degrees from the grain's direction within which a straight line is grain
-STRAIGHT = 0.006  # of the frame: a straight line's pixels stray no farther (sd) from its axis
-CLEAR = 0.02  # of the frame: the band around the product left out of the grain's measure
+from agentic_image_gen.providers.local.segment.parameters import (
+    ALONG,
+    COHERENT,
+    STRAIGHT,
+)
+from agentic_image_gen.providers.local.segment.parameters import (
+    GRAIN_CLEAR as CLEAR,
+)
 
 
 @dataclass(frozen=True)

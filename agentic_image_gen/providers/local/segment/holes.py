@@ -15,24 +15,29 @@ import numpy as np
 
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.pixels.similarity import lab as lab_of
-from agentic_image_gen.providers.local.segment.background import DARK, Difference
+from agentic_image_gen.providers.local.segment.background import Difference
 from agentic_image_gen.providers.local.segment.masks import components
-
-HOLE_LIKE = 2.5  # closer to the backdrop than this (border spreads): may be a hole
-HOLE_MEAN = 0.8  # ... and a hole's average colour this close to the backdrop's
-HOLE_LARGE, HOLE_MEAN_LARGE = 0.2, 1.2  # a fifth of the product: a looser average will do
-HOLE_MIN = 0.03  # ... and this share of the product (a band's white highlight is smaller)
-HOLE_MIN_TEXTURED = 0.004  # ... on a textured backdrop, which no highlight mimics
-SURE = 0.9  # the model's probability above which a pixel is surely product
-SMOOTH = 1.0  # px: the photo is smoothed this much before its edges decide (sensor grain)
-THICK = 0.008  # of the longer side: a spill narrower than this is the outline's own blur
-SPILL_MAX = 0.05  # of the product: a larger hesitant piece is a part of it, not a reflection
-REFLECTED = 0.8  # share of a spill's outside neighbours that are not backdrop: a reflection
-OUTLINE = 0.015  # of the longer side: this deep inside the outline, a ring's band is sure
-CHROMA = 4.0  # more colourful than this (border spreads) is product: gold, a coloured stone
-FADE, FADE_TREND = 3.0, -0.3  # a floor's reflection darkens towards the band (Lab, correlation)
-FADE_DEPTH = 16  # px at work scale: a shallower region is too small to tell a fade from a
-# band's own shading (a ring photographed this small is left as the model saw it)
+from agentic_image_gen.providers.local.segment.parameters import (
+    CHROMA,
+    DARK,
+    FADE,
+    FADE_DEPTH,
+    FADE_TREND,
+    HOLE_LARGE,
+    HOLE_LIKE,
+    HOLE_MEAN,
+    HOLE_MEAN_LARGE,
+    HOLE_MIN,
+    HOLE_MIN_TEXTURED,
+    OUTLINE,
+    REFLECTED,
+    SPILL_MAX,
+    SURE,
+    THICK,
+)
+from agentic_image_gen.providers.local.segment.parameters import (
+    HOLE_SMOOTH as SMOOTH,
+)
 
 
 def exterior(hard: Mask) -> Mask:

@@ -15,10 +15,11 @@ import numpy as np
 
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.providers.local.segment.background import local_backdrop
-
-TEXTURE = 90  # percentile of the backdrop's own deviation that the weave or grain reaches
-CLEAREST = 90  # percentile of a strand's deviation taken as fully opaque
-MIN_STEP = 0.08  # RGB distance: a strand less distinct than this above the texture keeps its mask
+from agentic_image_gen.providers.local.segment.parameters import (
+    CLEAREST,
+    MIN_STEP,
+    TEXTURE,
+)
 
 
 def strand_alpha(
@@ -28,7 +29,7 @@ def strand_alpha(
     not stand out from the backdrop's texture enough for colour to decide."""
     beside = local_backdrop(rgb, backdrop, size)
     step = f32(rgb - beside)
-    deviation = f32(np.sqrt(np.einsum('ijk,ijk->ij', step, step)))
+    deviation = f32(np.sqrt(np.einsum("ijk,ijk->ij", step, step)))
     ring = backdrop & (cv2.dilate(u8(band), np.ones((size | 1, size | 1), np.uint8)) > 0)
     if not ring.any() or not (core & band).any():
         return None

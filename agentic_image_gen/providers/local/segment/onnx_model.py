@@ -26,6 +26,9 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+FINE_SIDE = 1024  # a model working at this side or more gives a fine map (IS-Net, BiRefNet)
+
+
 @dataclass(frozen=True)
 class ModelFormat:
     """How a model wants its input and gives its output."""
@@ -87,6 +90,10 @@ class OnnxSegmenter:
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def coarse(self) -> bool:
+        return self._fmt.side < FINE_SIDE
 
     @property
     def providers(self) -> list[str]:

@@ -22,21 +22,19 @@ from agentic_image_gen.pixels.alpha import OPAQUE
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.pixels.boxes import box
 from agentic_image_gen.providers.local.segment.background import Difference, difference
-from agentic_image_gen.providers.local.segment.holes import (
-    HOLE_LIKE,
-    clear_holes,
-    drop_spill,
-    open_floor,
-)
+from agentic_image_gen.providers.local.segment.holes import clear_holes, drop_spill, open_floor
 from agentic_image_gen.providers.local.segment.masks import drop_specks
 from agentic_image_gen.providers.local.segment.matte import strand_alpha
-from agentic_image_gen.providers.local.segment.strands import STRAND, add_thin_parts
+from agentic_image_gen.providers.local.segment.parameters import (
+    HOLE_LIKE,
+    MIN_CONTRAST,
+    MIN_PRODUCT,
+    STRAND,
+    TRIM,
+    WORK_SIDE,
+)
+from agentic_image_gen.providers.local.segment.strands import add_thin_parts
 from agentic_image_gen.providers.local.segment.weave import open_weave
-
-WORK_SIDE = 768
-MIN_PRODUCT = 0.0015  # of the frame: smaller is a speck, not a product to sell
-MIN_CONTRAST = 2.0  # distance from the backdrop (border spreads) of the product's clearest
-TRIM = 0.004  # of the longer side, peeled off the outline where it shows the backdrop
 
 
 def guided_filter(guide: FloatImage, source: FloatImage, radius: int, eps: float) -> FloatImage:
@@ -70,8 +68,15 @@ class Refined(NamedTuple):
     strands: Mask  # the thin parts added to the model's product (chains, cords, hooks)
 
 
-def hard_mask(small: FloatImage, prob: FloatImage) -> Refined:
-    """The refined hard mask at work scale; a tiny or low-contrast product is refused."""
+def hard_mask(small: FloatImage, prob: FloatImage, coarse: bool = True) -> Refined:
+    """The refined hard mask at work scale; a tiny or low-contrast product is refused.
+
+    A ``coarse`` map (U²-Netp's 320 px, GrabCut's) gets every step. A fine map (IS-Net's and
+    BiRefNet's 1024 px) gets only those that do not assume a coarse one: opening the holes
+    that show the backdrop (a ring's inside, cloth through an opening) and dropping specks.
+    The steps tuned to a coarse map's faults stay off for it until they are measured on
+    its maps (no model hub here): the spill past the outline and the overhang peeled off the
+    edge (an upsampled map's), the glossy floor, and the thin parts a coarse map misses."""
     diff = difference(small)
     hard = drop_specks(prob > 0.5)
     # The 90th percentile: a model's filled ring is mostly backdrop, its band is not.
@@ -81,12 +86,16 @@ def hard_mask(small: FloatImage, prob: FloatImage) -> Refined:
             f"the product in the reference photo hardly differs from its background (contrast "
             f"{contrast:.1f}): use a photo on a plain, contrasting backdrop"
         )
-    hard = drop_spill(clear_holes(hard, diff), small, prob, diff)
-    hard = open_weave(open_floor(hard, small, diff), small, diff)
-    hard = trim_edge(hard, diff)
+    hard = clear_holes(hard, diff)
+    if coarse:
+        hard = open_floor(drop_spill(hard, small, prob, diff), small, diff)
+    hard = open_weave(hard, small, diff)
+    if coarse:
+        hard = trim_edge(hard, diff)
     hard = drop_specks(cv2.morphologyEx(u8(hard), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0)
     body = hard
-    hard = add_thin_parts(body, diff)  # after the speck filter: a strand may stand apart
+    if coarse:
+        hard = add_thin_parts(body, diff)  # after the speck filter: a strand may stand apart
     share = float(hard.mean())
     if share < MIN_PRODUCT:
         raise UnusableReference(
@@ -157,18 +166,18 @@ def _strand_matte(
     return f32(alpha), f32(behind)
 
 
-def refine(rgb: FloatImage, prob: FloatImage) -> tuple[FloatImage, FloatImage]:
-    """(alpha, decontaminated rgb) at the photo's full resolution."""
+def refine(rgb: FloatImage, prob: FloatImage, coarse: bool = True) -> tuple[FloatImage, FloatImage]:
+    """(alpha, decontaminated rgb) at the photo's full resolution (``coarse``: hard_mask)."""
     height, width = rgb.shape[:2]
     scale = min(1.0, WORK_SIDE / max(height, width))
     size = (round(width * scale), round(height * scale))
     small = f32(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
     small_prob = f32(cv2.resize(prob, size, interpolation=cv2.INTER_AREA))
-    refined = hard_mask(small, small_prob)
-    coarse = f32(cv2.resize(refined.hard.astype(np.float32), (width, height)))
+    refined = hard_mask(small, small_prob, coarse)
+    upsampled = f32(cv2.resize(refined.hard.astype(np.float32), (width, height)))
     # The guide is smoothed first so the matte follows the product's edges, not sensor grain.
     grey = f32(cv2.GaussianBlur(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (0, 0), 1.0))
-    soft = guided_filter(grey, coarse, max(2, round(1.5 / scale)), 4e-3)
+    soft = guided_filter(grey, upsampled, max(2, round(1.5 / scale)), 4e-3)
     alpha = f32(np.clip((soft - 0.5) * 2.0 + 0.5, 0.0, 1.0))
     alpha, backdrop = _strand_matte(rgb, refined, alpha, scale)
     return alpha, decontaminate(rgb, alpha, backdrop)

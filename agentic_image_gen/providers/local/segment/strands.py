@@ -25,33 +25,35 @@ import cv2
 import numpy as np
 
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
-from agentic_image_gen.providers.local.segment.background import (
-    DARK,
-    Difference,
-    local_backdrop,
-)
+from agentic_image_gen.providers.local.segment.background import Difference, local_backdrop
 from agentic_image_gen.providers.local.segment.bridges import join
 from agentic_image_gen.providers.local.segment.grain import along_grain, grain_of
 from agentic_image_gen.providers.local.segment.masks import components
-
-THIN_CHROMA = 6.0  # a coloured strand (gold chain, leather) on a neutral backdrop
-LINE_STEP = 3.0  # a line this much darker or lighter than beside it (border spreads)
-NOT_BACKDROP = 2.5  # a strand pixel differs from the backdrop itself at least this much
-STRAND = 0.035  # the widest strand (a leather cord), of the frame's longer side
-SMOOTH = 1.5  # px at work scale: finer than any strand, coarser than a weave
-DENSE = 0.6  # share of its 3x3 neighbourhood a strand pixel's own kind fills
-SOLID = 0.8  # share of a strand's closed shape that its own pixels cover
-SHORT, LONG = 0.04, 0.15  # strand lengths (box diagonal, of the frame) to touch / to bridge
-TOUCH = 0.012  # how close (of the frame) a short strand must come to the product
-BRIDGE = 0.2  # how far (of the frame) a long strand may start from the product
-JOIN = 0.06  # how far (of the frame) a short piece may be joined by a line-like path
-HUG = 0.4  # a strand reaching no farther from the product than this share of its length hugs it
-SHADOW_REACH = 0.06  # ... and, on cloth or wood, no farther than this share of the frame
-WEAK, STRONG = 2.0, 5.0  # robust deviations of a textured photo's line responses
-ORIENTATIONS = 12  # directions the line operator tries: 15 degrees apart
-SHADOW_GAP = 2.5  # px at work scale: closer to a highlight than this is the wire's own dark side
-SHADOW_SHARE = 0.6  # share of a dark line beside a light one, in the backdrop's hue: its shadow
-UNLIKE_BACKDROP = 3.0  # spreads from the backdrop beside: a strand's part, whatever its colour
+from agentic_image_gen.providers.local.segment.parameters import (
+    BRIDGE,
+    DARK,
+    DENSE,
+    HUG,
+    JOIN,
+    LINE_STEP,
+    LONG,
+    NOT_BACKDROP,
+    ORIENTATIONS,
+    SHADOW_GAP,
+    SHADOW_REACH,
+    SHADOW_SHARE,
+    SHORT,
+    SOLID,
+    STRAND,
+    STRONG,
+    THIN_CHROMA,
+    TOUCH,
+    UNLIKE_BACKDROP,
+    WEAK,
+)
+from agentic_image_gen.providers.local.segment.parameters import (
+    STRAND_SMOOTH as SMOOTH,
+)
 
 
 def _line_responses(lightness: FloatImage, width: int) -> tuple[FloatImage, FloatImage]:

@@ -19,21 +19,26 @@ import numpy as np
 
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.pixels.backdrop import border_band
-from agentic_image_gen.providers.local.segment.background import DARK, Difference
-from agentic_image_gen.providers.local.segment.holes import HOLE_LIKE, exterior, lab_bytes
+from agentic_image_gen.providers.local.segment.background import Difference
+from agentic_image_gen.providers.local.segment.holes import exterior, lab_bytes
 from agentic_image_gen.providers.local.segment.masks import components
-
-THREADS = 2.0  # px: a Gaussian this wide leaves the threads in the high-pass, not the shading
-REACH = 12  # px at work scale: the longest repeat looked for (a weave's is 4-8 px)
-SHORTEST = 3  # px: shorter steps correlate on any smooth texture, woven or not
-APART = 0.85  # sine of the least angle (about 60 degrees) between a weave's two directions
-WINDOW = 15  # px: the neighbourhood a pixel's weave is measured in (two or three repeats)
-WOVEN = 0.08  # the border's median weave score below which the backdrop is not woven
-WEAVE_MIN, WEAVE_SHARE = 0.12, 0.7  # a pixel's score: at least this, and this of the border's
-CLEAR = 0.8  # a seed's clearest weave (90th percentile) against the border's (75th): a mirror
-# image of the cloth in polished metal repeats more weakly than the cloth itself
-HUE = 2.5  # window-mean colour (a, b) this close to the backdrop's (border spreads): its hue
-PAST_WEAVE = 2.5  # px: smoothing that blurs the weave away but keeps a plate's edge
+from agentic_image_gen.providers.local.segment.parameters import (
+    APART,
+    DARK,
+    HOLE_LIKE,
+    HUE,
+    PAST_WEAVE,
+    REACH,
+    SHORTEST,
+    THREADS,
+    WEAVE_MIN,
+    WEAVE_SHARE,
+    WINDOW,
+    WOVEN,
+)
+from agentic_image_gen.providers.local.segment.parameters import (
+    WEAVE_CLEAR as CLEAR,
+)
 
 
 def _high_pass(rgb: FloatImage) -> FloatImage:

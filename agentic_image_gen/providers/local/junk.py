@@ -1,0 +1,182 @@
+"""Is there anything in the shot that is not the product? The mirror of completeness.
+
+The shot's product, laid back onto the reference photo (completeness.align), covers pixels
+of that photo; a piece of it whose pixels there look like the photo's backdrop is junk that
+the cut-out kept: the backdrop itself (seen between a bracelet's links or a wire's loops,
+where the cut filled an opening), the product's shadow (the backdrop's own colour, darker,
+smooth), lines of the backdrop (a wood's grain, a sweep's crease: thin, long, and like the
+lines the photo shows everywhere outside the cut) and specks away from the product (a
+caption, dust). Each kind is measured as a share of the shot's product; any kind above its
+limit makes the shot not clean, which caps the score as a missing part does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
+from agentic_image_gen.providers.local.completeness import POSE_MIN, align
+from agentic_image_gen.providers.local.cutout import Cutout
+from agentic_image_gen.providers.local.segment.background import Difference, difference
+from agentic_image_gen.providers.local.segment.parameters import DARK
+from agentic_image_gen.providers.local.segment.strands import thin_lines
+
+WORK_SIDE = 512  # the reference is judged at this size (completeness.WORK_SIDE's scale)
+LIKE = 1.5  # border spreads: closer than this in colour and lightness is the backdrop itself
+SHADE = 1.5  # border spreads darker than the backdrop (and in its colour): a shadow's tone
+SMOOTH = 0.02  # lightness spread (0-1) over 5 px below which a darker patch is a soft shadow
+BROAD = 0.02  # of the frame's longer side: a junk patch is at least this wide (not an edge)
+LINE = 0.4  # of the frame's longer side: a thin piece this long is a line across the photo
+LINE_WIDTH = 0.025  # of the frame's longer side: as wide as a wood's grain line
+LINE_LIKE = 2.0  # border spreads: a thin piece this close to the outside lines' colour
+SPECK = 0.02  # of the product's area: a separate piece smaller than this is a speck ...
+SPECK_AWAY = 0.04  # ... when it lies this far (of the frame's longer side) from the product
+STRAND_LIKE = 8.0  # a piece whose reach squared is more than this times its area is a strand
+RIM = 5  # pixels just outside a shadow patch needed to tell whether its shade goes on
+LIMIT = 0.06  # share of the shot's product above which a kind of junk makes it not clean
+SPECKS = 3  # this many specks away from the product make it not clean, whatever their area
+
+KINDS = {
+    "backdrop": "backdrop kept as product (between wires, links or loops, or around it)",
+    "shadow": "the product's shadow kept as product",
+    "lines": "lines of the backdrop (grain, creases) kept across the frame",
+    "specks": "specks or a caption away from the product",
+}
+
+
+@dataclass(frozen=True)
+class Junk:
+    """Shares of the shot's product that are not product, by kind (KINDS)."""
+
+    shares: dict[str, float]
+    specks: int
+
+    @property
+    def found(self) -> list[str]:
+        """The kinds over their limit, largest first."""
+        over = [k for k, share in self.shares.items() if share > LIMIT]
+        if self.specks >= SPECKS and "specks" not in over:
+            over.append("specks")
+        return sorted(over, key=lambda k: -self.shares[k])
+
+    @property
+    def clean(self) -> bool:
+        return not self.found
+
+
+def small_reference(rgb: FloatImage) -> FloatImage:
+    """The reference photo at the judging size."""
+    height, width = rgb.shape[:2]
+    scale = min(1.0, WORK_SIDE / max(height, width))
+    size = (round(width * scale), round(height * scale))
+    return f32(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+
+
+def _opened(mask: Mask, side: int) -> Mask:
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side | 1, side | 1))
+    return np.asarray(cv2.morphologyEx(u8(mask), cv2.MORPH_OPEN, disc) > 0)
+
+
+def _smooth(lightness: FloatImage) -> Mask:
+    mean = cv2.blur(lightness, (5, 5))
+    spread = np.sqrt(np.maximum(cv2.blur(lightness * lightness, (5, 5)) - mean * mean, 0.0))
+    return np.asarray(spread < SMOOTH)
+
+
+def _lines(placed: Mask, diff: Difference, side: int) -> Mask:
+    """Thin, long pieces of ``placed`` coloured like the thin lines the photo shows outside
+    it: the backdrop's grain or creases, not a chain (which is unlike them)."""
+    width = max(3, round(LINE_WIDTH * side))
+    thin = placed & ~_opened(placed, width)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(u8(thin), connectivity=8)
+    if count <= 1:
+        return np.zeros_like(placed)
+    reach = np.hypot(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
+    long = 1 + np.flatnonzero(reach >= LINE * side)
+    if not long.size:
+        return np.zeros_like(placed)
+    outside = thin_lines(diff, width | 1) & ~(cv2.dilate(u8(placed), np.ones((7, 7))) > 0)
+    if outside.sum() < LINE * side * 3:  # the photo shows no lines of its own
+        return np.zeros_like(placed)
+    theirs = np.median(diff.offset[outside], axis=0)
+    found = np.zeros_like(placed)
+    for label in long:
+        piece = labels == label
+        if np.linalg.norm(np.median(diff.offset[piece], axis=0) - theirs) < LINE_LIKE:
+            found |= piece
+    return found
+
+
+def _cut_through(patches: Mask, placed: Mask, diff: Difference) -> Mask:
+    """The patches whose shade goes on past the cut's outline: a shadow the cut stopped
+    short in, not a polished band's grey face (which the product itself surrounds)."""
+    count, labels = cv2.connectedComponents(u8(patches), connectivity=8)
+    kept = []
+    for label in range(1, count):
+        piece = labels == label
+        rim = (cv2.dilate(u8(piece), np.ones((5, 5), np.uint8)) > 0) & ~placed
+        if rim.sum() >= RIM and float(np.median(diff.lighter[rim])) <= -SHADE / 2:
+            kept.append(label)
+    return np.isin(labels, kept)
+
+
+def _specks(placed: Mask, side: int) -> tuple[Mask, int]:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(u8(placed), connectivity=8)
+    if count <= 2:
+        return np.zeros_like(placed), 0
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    big = 1 + np.flatnonzero(areas >= SPECK * float(placed.sum()))
+    body = np.isin(labels, big)
+    away = cv2.distanceTransform(u8(~body), cv2.DIST_L2, 3)
+    reach = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    specks = [
+        label
+        for label in range(1, count)
+        if label not in big
+        and reach[label] ** 2 < STRAND_LIKE * stats[label, cv2.CC_STAT_AREA]
+        and float(away[labels == label].min()) > SPECK_AWAY * side
+    ]
+    return np.isin(labels, specks), len(specks)
+
+
+def junk(reference: FloatImage, placed: Mask) -> Junk:
+    """What of ``placed`` (the shot's product on ``reference``, both at the judging size) is
+    not product (CPU-bound)."""
+    diff = difference(reference)
+    side = max(placed.shape)
+    broad = max(3, round(BROAD * side))
+    colour_like = diff.chroma < LIKE
+    backdrop = _opened(placed & colour_like & (np.abs(diff.lighter) < LIKE), broad)
+    shade = (diff.lighter <= -SHADE) & (diff.delta_l > -DARK) & _smooth(f32(diff.delta_l / 100))
+    shadow = _cut_through(_opened(placed & colour_like & shade, broad), placed, diff)
+    lines = _lines(placed, diff, side)
+    specks, count = _specks(placed, side)
+    area = max(1.0, float(placed.sum()))
+    shares = {
+        "backdrop": float(backdrop.sum()) / area,
+        "shadow": float(shadow.sum()) / area,
+        "lines": float(lines.sum()) / area,
+        "specks": float(specks.sum()) / area,
+    }
+    return Junk(shares, count)
+
+
+def shot_junk(shot_mask: Mask, cut: Cutout, reference: FloatImage) -> Junk | None:
+    """The junk the shot shows: its product (``shot_mask``, every solid pixel, specks
+    included) laid onto the reference (at the judging size) as completeness lays it; None
+    when the shot does not show the product in the reference's pose."""
+    aligned = align(shot_mask, cut, (reference.shape[0], reference.shape[1]))
+    if aligned is None or aligned[1] < POSE_MIN or not aligned[0].any():
+        return None
+    return junk(reference, aligned[0])
+
+
+def junk_line(found: Junk) -> str:
+    named = "; ".join(f"{KINDS[kind]} ({found.shares[kind]:.0%})" for kind in found.found)
+    return (
+        f"The shot shows what is not the product (share of the product's area): {named}; "
+        f"the cut-out must keep the product only."
+    )

@@ -1,0 +1,152 @@
+"""The evaluator sees junk: what a cut keeps that is not the product caps the score."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from local_images import block_network, encode  # noqa: F401
+
+from agentic_image_gen.core.config import RunConfig
+from agentic_image_gen.core.types import (
+    Background,
+    EvaluationRequest,
+    GenerationRequest,
+    ImageSettings,
+    ReferenceImage,
+)
+from agentic_image_gen.providers.base import ProviderContext
+from agentic_image_gen.providers.local import cutout
+from agentic_image_gen.providers.local.cutout import Cutout
+from agentic_image_gen.providers.local.junk import junk, small_reference
+from agentic_image_gen.providers.local.studio import StudioGenerator
+from agentic_image_gen.providers.local.technical import TechnicalEvaluator
+
+SIDE = 512
+GOLD = np.array([0.85, 0.66, 0.25], np.float32)
+SILVER = np.array([0.5, 0.5, 0.52], np.float32)
+Scene = tuple[np.ndarray, np.ndarray, np.ndarray]  # (photo rgb, product mask, junky mask)
+
+
+def _paint(rgb: np.ndarray, mask: np.ndarray, colour: np.ndarray) -> None:
+    rgb[mask] = colour
+
+
+def ring_on_grained_wood() -> Scene:
+    """A gold ring on wood whose dark grain lines run across the frame; the junky cut keeps
+    three of them whole."""
+    rng = np.random.default_rng(1)
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32)
+    rgb = np.empty((SIDE, SIDE, 3), np.float32)
+    rgb[:] = [0.62, 0.46, 0.3]
+    rgb += rng.normal(0, 0.015, (SIDE, SIDE, 1)).astype(np.float32)
+    lines = np.zeros((SIDE, SIDE), bool)
+    for row in range(20, SIDE, 28):
+        course = row + 6 * np.sin(xs / 90.0 + row)
+        lines |= np.abs(ys - course) < 1.6
+    _paint(rgb, lines, np.array([0.36, 0.25, 0.15], np.float32))
+    r = np.hypot(xs - 256, ys - 256)
+    ring = (r < 110) & (r > 80)
+    _paint(rgb, ring, GOLD)
+    kept = np.zeros_like(lines)
+    for row in (48, 300, 440):  # three grain lines kept from edge to edge
+        course = row + 6 * np.sin(xs / 90.0 + row)
+        kept |= np.abs(ys - course) < 1.6
+    return rgb, ring, ring | (kept & lines)
+
+
+def pendant_with_its_shadow() -> Scene:
+    """A gold pendant on a fine chain on a white sweep, casting a soft shadow down and to the
+    right; the junky cut keeps the shadow's darker half."""
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32)
+    rgb = np.full((SIDE, SIDE, 3), 0.95, np.float32)
+    disc = np.hypot(xs - 250, ys - 320) < 70
+    shadow = cv2.GaussianBlur(np.roll(disc, (30, 30), axis=(0, 1)).astype(np.float32), (0, 0), 12)
+    rgb *= 1 - 0.3 * shadow[..., None]
+    chain = (np.abs(xs - 250 - 30 * np.sin(ys / 60.0)) < 2.5) & (ys < 260)
+    product = disc | chain
+    _paint(rgb, product, GOLD)
+    return rgb, product, product | (shadow > 0.5)
+
+
+def wire_loops() -> Scene:
+    """Three silver wire loops on a white sweep; the junky cut fills their insides."""
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32)
+    rgb = np.full((SIDE, SIDE, 3), 0.94, np.float32)
+    loops = np.zeros((SIDE, SIDE), bool)
+    filled = np.zeros_like(loops)
+    for cx in (130, 256, 382):
+        r = np.hypot(xs - cx, ys - 256)
+        loops |= np.abs(r - 52) < 3
+        filled |= r < 55
+    _paint(rgb, loops, SILVER)
+    return rgb, loops, filled
+
+
+SCENES: dict[str, tuple[Callable[[], Scene], str]] = {
+    "grain lines": (ring_on_grained_wood, "lines"),
+    "a kept shadow": (pendant_with_its_shadow, "shadow"),
+    "loops filled": (wire_loops, "backdrop"),
+}
+
+
+@pytest.mark.parametrize("name", list(SCENES))
+def test_junk_kept_by_a_cut_is_found_and_named_and_a_clean_cut_is_clean(name: str) -> None:
+    draw, kind = SCENES[name]
+    rgb, product, junky = draw()
+    clean = junk(small_reference(rgb), product)
+    assert clean.clean, clean.shares
+    found = junk(small_reference(rgb), junky)
+    assert found.found[0] == kind, found.shares
+    assert found.shares[kind] > 0.06
+
+
+def _cutout(rgb: np.ndarray, mask: np.ndarray) -> Cutout:
+    rows, cols = np.nonzero(mask)
+    top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    height, width = mask.shape
+    return Cutout(
+        rgb=np.ascontiguousarray(rgb[top:bottom, left:right]),
+        alpha=mask[top:bottom, left:right].astype(np.float32),
+        centre=((left + right) / 2 / width, (top + bottom) / 2 / height),
+        extent=((right - left) / width, (bottom - top) / height),
+        from_alpha_channel=False,
+        segmenter="u2netp",
+        origin=(int(left), int(top)),
+        source_size=(width, height),
+    )
+
+
+async def _judged(rgb: np.ndarray, mask: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The studio's shot of the cut ``mask`` of photo ``rgb``, judged against the photo."""
+    monkeypatch.setattr(cutout, "cut_out", lambda data, segmenter: _cutout(rgb, mask))
+    ref = ReferenceImage("loops.png", encode((rgb * 255).astype(np.uint8)), "image/png", 0, 0)
+    prompt = "silver wire earrings, centered"
+    settings = ImageSettings(background=Background.TRANSPARENT, size="512x512")
+    async with AsyncExitStack() as stack:
+        context = ProviderContext(RunConfig(prompt=prompt, refs=("loops.png",)), stack)
+        studio = await StudioGenerator.create(context)
+        evaluator = await TechnicalEvaluator.create(context)
+        image = await studio.generate_image(GenerationRequest(prompt, settings, (ref,)))
+        return await evaluator.evaluate_image(
+            EvaluationRequest(image, prompt, prompt, settings, (ref,))
+        )
+
+
+async def test_a_shot_that_keeps_backdrop_is_capped_and_the_critique_names_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rgb, loops, filled = wire_loops()
+    clean = await _judged(rgb, loops, monkeypatch)
+    assert clean.details["junk"]["clean"] is True
+    assert "not the product" not in clean.feedback
+    junky = await _judged(rgb, filled, monkeypatch)
+    assert junky.details["junk"]["found"] == ["backdrop"]
+    assert junky.score <= 60 < 85
+    assert junky.feedback.startswith(f"Score {junky.score}/100. The shot shows what is not")
+    assert "backdrop kept as product" in junky.feedback
+    assert clean.score > junky.score
