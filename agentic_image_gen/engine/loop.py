@@ -161,7 +161,14 @@ class _Run:
             result.stop_reason = reason
             if self.profile is not None:
                 fmt = self.config.image.output_format.value
-                result.delivery = await deliver_best(result, self.store, self.profile, fmt)
+                result.delivery = await deliver_best(
+                    result,
+                    self.store,
+                    self.profile,
+                    fmt,
+                    self.providers.cutter,
+                    self.lock.placed(self.providers.generator),
+                )
         except (asyncio.CancelledError, KeyboardInterrupt):
             await self.ended("interrupted", "interrupted")
             raise

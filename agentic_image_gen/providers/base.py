@@ -130,11 +130,13 @@ class Preparer(Protocol):
 @dataclass(frozen=True)
 class ProductCut:
     """The product alone, as a segmenter cut it from a reference: straight (unpremultiplied)
-    sRGB colour and alpha, H x W x 3 and H x W float32 arrays in [0, 1], cropped to it."""
+    sRGB colour and alpha, H x W x 3 and H x W float32 arrays in [0, 1], cropped to it;
+    ``origin`` is the crop's top-left corner in the image it was cut from."""
 
     rgb: Any
     alpha: Any
     segmenter: str  # the name that ran ("alpha-channel" when the photo had its own)
+    origin: tuple[int, int] = (0, 0)
 
 
 @runtime_checkable
