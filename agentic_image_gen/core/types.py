@@ -254,6 +254,10 @@ class Fidelity(BaseModel):
 
     ssim: float
     delta_e: float
+    # ΔE split: lightness (signed, + lighter) and colour at matched lightness (None in runs
+    # measured before they existed).
+    delta_l: float | None = None
+    delta_ab: float | None = None
     shape_iou: float
 
 

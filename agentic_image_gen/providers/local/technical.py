@@ -55,7 +55,14 @@ LABELS = {
     "halo": "edge halo",
     "size_format": "size and format",
     "similarity": "similarity to the reference",
+    "colour": "true colour",
 }
+# A colour change asked for in words (a white-balance phrase is in the vocabulary's warmth).
+RECOLOUR = re.compile(
+    r"\b(?:make|turn|change|recolou?r|dye|tint)\b[^.,;]{0,30}\b(?:gold|silver|platinum|"
+    r"colou?r|hue|tone|white balance)\b",
+    re.IGNORECASE,
+)
 
 
 def requested(original_prompt: str, settings: ImageSettings) -> dict[str, Any]:
@@ -70,6 +77,7 @@ def requested(original_prompt: str, settings: ImageSettings) -> dict[str, Any]:
         "backdrop": backdrop or "any",
         "fill": asked.get("fill"),
         "dramatic": asked.get("light") == "dramatic",
+        "recolour": "warmth" in asked or RECOLOUR.search(original_prompt) is not None,
     }
 
 
@@ -104,6 +112,7 @@ def assess(
         fill=asked["fill"],
         dramatic=asked["dramatic"],
         reference=reference_product(cut) if cut is not None else None,
+        recolour=asked.get("recolour", False),
     )
     return [check(scene) for check in checks.CHECKS], whole
 

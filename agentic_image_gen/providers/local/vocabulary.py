@@ -19,12 +19,14 @@ Phrases (first = the canonical phrase fixes use; then aliases) and what they set
 - light: "soft studio lighting" (soft light) gentler contrast; "even, diffused lighting"
   (diffused, even lighting) evens the light across the product and lifts the shadows;
   "dramatic lighting" (dramatic, single light source) stronger S-curve contrast.
-- warmth: "warm gold tones" (warm tones; also yellow/rose gold, gold) warmer white balance;
-  "neutral white balance" (white gold, platinum, silver) colours as shot.
+- warmth: "warm gold tones" (warm tones, warmer white balance) warmer white balance;
+  "neutral white balance" (neutral colour) colours as shot; "keep the product's true colour"
+  (true colour) undoes a white-balance move (the fix for colour drift). Naming a metal
+  ("yellow gold", "rose gold", "sterling") describes the product, never asks to recolour it.
 - sharpen: "sharp focus on details" (sharp focus, crisp detail) a thresholded unsharp mask
   sized to the enlargement (no denoising: it would erase engraving and milgrain too).
-- brilliance: "enhance gemstone brilliance" (sparkle, highlight facets, rim lighting) clarity,
-  brighter speculars, richer colour.
+- brilliance: "enhance gemstone brilliance" (sparkle, highlight facets, rim lighting) clarity
+  and brighter speculars; the colours stay the product's.
 - edges: "clean cut-out edges" (clean edges, no halo) smoother contour, choked matte, rim
   colours taken from inside the product.
 - shadow: "soft contact shadow" (soft shadow) / "no shadow" on white and gradient backdrops.
@@ -162,12 +164,21 @@ TERMS: tuple[Term, ...] = (
         "light", "dramatic lighting|dramatic|single light source|low-key|low key", light="dramatic"
     ),
     _term(
-        "warmth", "warm gold tones|warm tones|warm light|yellow gold|rose gold|gold", warmth="warm"
+        "warmth",
+        "warm gold tones|warm tones|warm light|warmer white balance|warm white balance|"
+        "warmer tones|warmer colours|warmer colors",
+        warmth="warm",
     ),
     _term(
         "warmth",
-        "neutral white balance|neutral colour|neutral color|white gold|platinum|silver|sterling",
+        "neutral white balance|neutral colour|neutral color|cooler white balance",
         warmth="neutral",
+    ),
+    _term(
+        "warmth",
+        "keep the product's true colour|true colour|true color|true colours|true colors|"
+        "true-to-life colour|true-to-life color",
+        warmth="as-shot",
     ),
     _term(
         "sharpen",
