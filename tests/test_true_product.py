@@ -4,6 +4,7 @@ pixel of the product (with --lock-product none changes at all)."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import cv2
@@ -156,3 +157,61 @@ def test_a_photographed_ring_cut_onto_a_green_screen_comes_back_clean() -> None:
     photo = (PHOTOS / "02_ring_white_ring2.jpg").read_bytes()
     cut = cut_out(photo, SegmenterPool().get("u2netp"))
     assert green_cast(studio_shot(green_screen_cutout(cut.rgb, cut.alpha))) < 500
+
+
+def test_a_locked_studio_run_makes_four_different_pictures_and_asks_no_retouch(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 27: the lock forbids retouching the product, so its candidates vary the scene
+    (backdrop, shadow), each a different picture; the critique never asks for a retouch."""
+    from helpers import run_cli
+    from local_images import SAMPLE
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    code, output, err = run_cli(
+        capsys, "18k yellow gold ring with a blue sapphire", "--refs", str(SAMPLE),
+        "--lock-product", "--candidates", "4", "--max-iterations", "2", "--threshold", "100",
+        "--background", "opaque", "--size", "512x512", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert code == 0, err
+    run = json.loads((Path(output["run_dir"]) / "run.json").read_text())["result"]
+    images = {}
+    for record in run["iterations"]:
+        path = Path(output["run_dir"]) / record["image_path"]
+        pixels_of = np.asarray(Image.open(path).convert("RGB"), np.float32)
+        images.setdefault(record["round"], []).append(pixels_of)
+    assert len(images[1]) == 4
+    for shots in images.values():
+        for i in range(len(shots)):
+            for j in range(i):
+                changed = (np.abs(shots[i] - shots[j]).max(axis=2) > 8).mean()
+                assert changed > 0.01, (i, j, changed)  # a visibly different picture
+    forbidden = ("balanced exposure", "diffused", "sharp focus", "brilliance", "clean cut-out")
+    for record in run["iterations"]:
+        evaluation = record["evaluation"]
+        assert not any(f in phrase for phrase in evaluation["fixes"] for f in forbidden)
+        assert not any(f"add '{f}" in evaluation["feedback"] for f in forbidden), evaluation
+    for prompt in output["prompt_history"]:
+        assert not any(f in prompt for f in forbidden), prompt
+
+
+def test_a_locked_round_with_fewer_different_pictures_makes_fewer_and_says_so(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """(A warning: on the command line it is a line on stderr.)"""
+    from helpers import run_cli
+    from local_images import SAMPLE
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    code, output, err = run_cli(
+        capsys, "gold ring, white seamless background", "--refs", str(SAMPLE),
+        "--lock-product", "--candidates", "4", "--max-iterations", "1",
+        "--background", "opaque", "--size", "512x512", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert code == 0, err
+    assert output["iterations"] == 2  # the backdrop is asked for: with or without a shadow
+    said = [r.getMessage() for r in caplog.records if r.name == "agentic_image_gen.engine"]
+    assert any("round 1 makes 2 candidates, not 4" in m and "product locked" in m for m in said)

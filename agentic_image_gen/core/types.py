@@ -180,6 +180,8 @@ class EvaluationRequest:
     references: tuple[ReferenceImage, ...] = ()
     # The run's checklist (once derived): every image is judged against the same list.
     checklist: tuple[Requirement, ...] = ()
+    # The product is locked (--lock-product): a critique asks for no retouch of it.
+    locked: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 
@@ -46,8 +47,11 @@ from agentic_image_gen.providers.base import (
     Comparer,
     Continuing,
     Providers,
+    Varying,
 )
 from agentic_image_gen.store.run_store import JournalWriter, RunStatus, RunStore, read_back
+
+log = logging.getLogger("agentic_image_gen.engine")
 
 
 async def run_loop(
@@ -103,6 +107,7 @@ class _Run:
             self.brief = f"{self.brief.rstrip(' .,;:')}; {lock.LOCK_BRIEF}"
         fill = self.profile.fill_target if self.profile else None
         self.lock = lock.Lock(config.lock_product, fill)
+        self.fewer_said: set[int] = set()  # rounds whose fewer candidates were announced
         self.result.brief = self.brief if self.brief != config.prompt else None
         self.result.stop_reason = self.result.error = None
         self.ledger = ledger
@@ -203,9 +208,8 @@ class _Run:
         rounds = self.result.rounds()
         current = max(rounds, default=0)
         members = rounds.get(current, [])
-        unfinished = len(members) < self.config.candidates or any(
-            it.evaluation is None for it in members
-        )
+        wanted = self.round_size(current, members[0].prompt) if members else 0
+        unfinished = len(members) < wanted or any(it.evaluation is None for it in members)
         if current and unfinished:
             await self.play_round(current, members)
             return None
@@ -234,6 +238,34 @@ class _Run:
         await self.play_round(current + 1, [])
         return None
 
+    def round_size(self, number: int, prompt: str) -> int:
+        """How many candidates round ``number`` makes: as configured, or fewer when the
+        generator can make no more different pictures for this prompt (said once a run)."""
+        generator = self.providers.generator
+        if not isinstance(generator, Varying) or self.config.candidates == 1:
+            return self.config.candidates
+        previous = self.result.base_for(number)
+        request = GenerationRequest(
+            prompt=prompt,
+            settings=self.config.image,
+            references=self.references,
+            context=previous.context if previous else None,
+            locked=self.lock.scene,
+        )
+        possible = max(1, min(self.config.candidates, generator.variants(request)))
+        if possible < self.config.candidates and number not in self.fewer_said:
+            self.fewer_said.add(number)
+            log.warning(
+                "round %d makes %d candidate%s, not %d: the generator has no other different "
+                "picture for this prompt%s",
+                number,
+                possible,
+                "" if possible == 1 else "s",
+                self.config.candidates,
+                " with the product locked" if self.lock.scene is not None else "",
+            )
+        return possible
+
     def another_round(self, current: int) -> bool:
         return current < self.config.max_iterations and budget.another_round_fits(
             self.config.max_cost, self.ledger
@@ -254,7 +286,7 @@ class _Run:
             for iteration in members:
                 if iteration.evaluation is None:  # saved before a kill: score and measure it
                     group.create_task(self.finish(iteration))
-            for candidate in range(len(members) + 1, self.config.candidates + 1):
+            for candidate in range(len(members) + 1, self.round_size(number, prompt) + 1):
                 group.create_task(self.candidate(number, candidate, prompt, context, source))
         if isinstance(self.providers.generator, Continuing):
             self.result.continuation = self.providers.generator.continuation
@@ -320,6 +352,7 @@ class _Run:
             self.config.image,
             self.references,
             await self.side.checklist(),
+            locked=self.config.lock_product,
         )
 
     async def refine(self, best: Iteration) -> None:

@@ -73,6 +73,15 @@ class Continuing(Protocol):
 
 
 @runtime_checkable
+class Varying(Protocol):
+    """A deterministic generator that knows how many different pictures it can make for a
+    turn (optional role): the loop makes no more candidates in a round than that, and says
+    so, rather than repeat a picture."""
+
+    def variants(self, request: GenerationRequest) -> int: ...
+
+
+@runtime_checkable
 class ScenePainter(Protocol):
     """A generator that, given a locked product, paints the scene around it but may still
     touch the product's pixels (a diffusion model does): the engine composites the product's

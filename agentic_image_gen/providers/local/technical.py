@@ -185,9 +185,12 @@ def _asked(phrase: str, prompt: str) -> bool:
     return phrase.lower() in prompt.lower()
 
 
-def _action(result: checks.Result, prompt: str) -> str:
+def _action(result: checks.Result, prompt: str, locked: bool = False) -> str:
     """What to do about a failing check: add its fix, or, when the prompt already says it,
-    say so (asking again for what is asked changes nothing)."""
+    say so (asking again for what is asked changes nothing); a retouch a locked product
+    forbids is named as not possible."""
+    if locked and result.fixes and all(map(vocabulary.forbidden_by_lock, result.fixes)):
+        return " (the product is locked as photographed: not fixable without retouching it)"
     if not result.fixes:
         return " (check --size and --format)"
     if all(_asked(phrase, prompt) for phrase in result.fixes):
@@ -195,7 +198,9 @@ def _action(result: checks.Result, prompt: str) -> str:
     return f": add {_fix_text(result)}"
 
 
-def feedback(score: int, results: list[checks.Result], prompt: str = "") -> str:
+def feedback(
+    score: int, results: list[checks.Result], prompt: str = "", locked: bool = False
+) -> str:
     """One short paragraph: the worst failures with what they measured and their fixes, then
     the other failures with their fixes only, then what passes."""
     failing = worst_first(results)
@@ -203,10 +208,12 @@ def feedback(score: int, results: list[checks.Result], prompt: str = "") -> str:
         return f"Score {score}/100: every technical check passes; the shot is shop-ready."
     named = []
     for result in failing[:WORST_NAMED]:
-        named.append(f"{LABELS[result.name]}: {result.problem}{_action(result, prompt)}")
+        named.append(f"{LABELS[result.name]}: {result.problem}{_action(result, prompt, locked)}")
     text = f"Score {score}/100. Fix first: " + "; ".join(named) + "."
     rest = [
-        f"{LABELS[r.name]} (add {_fix_text(r)})" if r.fixes else LABELS[r.name]
+        f"{LABELS[r.name]} (add {_fix_text(r)})"
+        if _allowed(r.fixes, locked)
+        else LABELS[r.name]
         for r in failing[WORST_NAMED:]
     ]
     if rest:
@@ -217,12 +224,18 @@ def feedback(score: int, results: list[checks.Result], prompt: str = "") -> str:
     return text
 
 
-def fixes_of(results: list[checks.Result], prompt: str = "") -> list[str]:
+def _allowed(fixes: tuple[str, ...], locked: bool) -> tuple[str, ...]:
+    """The fixes a run may act on: with a locked product, none that retouches it."""
+    return tuple(p for p in fixes if not (locked and vocabulary.forbidden_by_lock(p)))
+
+
+def fixes_of(results: list[checks.Result], prompt: str = "", locked: bool = False) -> list[str]:
     """The fixes of every failing check, worst first, each phrase once, except those the
-    prompt already says."""
+    prompt already says and (with a locked product) those that retouch it."""
     fixes: list[str] = []
     for result in worst_first(results):
-        fixes += [p for p in result.fixes if p not in fixes and not _asked(p, prompt)]
+        allowed = _allowed(result.fixes, locked)
+        fixes += [p for p in allowed if p not in fixes and not _asked(p, prompt)]
     return fixes
 
 
@@ -272,7 +285,7 @@ class TechnicalEvaluator:
         except NotAnImage as exc:
             raise ProviderError(f"the technical evaluator cannot read the image: {exc}") from exc
         score = min(max(score_of(results), 0), 100)
-        text = feedback(score, results, request.prompt)
+        text = feedback(score, results, request.prompt, request.locked)
         info = details(results, asked)
         info["segmenter"] = cut.segmenter if cut is not None else None
         info["completeness"] = None
@@ -290,5 +303,5 @@ class TechnicalEvaluator:
                 score = min(score, INCOMPLETE_CAP)
                 others = re.sub(r"^Score \d+/100[.:] *", "", text)
                 text = f"Score {score}/100. {incomplete_line(whole)} Other checks: {others}"
-        fixes = fixes_of(results, request.prompt)
+        fixes = fixes_of(results, request.prompt, request.locked)
         return Evaluation(score=score, feedback=text, fixes=fixes, details=info)

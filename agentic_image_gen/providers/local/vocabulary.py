@@ -274,9 +274,10 @@ def apply(previous: StudioSettings, prompt: str) -> StudioSettings:
     return replace(previous, **mentioned(prompt))
 
 
-# What a round's later candidates try: candidate k (k >= 1) also makes the k-th of these
-# moves that changes a choice the prompt left open, in the order a photographer would reach
-# for them. All are safe for a product shot; the evaluator decides which one helped.
+# What a round's later candidates try: candidate k (k >= 1) makes the k-th of these moves
+# that changes a choice the prompt left open and shows a different picture, in the order a
+# photographer would reach for them. All are safe for a product shot; the evaluator decides
+# which one helped.
 EXPLORATIONS: tuple[dict[str, Any], ...] = (
     {"exposure": "balanced"},
     {"light": "soft"},
@@ -286,19 +287,74 @@ EXPLORATIONS: tuple[dict[str, Any], ...] = (
     {"brilliance": True},
     {"edges": "clean"},
 )
+# What --lock-product keeps as shot: every move that changes the product's own pixels.
+LOCKED: dict[str, Any] = {
+    "exposure": "as-shot",
+    "light": "natural",
+    "warmth": "as-shot",
+    "sharpen": False,
+    "brilliance": False,
+    "edges": "as-cut",
+}
+# ... so a locked product's candidates vary the scene around it: the backdrop and the shadow.
+SCENE_EXPLORATIONS: tuple[dict[str, Any], ...] = (
+    {"backdrop": "gradient"},
+    {"backdrop": "dark"},
+    {"shadow": False},
+    {"backdrop": "white"},
+)
 
 
-def explore(settings: StudioSettings, prompt: str, variant: int) -> StudioSettings:
-    """The settings of candidate ``variant`` of a round (0: exactly what the prompt says)."""
-    if variant == 0:
-        return settings
+def forbidden_by_lock(phrase: str) -> bool:
+    """Whether a fix phrase asks for a retouch of the product that a lock forbids."""
+    return any(
+        mention.slot in LOCKED and dict(mention.values).get(mention.slot) != LOCKED[mention.slot]
+        for mention in find(phrase)
+    )
+
+
+def seen(settings: StudioSettings, image: ImageSettings) -> StudioSettings:
+    """What a picture shows of ``settings``: a transparent one has no backdrop or shadow,
+    a dark floor no shadow (its reflection stands in)."""
+    if wants_transparent(image, settings.backdrop):
+        return replace(settings, backdrop="transparent", shadow=False)
+    backdrop = opaque_backdrop(settings.backdrop)
+    return replace(settings, backdrop=backdrop, shadow=settings.shadow and backdrop != "dark")
+
+
+def candidates(
+    settings: StudioSettings, prompt: str, image: ImageSettings, locked: bool = False
+) -> list[StudioSettings]:
+    """A round's different pictures, in order: exactly what the prompt says, then each move
+    that changes a choice the prompt left open into a picture not made yet (a locked
+    product: only the scene's moves)."""
+    base = replace(settings, **LOCKED) if locked else settings
     pinned = set(mentioned(prompt))
-    moves = [
-        move
-        for move in EXPLORATIONS
-        if not pinned & set(move) and replace(settings, **move) != settings
-    ]
-    return replace(settings, **moves[(variant - 1) % len(moves)]) if moves else settings
+    found, shown = [base], [seen(base, image)]
+    for move in SCENE_EXPLORATIONS if locked else EXPLORATIONS:
+        if pinned & set(move):
+            continue
+        option = replace(base, **move)
+        look = seen(option, image)
+        if look not in shown:
+            found.append(option)
+            shown.append(look)
+    return found
+
+
+def explore(
+    settings: StudioSettings,
+    prompt: str,
+    variant: int,
+    image: ImageSettings | None = None,
+    locked: bool = False,
+) -> StudioSettings:
+    """The settings of candidate ``variant`` of a round (0: exactly what the prompt says);
+    past the different pictures there are, the moves come round again."""
+    options = candidates(settings, prompt, image or ImageSettings(), locked)
+    if variant < len(options):
+        return options[variant]
+    return options[1 + (variant - 1) % (len(options) - 1)] if len(options) > 1 else options[0]
 
 
 def wants_transparent(image: ImageSettings, backdrop: str) -> bool:
