@@ -215,3 +215,67 @@ def test_a_locked_round_with_fewer_different_pictures_makes_fewer_and_says_so(
     assert output["iterations"] == 2  # the backdrop is asked for: with or without a shadow
     said = [r.getMessage() for r in caplog.records if r.name == "agentic_image_gen.engine"]
     assert any("round 1 makes 2 candidates, not 4" in m and "product locked" in m for m in said)
+
+
+async def _judge(data: bytes, prompt: str, refs: bytes) -> object:
+    from contextlib import AsyncExitStack
+
+    from agentic_image_gen.core.config import RunConfig
+    from agentic_image_gen.core.types import (
+        Background,
+        EvaluationRequest,
+        GeneratedImage,
+        ImageSettings,
+        ReferenceImage,
+    )
+    from agentic_image_gen.providers.base import ProviderContext
+    from agentic_image_gen.providers.local.technical import TechnicalEvaluator
+
+    settings = ImageSettings(background=Background.OPAQUE, size="512x512")
+    async with AsyncExitStack() as stack:
+        context = ProviderContext(RunConfig(prompt=prompt), stack)
+        evaluator = await TechnicalEvaluator.create(context)
+        image = GeneratedImage(data, settings.output_format, 512, 512)
+        reference = (ReferenceImage("ref.png", refs, "image/png", 512, 512),)
+        return await evaluator.evaluate_image(
+            EvaluationRequest(image, prompt, prompt, settings, reference)
+        )
+
+
+@pytest.mark.parametrize("surface", ["dark velvet", "dark slate", "black velvet"])
+async def test_a_dark_surface_the_studio_has_no_texture_for_is_its_dark_floor(
+    surface: str,
+) -> None:
+    from agentic_image_gen.providers.local import vocabulary
+
+    prompt = f"gold ring on a {surface} background"
+    assert vocabulary.mentioned(prompt)["backdrop"] == "dark" and not vocabulary.beyond(prompt)
+    cut = product_shot(backdrop="transparent")
+    white = await _judge(product_shot(), prompt, cut)  # the white sweep it used to deliver
+    assert white.score <= 60 and "Not the backdrop asked for: a dark backdrop" in white.feedback
+    dark = await _judge(product_shot(backdrop="dark"), prompt, cut)
+    assert dark.details["checks"]["background"]["passed"] and "Not the" not in dark.feedback
+
+
+@pytest.mark.parametrize(
+    ("prompt", "named"),
+    [
+        ("gold ring on a marble table", "on a marble table"),
+        ("gold ring, leave out the wooden leaf prop", "wooden leaf prop"),
+        ("gold ring worn on a model's hand", "worn"),
+        ("gold ring on a linen background", "on a linen background"),
+    ],
+)
+async def test_what_the_offline_studio_cannot_make_is_one_clear_refusal(
+    prompt: str, named: str
+) -> None:
+    shot = await _judge(product_shot(), prompt, product_shot(backdrop="transparent"))
+    assert shot.score <= 60
+    assert shot.feedback.startswith(f"Score {shot.score}/100. Not possible offline: ")
+    assert f"'{named}'" in shot.feedback
+
+
+async def test_a_product_described_with_scene_words_is_not_refused() -> None:
+    prompt = "wooden bead bracelet with a blue sapphire, white seamless background"
+    shot = await _judge(product_shot(), prompt, product_shot(backdrop="transparent"))
+    assert "Not possible offline" not in shot.feedback and shot.score == 100

@@ -43,6 +43,7 @@ from agentic_image_gen.providers.local.segment import pool_for
 
 WORST_NAMED = 3  # how many failing checks the feedback spells out with their fixes
 INCOMPLETE_CAP = 60  # the score of a product that is not whole, whatever else is right
+NOT_AS_ASKED_CAP = 60  # ... of a shot whose scene is not the one the prompt asks for
 SEEN_KEY = "local.reference_parts"  # the run's cache of independent looks at the references
 SECOND_OPINION = "u2netp"  # the segmenter that double-checks a cut made by any other
 LABELS = {
@@ -78,6 +79,7 @@ def requested(original_prompt: str, settings: ImageSettings) -> dict[str, Any]:
         "fill": asked.get("fill"),
         "dramatic": asked.get("light") == "dramatic",
         "recolour": "warmth" in asked or RECOLOUR.search(original_prompt) is not None,
+        "beyond": vocabulary.beyond(original_prompt),
     }
 
 
@@ -151,6 +153,28 @@ async def reference_parts(reference: ReferenceImage, shared: dict[str, Any], cut
     if key not in cache:
         cache[key] = asyncio.ensure_future(asyncio.to_thread(look))
     return await asyncio.shield(cache[key])
+
+
+def not_as_asked(asked: dict[str, Any], results: list[checks.Result]) -> str:
+    """Why the shot is not the kind the prompt asks for, in one line ('' when it is): a
+    scene, surface or prop the offline studio cannot make, or a backdrop of another tone
+    than the one asked (a white sweep for a dark velvet). Such a shot never passes."""
+    if asked.get("beyond"):
+        named = ", ".join(f"'{phrase}'" for phrase in asked["beyond"])
+        return (
+            f"Not possible offline: the studio cannot make {named} (it composes the product "
+            "as photographed on a plain white, grey or dark studio backdrop, and cannot add, "
+            "remove or wear props); ask for one of those backdrops, or use a generator that "
+            "paints scenes."
+        )
+    background = next((r for r in results if r.name == "background"), None)
+    kind = asked.get("backdrop")
+    if background is None or kind not in checks.BACKDROP_BANDS:
+        return ""
+    tone = background.measured.get("tone")
+    if tone is None or checks.within(tone, *checks.BACKDROP_BANDS[kind][0]) > 0:
+        return ""
+    return f"Not the backdrop asked for: a {kind} backdrop was asked; this one's tone is {tone}."
 
 
 def incomplete_line(whole: Completeness) -> str:
@@ -303,5 +327,10 @@ class TechnicalEvaluator:
                 score = min(score, INCOMPLETE_CAP)
                 others = re.sub(r"^Score \d+/100[.:] *", "", text)
                 text = f"Score {score}/100. {incomplete_line(whole)} Other checks: {others}"
+        refusal = not_as_asked(asked, results)
+        if refusal:
+            score = min(score, NOT_AS_ASKED_CAP)
+            others = re.sub(r"^Score \d+/100[.:] *", "", text)
+            text = f"Score {score}/100. {refusal} Other checks: {others}"
         fixes = fixes_of(results, request.prompt, request.locked)
         return Evaluation(score=score, feedback=text, fixes=fixes, details=info)
