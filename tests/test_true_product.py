@@ -246,10 +246,10 @@ async def _judge(data: bytes, prompt: str, refs: bytes) -> object:
 async def test_a_dark_surface_the_studio_has_no_texture_for_is_its_dark_floor(
     surface: str,
 ) -> None:
-    from agentic_image_gen.providers.local import vocabulary
+    from agentic_image_gen.providers.local import offline, vocabulary
 
     prompt = f"gold ring on a {surface} background"
-    assert vocabulary.mentioned(prompt)["backdrop"] == "dark" and not vocabulary.beyond(prompt)
+    assert vocabulary.mentioned(prompt)["backdrop"] == "dark" and not offline.beyond(prompt)
     cut = product_shot(backdrop="transparent")
     white = await _judge(product_shot(), prompt, cut)  # the white sweep it used to deliver
     assert white.score <= 60 and "Not the backdrop asked for: a dark backdrop" in white.feedback

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
-import logging
 import time
 from collections.abc import Callable
 
@@ -38,7 +37,7 @@ from agentic_image_gen.core.types import (
     TieBreak,
 )
 from agentic_image_gen.core.usage import UsageLedger
-from agentic_image_gen.engine import budget, lock, opening, plateau, review, tasks
+from agentic_image_gen.engine import budget, lock, opening, plateau, review, tasks, variety
 from agentic_image_gen.engine.deliver import deliver_best
 from agentic_image_gen.engine.fidelity import FidelityMeter
 from agentic_image_gen.engine.side_work import SideWork
@@ -47,11 +46,8 @@ from agentic_image_gen.providers.base import (
     Comparer,
     Continuing,
     Providers,
-    Varying,
 )
 from agentic_image_gen.store.run_store import JournalWriter, RunStatus, RunStore, read_back
-
-log = logging.getLogger("agentic_image_gen.engine")
 
 
 async def run_loop(
@@ -107,7 +103,9 @@ class _Run:
             self.brief = f"{self.brief.rstrip(' .,;:')}; {lock.LOCK_BRIEF}"
         fill = self.profile.fill_target if self.profile else None
         self.lock = lock.Lock(config.lock_product, fill)
-        self.fewer_said: set[int] = set()  # rounds whose fewer candidates were announced
+        self.round_size = variety.RoundSizes(
+            providers.generator, config, references, self.result, self.lock
+        )
         self.result.brief = self.brief if self.brief != config.prompt else None
         self.result.stop_reason = self.result.error = None
         self.ledger = ledger
@@ -166,14 +164,8 @@ class _Run:
             result.stop_reason = reason
             if self.profile is not None:
                 fmt = self.config.image.output_format.value
-                result.delivery = await deliver_best(
-                    result,
-                    self.store,
-                    self.profile,
-                    fmt,
-                    self.providers.cutter,
-                    self.lock.placed(self.providers.generator),
-                )
+                where = (self.providers.cutter, self.lock.placed(self.providers.generator))
+                result.delivery = await deliver_best(result, self.store, self.profile, fmt, *where)
         except (asyncio.CancelledError, KeyboardInterrupt):
             await self.ended("interrupted", "interrupted")
             raise
@@ -237,34 +229,6 @@ class _Run:
                 return "plateau"
         await self.play_round(current + 1, [])
         return None
-
-    def round_size(self, number: int, prompt: str) -> int:
-        """How many candidates round ``number`` makes: as configured, or fewer when the
-        generator can make no more different pictures for this prompt (said once a run)."""
-        generator = self.providers.generator
-        if not isinstance(generator, Varying) or self.config.candidates == 1:
-            return self.config.candidates
-        previous = self.result.base_for(number)
-        request = GenerationRequest(
-            prompt=prompt,
-            settings=self.config.image,
-            references=self.references,
-            context=previous.context if previous else None,
-            locked=self.lock.scene,
-        )
-        possible = max(1, min(self.config.candidates, generator.variants(request)))
-        if possible < self.config.candidates and number not in self.fewer_said:
-            self.fewer_said.add(number)
-            log.warning(
-                "round %d makes %d candidate%s, not %d: the generator has no other different "
-                "picture for this prompt%s",
-                number,
-                possible,
-                "" if possible == 1 else "s",
-                self.config.candidates,
-                " with the product locked" if self.lock.scene is not None else "",
-            )
-        return possible
 
     def another_round(self, current: int) -> bool:
         return current < self.config.max_iterations and budget.another_round_fits(

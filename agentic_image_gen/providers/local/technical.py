@@ -29,7 +29,7 @@ from agentic_image_gen.pixels.arrays import FloatImage, Mask
 from agentic_image_gen.pixels.decode import Decoded, decode
 from agentic_image_gen.pixels.product import product_mask
 from agentic_image_gen.providers.base import ProviderContext
-from agentic_image_gen.providers.local import checks, vocabulary
+from agentic_image_gen.providers.local import checks, offline, vocabulary
 from agentic_image_gen.providers.local import measure as m
 from agentic_image_gen.providers.local.completeness import (
     MISSING_LIMIT,
@@ -79,7 +79,7 @@ def requested(original_prompt: str, settings: ImageSettings) -> dict[str, Any]:
         "fill": asked.get("fill"),
         "dramatic": asked.get("light") == "dramatic",
         "recolour": "warmth" in asked or RECOLOUR.search(original_prompt) is not None,
-        "beyond": vocabulary.beyond(original_prompt),
+        "beyond": offline.beyond(original_prompt),
     }
 
 

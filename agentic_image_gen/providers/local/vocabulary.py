@@ -12,7 +12,7 @@ Phrases (first = the canonical phrase fixes use; then aliases) and what they set
   neutral grey; "dark reflective surface" (reflective surface, dark/black background, and
   the dark surfaces it has no texture for: dark velvet, dark slate, black marble) near-black
   floor with a mirrored, fading reflection; "transparent background" (cut-out) alpha 0
-  outside. Scenes, surfaces and props it cannot make are named by ``beyond``.
+  outside. Scenes, surfaces and props it cannot make are named by offline.beyond.
 - fill: "product fills N% of the frame" (the product box's larger side); "macro shot" (macro,
   close-up) fills 85% and centres.
 - centered: "centered" (centred, center the product) puts the product in the middle.
@@ -363,45 +363,6 @@ def explore(
     if variant < len(options):
         return options[variant]
     return options[1 + (variant - 1) % (len(options) - 1)] if len(options) > 1 else options[0]
-
-
-# What a prompt may ask that the offline studio cannot make: a textured surface or a scene
-# around the product, props (added or taken out), the piece worn. Read where the words set
-# the scene (on/against a ..., a ... background, leave out the ...), not in the product's
-# own description ("a wooden bead bracelet" is the product).
-_SCENE = (
-    r"(?:marble|wood(?:en)?|linen|fabric|silk|satin|velvet|slate|stone|concrete|moss|"
-    r"flowers?|floral|petals?|leaf|leaves|sand|beach|driftwood|table|tray|dish|jewelry box|"
-    r"jewellery box|ring box|hand|wrist|neck|finger|model|mannequin|bust)"
-)
-_SETS = r"(?:on|against|over|atop|in|among|beside|with|surrounded by|resting on|lying on)"
-_SURFACE = r"(?:background|backdrop|surface|table|board|props?)"
-BEYOND = tuple(
-    re.compile(pattern, re.IGNORECASE)
-    for pattern in (
-        rf"\b{_SETS}\s+(?:an?\s+|the\s+|some\s+|its\s+)?(?:[\w'-]+\s+){{0,2}}{_SCENE}"
-        rf"\b(?:\s+{_SURFACE})?",
-        rf"\b(?:[\w'-]+\s+)?{_SCENE}\s+(?:background|backdrop|surface|setting|scene|props?)\b",
-        r"\b(?:leave out|remove|take out|without|drop|no)\s+(?:the\s+|a\s+|an\s+|any\s+)?"
-        r"(?:[\w'-]+\s+){0,2}(?:props?|leaf|leaves|flowers?|stand|box|tray|hand|cloth)\b",
-        r"\b(?:worn|wearing|lifestyle|outdoors?|in situ|on a model)\b",
-    )
-)
-
-
-def beyond(text: str) -> list[str]:
-    """The phrases of ``text`` asking for what the offline studio cannot make (a scene, a
-    textured surface, props, the piece worn), outside any phrase it knows."""
-    taken = [(m.start, m.end) for m in find(text)]
-    found: list[str] = []
-    for pattern in BEYOND:
-        for match in pattern.finditer(text):
-            start, end = match.span()
-            if any(start < t_end and t_start < end for t_start, t_end in taken):
-                continue
-            taken.append((start, end))
-            found.append(match.group(0).strip())
-    return found
 
 
 def wants_transparent(image: ImageSettings, backdrop: str) -> bool:
