@@ -63,13 +63,33 @@ def test_a_recoloured_or_broken_product_does_not() -> None:
     assert measure(rgb, alpha, np.ones((64, 64, 3), np.float32), np.zeros((64, 64))) is None
 
 
+def test_lightness_and_colour_are_told_apart() -> None:
+    """Issue 27: an exposure change (a gain in linear light, or a gamma on lightness) moves
+    delta_l and leaves delta_ab near 0; a white-balance or hue shift moves delta_ab."""
+    from agentic_image_gen.pixels.similarity import linear, srgb
+
+    rgb, alpha = product()
+    brighter = srgb(linear(rgb) * 1.8)
+    exposed = measure(rgb, alpha, *placed(brighter, alpha, 600, (100, 100)))
+    assert exposed is not None and exposed.delta_l is not None and exposed.delta_ab is not None
+    assert exposed.delta_l >= 8 and exposed.delta_ab <= 1.5, exposed
+    warmer = np.clip(rgb * np.array([1.04, 1.0, 0.91], np.float32), 0, 1)
+    warmed = measure(rgb, alpha, *placed(warmer, alpha, 600, (100, 100)))
+    assert warmed is not None and warmed.delta_ab is not None and warmed.delta_ab >= 3, warmed
+    hue = np.ascontiguousarray(rgb[..., [1, 0, 2]])  # gold turned green
+    shifted = measure(rgb, alpha, *placed(hue, alpha, 600, (100, 100)))
+    assert shifted is not None and shifted.delta_ab is not None and shifted.delta_ab >= 10
+    assert abs(shifted.delta_l or 0) < abs(exposed.delta_l)
+
+
 def test_an_offline_run_reports_fidelity_and_its_segmenter(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     code, output, err = run_cli(
         capsys,
-        "18k yellow gold ring",
+        "18k yellow gold ring with a blue sapphire, white seamless background, "
+        "soft studio lighting, centered",  # the README's sample
         "--refs",
         str(SAMPLE),
         "--out",
@@ -85,11 +105,14 @@ def test_an_offline_run_reports_fidelity_and_its_segmenter(
     assert len(figures) == output["iterations"] and all(f is not None for f in figures)
     # The studio composes the reference's own pixels: the silhouette is the reference's.
     assert all(f["shape_iou"] >= 0.9 for f in figures), figures
+    # Naming the metal recolours nothing: its colour stays within a just-noticeable change.
+    assert all(f["delta_ab"] <= 5 for f in figures), figures
     journal = json.loads((Path(output["run_dir"]) / "run.json").read_text())
     assert journal["config"]["segmenter"] == "classical"
     assert journal["result"]["iterations"][0]["fidelity"] == figures[0]
     report = Path(output["report"]).read_text()
     assert report.count("fidelity to the reference: SSIM") == output["iterations"]
+    assert report.count("Δa*b*") >= output["iterations"]
 
 
 def test_an_unknown_segmenter_is_one_line(

@@ -51,8 +51,12 @@ SAMPLE_REF = ReferenceImage(str(SAMPLE), SAMPLE.read_bytes(), "image/jpeg", 1280
         ("sharp focus on details", {"sharpen": True}),
         ("sharp focus", {"sharpen": True}),
         ("the product fills 65% of the frame", {"fill": 0.65}),
-        ("18k yellow gold", {"warmth": "warm"}),
-        ("white gold", {"warmth": "neutral"}),
+        ("18k yellow gold", {}),  # naming the metal describes the product
+        ("rose gold", {}),
+        ("white gold", {}),
+        ("warmer white balance", {"warmth": "warm"}),
+        ("warm gold tones", {"warmth": "warm"}),
+        ("neutral white balance", {"warmth": "neutral"}),
         ("clean cut-out edges", {"edges": "clean"}),
         ("no shadow", {"shadow": False}),
         ("balanced exposure", {"exposure": "balanced"}),
@@ -64,7 +68,7 @@ def test_vocabulary_reads_the_specification_terms(phrase: str, expected: dict[st
 
 
 def test_later_phrases_win_and_unmentioned_slots_keep_the_previous_turn() -> None:
-    first = vocabulary.apply(StudioSettings(), "gold ring, dark reflective surface, macro")
+    first = vocabulary.apply(StudioSettings(), "ring, warm tones, dark reflective surface, macro")
     second = vocabulary.apply(first, "now on a white seamless background, sharp focus")
     assert second.backdrop == "white"
     assert second.fill == 0.85 and second.centered  # kept from turn one
@@ -180,7 +184,7 @@ async def test_backdrops_shadow_and_reflection_are_where_they_belong() -> None:
 
 async def test_next_turn_continues_from_the_token_and_applies_only_what_it_says() -> None:
     settings = ImageSettings()
-    first = await generate("gold ring, dark reflective surface", settings)
+    first = await generate("gold ring, warm tones, dark reflective surface", settings)
     as_shot = decode_token(first.context or "")
     assert not as_shot.centered and as_shot.fill is None and as_shot.backdrop == "dark"
     # a fresh generator (as after a resume) continues from the token alone

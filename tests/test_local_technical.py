@@ -256,3 +256,23 @@ async def test_a_broken_cut_out_scores_well_under_the_threshold(
     assert "The product is not whole" in broken.feedback
     assert broken.feedback.startswith(f"Score {broken.score}/100.")
     assert whole.score > broken.score
+
+
+async def test_colour_drift_costs_points_and_names_the_true_colour_fix() -> None:
+    """Issue 27: a warmer or more saturated product is a different product; a brighter one
+    is not (the check compares colour at matched lightness)."""
+    gold = product_shot(backdrop="transparent")
+    refs = (reference(gold),)
+    brighter = product_shot(tone=1.25)  # an exposure move: lighter, the same gold
+    assert check(await evaluate(brighter, refs=refs), "colour")["passed"]
+    rose = product_shot(metal=(0.86, 0.6, 0.3))  # the metal turned rose
+    drifted = await evaluate(rose, refs=refs)
+    colour = check(drifted, "colour")
+    assert not colour["passed"] and colour["measured"]["delta_ab"] > 3, colour
+    assert "keep the product's true colour" in drifted.fixes
+    assert "true colour: the product's colour drifted" in drifted.feedback
+    # Asked for in words, a colour change is what the user wants: not scored.
+    asked = await evaluate(rose, "gold ring, warmer white balance", refs=refs)
+    assert check(asked, "colour")["skipped"]
+    named = await evaluate(rose, "18k rose gold ring, white seamless background", refs=refs)
+    assert not check(named, "colour")["passed"]  # naming a metal asks for no change

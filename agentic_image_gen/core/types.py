@@ -194,6 +194,8 @@ class EvaluationRequest:
     references: tuple[ReferenceImage, ...] = ()
     # The run's checklist (once derived): every image is judged against the same list.
     checklist: tuple[Requirement, ...] = ()
+    # The product is locked (--lock-product): a critique asks for no retouch of it.
+    locked: bool = False
 
 
 @dataclass(frozen=True)
@@ -268,6 +270,10 @@ class Fidelity(BaseModel):
 
     ssim: float
     delta_e: float
+    # ΔE split: lightness (signed, + lighter) and colour at matched lightness (None in runs
+    # measured before they existed).
+    delta_l: float | None = None
+    delta_ab: float | None = None
     shape_iou: float
 
 

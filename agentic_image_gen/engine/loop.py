@@ -38,7 +38,7 @@ from agentic_image_gen.core.types import (
     TieBreak,
 )
 from agentic_image_gen.core.usage import UsageLedger
-from agentic_image_gen.engine import budget, lock, opening, plateau, review, tasks
+from agentic_image_gen.engine import budget, lock, opening, plateau, review, tasks, variety
 from agentic_image_gen.engine.deliver import deliver_best
 from agentic_image_gen.engine.fidelity import FidelityMeter
 from agentic_image_gen.engine.side_work import SideWork
@@ -58,12 +58,9 @@ async def run_loop(
     limiter: Limiter | None = None,
 ) -> RunResult:
     """Run until the score reaches the threshold or the iteration cap (or a person accepts).
-
     With ``store`` (an existing run folder) the run resumes where its journal stops. Raises
-    RunFailed carrying the partial result, so the caller can still report everything
-    finished so far; a cancelled run re-raises CancelledError. Every ending emits RunFinished.
-    With a shared ``limiter``, each round is reserved from its budget before it starts.
-    """
+    RunFailed carrying the partial result; a cancelled run re-raises CancelledError; every
+    ending emits RunFinished. With a shared ``limiter`` each round reserves from its budget."""
     if config.review != "never" and reviewer is None:
         raise InputError(f"review {config.review!r} needs a reviewer (reviewer=...)")
     share = budget.Share(limiter, ledger, config, providers.generator)
@@ -105,6 +102,9 @@ class _Run:
             self.brief = f"{self.brief.rstrip(' .,;:')}; {lock.LOCK_BRIEF}"
         fill = self.profile.fill_target if self.profile else None
         self.lock = lock.Lock(config.lock_product, fill)
+        self.round_size = variety.RoundSizes(
+            providers.generator, config, references, self.result, self.lock
+        )
         self.result.brief = self.brief if self.brief != config.prompt else None
         self.result.stop_reason = self.result.error = self.result.delivery = None
         self.ledger = ledger
@@ -152,8 +152,9 @@ class _Run:
         try:
             result.stop_reason = await self.work()
             if self.profile is not None:
-                fmt = config.image.output_format.value
-                result.delivery = await deliver_best(result, self.store, self.profile, fmt)
+                fmt = self.config.image.output_format.value
+                where = (self.providers.cutter, self.lock.placed(self.providers.generator))
+                result.delivery = await deliver_best(result, self.store, self.profile, fmt, *where)
         except (asyncio.CancelledError, KeyboardInterrupt):
             await self.ended("interrupted", "interrupted")
             raise
@@ -198,7 +199,9 @@ class _Run:
         rounds = self.result.rounds()
         current = max(rounds, default=0)
         members = rounds.get(current, [])
-        if current and self.result.round_to_play(self.config.candidates) == current:
+        wanted = self.round_size(current, members[0].prompt) if members else 0
+        unfinished = len(members) < wanted or any(it.evaluation is None for it in members)
+        if current and unfinished:
             await self.play_round(current, members)
             return None
         if current:
@@ -234,11 +237,9 @@ class _Run:
         )
 
     async def play_round(self, number: int, members: list[Iteration]) -> None:
-        """Finish round ``number``: evaluate what is unscored, make the missing candidates.
-
-        Candidates run concurrently (at most ``max_concurrency`` provider calls at once); each
-        is evaluated as soon as it lands, and all continue from the previous round's best.
-        """
+        """Finish round ``number``: evaluate what is unscored, make the missing candidates,
+        concurrently (at most ``max_concurrency`` calls at once), each evaluated as soon as
+        it lands, all continuing from the previous round's best."""
         self.ledger.round = number
         prompt = members[0].prompt if members else self.result.pending_prompt or self.brief
         previous = self.result.base_for(number)  # a round sent back is not continued from
@@ -248,7 +249,7 @@ class _Run:
             for iteration in members:
                 if iteration.evaluation is None:  # saved before a kill: score and measure it
                     group.create_task(self.finish(iteration))
-            for candidate in range(len(members) + 1, self.config.candidates + 1):
+            for candidate in range(len(members) + 1, self.round_size(number, prompt) + 1):
                 group.create_task(self.candidate(number, candidate, prompt, context, source))
         if isinstance(self.providers.generator, Continuing):
             self.result.continuation = self.providers.generator.continuation
@@ -314,6 +315,7 @@ class _Run:
             self.config.image,
             self.references,
             await self.side.checklist(),
+            locked=self.config.lock_product,
         )
 
     async def refine(self, best: Iteration) -> None:

@@ -24,3 +24,14 @@ def solid(alpha: FloatImage) -> Mask:
 def cleared(alpha: FloatImage) -> FloatImage:
     """``alpha`` with the noise below ``CLEAR`` made exactly 0."""
     return np.where(alpha < CLEAR, np.float32(0), alpha).astype(np.float32)
+
+
+def uncropped(alpha: FloatImage, origin: tuple[int, int], size: tuple[int, int]) -> FloatImage:
+    """A cropped alpha (a cut-out's) put back at ``origin`` on a clear frame of ``size``
+    (width, height)."""
+    width, height = size
+    frame = np.zeros((height, width), np.float32)
+    x, y = origin
+    part = alpha[: max(0, height - y), : max(0, width - x)]
+    frame[y : y + part.shape[0], x : x + part.shape[1]] = part
+    return frame

@@ -3,8 +3,11 @@ accepts (what needs no model: background, fill, size, aspect, colour space, form
 check every measurable rule on the file actually delivered.
 
 The product is where pixels/product.py finds it (the alpha channel, or what departs from the
-fitted backdrop); a white-background profile composites it onto RGB 255 with that soft
-weight, so edges stay smooth and the backdrop is exactly white.
+fitted backdrop), and, where the caller knows better (a locked product's placement, a
+segmenter's cut of the image), where ``product`` says: a white sweep and a white-gold facet
+differ by nothing a backdrop model sees. A white-background profile composites the product
+onto RGB 255 with its soft weight, so edges stay smooth and the backdrop is exactly white;
+what is as good as white becomes white only outside the product: its own pixels are kept.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from PIL import Image, ImageCms
 
 from agentic_image_gen.core.profiles import Profile
 from agentic_image_gen.core.types import Delivery, RuleResult
+from agentic_image_gen.pixels.alpha import CLEAR, OPAQUE, uncropped
 from agentic_image_gen.pixels.arrays import FloatImage, f32
 from agentic_image_gen.pixels.backdrop import border_colour
 from agentic_image_gen.pixels.boxes import box, fill
@@ -45,12 +49,13 @@ def _reframe(
     pixels: FloatImage, weight: FloatImage, profile: Profile
 ) -> tuple[FloatImage, FloatImage, float]:
     """Scale and place the product at the profile's fill, centred, on the target canvas;
-    what lies outside the source is backdrop (weight 0). The scale is returned too: past
+    what lies outside the source is backdrop (weight 0). ``weight`` may carry more
+    channels (the product's own region): they move with it. The scale is returned too: past
     the profile's ``max_upscale`` the file shows detail that was never there, so the fill
     band's middle gives way to the limit when the band's low edge is still reached."""
-    height, width = weight.shape
+    height, width = weight.shape[:2]
     out_w, out_h = _canvas_size(profile, width, height)
-    found = box(weight)
+    found = box(weight if weight.ndim == 2 else weight[..., 0])
     target = profile.fill_target
     if found is None or target is None:
         scale = max(out_w / width, out_h / height)  # cover the canvas, keep the framing
@@ -80,22 +85,29 @@ def _is_light(colour: FloatImage) -> bool:
     return float(colour.mean()) >= 0.85 and float(colour.max() - colour.min()) <= 0.08
 
 
-def conform(data: bytes, profile: Profile, output_format: str) -> tuple[bytes, str, list[str]]:
-    """The delivered file's bytes and format, and what the pass changed (in words)."""
-    delivered, fmt, changes, _ = _conform(data, profile, output_format)
+def conform(
+    data: bytes, profile: Profile, output_format: str, product: FloatImage | None = None
+) -> tuple[bytes, str, list[str]]:
+    """The delivered file's bytes and format, and what the pass changed (in words).
+    ``product``: where the product is (0..1, the image's size), when the caller knows."""
+    delivered, fmt, changes, _, _ = _conform(data, profile, output_format, product)
     return delivered, fmt, changes
 
 
 def _conform(
-    data: bytes, profile: Profile, output_format: str
-) -> tuple[bytes, str, list[str], float]:
-    """``conform``, and how much the pass enlarged the image (the upscaling rule's figure)."""
+    data: bytes, profile: Profile, output_format: str, product: FloatImage | None
+) -> tuple[bytes, str, list[str], float, FloatImage]:
+    """``conform``, how much the pass enlarged the image (the upscaling rule's figure) and
+    where the product's own pixels are in the delivered frame."""
     image = decode(data)
     has_alpha = image.transparent
     weight = product_weight(image)
+    own = np.zeros_like(weight) if product is None else _fitted(product, weight.shape)
+    weight = np.maximum(weight, own)
     changes: list[str] = []
     before, (source_h, source_w) = fill(box(weight), weight.shape), weight.shape
-    pixels, weight, scale = _reframe(image.rgba, weight, profile)
+    pixels, moved, scale = _reframe(image.rgba, np.dstack([weight, own]), profile)
+    weight, own = moved[..., 0], moved[..., 1]
     height, width = weight.shape
     if profile.fill is not None and not profile.fill[0] <= before <= profile.fill[1]:
         now = fill(box(weight), weight.shape)
@@ -110,8 +122,10 @@ def _conform(
     ):
         mix = weight[..., None] * (alpha if has_alpha else 1.0)
         rgb = rgb * mix + (1.0 - mix)
-        # What is as good as white is white: no faint veil the rule (and a shop) would see.
-        rgb[np.abs(1.0 - rgb).max(axis=2) < SOFT_LOW + 0.01] = 1.0
+        # What is as good as white is white: no faint veil the rule (and a shop) would see;
+        # never a pixel of the product (a white-gold facet is as good as white too).
+        veil = (np.abs(1.0 - rgb).max(axis=2) < SOFT_LOW + 0.01) & (own < CLEAR)
+        rgb[veil] = 1.0
         changes.append("backdrop made pure white (RGB 255)")
         keep_alpha = False
     elif has_alpha and not keep_alpha:
@@ -121,27 +135,43 @@ def _conform(
     if fmt != output_format:
         changes.append(f"saved as {fmt.upper()} (the marketplace does not take {output_format})")
     channels = np.dstack([rgb, alpha]) if keep_alpha else rgb
-    delivered, fmt = _encoded(channels, fmt, profile, changes)
-    return delivered, fmt, changes, scale
+    delivered, fmt = _encoded(channels, fmt, profile, changes, own)
+    return delivered, fmt, changes, scale, own
 
 
 def _encoded(
-    channels: FloatImage, fmt: str, profile: Profile, changes: list[str]
+    channels: FloatImage, fmt: str, profile: Profile, changes: list[str], own: FloatImage
 ) -> tuple[bytes, str]:
     """The file's bytes in ``fmt``. JPEG's 8 x 8 blocks ring where the product meets the
     backdrop: at quality 95 with half-resolution colour, 1-4 % of a white backdrop came out
     at 252-254 and failed the white rule. A white profile's JPEG is saved at full quality
     and full colour resolution; if its backdrop still is not white, as PNG (lossless) when
-    the profile takes it, and the change says why."""
+    the profile takes it, and the change says why. ``own``: the product's pixels, which are
+    not backdrop however white."""
     if fmt != "jpeg" or profile.background != "white":
         return encode(channels, fmt, srgb=True), fmt
     data = encode(channels, fmt, quality=100, srgb=True, full_chroma=True)
     image = decode(data)
-    rule = _background_rule(profile, image, product_weight(image))
+    weight = product_weight(image)
+    rule = _background_rule(profile, image, np.maximum(weight, _fitted(own, weight.shape)))
     if rule.passed or "png" not in profile.formats:
         return data, fmt
     changes.append(f"saved as PNG: as a JPEG the backdrop was {rule.measured}, not all white")
     return encode(channels, "png", srgb=True), "png"
+
+
+def product_frame(data: bytes, alpha: FloatImage, origin: tuple[int, int]) -> FloatImage:
+    """A cut-out's cropped alpha put back on the frame of the image it was cut from."""
+    image = decode(data)
+    return uncropped(alpha, origin, (image.width, image.height))
+
+
+def _fitted(product: FloatImage, shape: tuple[int, ...]) -> FloatImage:
+    """``product`` at the image's size (a locked canvas may be made at another), its opaque
+    body exactly 1: kept as it is, not blended."""
+    if product.shape[:2] != shape[:2]:
+        product = np.clip(cv2.resize(product, (shape[1], shape[0])), 0, 1)
+    return f32(np.where(product >= OPAQUE, 1.0, product))
 
 
 def _colour_space(image: Image.Image) -> str:
@@ -152,9 +182,15 @@ def _colour_space(image: Image.Image) -> str:
     return "sRGB" if "srgb" in description.lower() else description.strip()
 
 
-def check_rules(data: bytes, profile: Profile, upscale: float | None = None) -> list[RuleResult]:
-    """Every measurable rule of ``profile`` on the file as delivered; ``upscale`` (how much
-    the pass enlarged the image it was made from) adds the upscaling rule."""
+def check_rules(
+    data: bytes,
+    profile: Profile,
+    product: FloatImage | None = None,
+    upscale: float | None = None,
+) -> list[RuleResult]:
+    """Every measurable rule of ``profile`` on the file as delivered; ``product``: where the
+    product's own pixels are, when known (they are not backdrop, however white); ``upscale``
+    (how much the pass enlarged the image it was made from) adds the upscaling rule."""
     with Image.open(io.BytesIO(data)) as opened:
         fmt, colour_space = (opened.format or "").lower(), _colour_space(opened)
         width, height = opened.size
@@ -181,6 +217,8 @@ def check_rules(data: bytes, profile: Profile, upscale: float | None = None) -> 
             )
         )
     if profile.background != "any":
+        if product is not None:
+            weight = np.maximum(weight, _fitted(product, weight.shape))
         results.append(_background_rule(profile, image, weight))
     if upscale is not None:
         limit = f"at most {profile.max_upscale:g}x"
@@ -222,9 +260,11 @@ def _rule(name: str, passed: bool, measured: str, expected: str) -> RuleResult:
     return RuleResult(rule=name, passed=bool(passed), measured=measured, expected=expected)
 
 
-def deliver(data: bytes, profile: Profile, output_format: str) -> tuple[bytes, Delivery]:
+def deliver(
+    data: bytes, profile: Profile, output_format: str, product: FloatImage | None = None
+) -> tuple[bytes, Delivery]:
     """The conformed file and its record (path filled in by whoever saves it)."""
-    delivered, fmt, changes, upscale = _conform(data, profile, output_format)
+    delivered, fmt, changes, upscale, own = _conform(data, profile, output_format, product)
     with Image.open(io.BytesIO(delivered)) as image:
         width, height = image.size
     record = Delivery(
@@ -234,7 +274,9 @@ def deliver(data: bytes, profile: Profile, output_format: str) -> tuple[bytes, D
         height=height,
         format=fmt,
         changes=changes,
-        rules=check_rules(delivered, profile, upscale),
+        rules=check_rules(
+            delivered, profile, own if product is not None else None, upscale
+        ),
         model_rules=list(profile.model_rules),
     )
     return delivered, record

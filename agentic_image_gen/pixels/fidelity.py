@@ -6,7 +6,10 @@ moved onto the product's box (the placement: a uniform scale and a shift, the sa
 a compositor uses), and inside the reference's silhouette:
 - ``ssim``: structural similarity of the luminance (1 is identical detail and shading);
 - ``delta_e``: mean CIE76 colour difference in Lab (about 2 is a just-noticeable change;
-  metal turning from yellow to rose gold is 10 or more);
+  metal turning from yellow to rose gold is 10 or more), split into
+  ``delta_l``: mean ΔL* (signed, positive: lighter; what an exposure move changes) and
+  ``delta_ab``: mean Δa*b* with the reference re-exposed to the image's lightness (the
+  metal's and stones' own colour: about 2-3 is just noticeable, 5 is a visible change);
 - ``shape_iou``: overlap of the two silhouettes (a lost prong, bail or band shows here).
 A locked product (its pixels composited back) measures ssim 1.0, delta_e 0; a model that
 redrew the ring measures what it changed.
@@ -24,7 +27,7 @@ from agentic_image_gen.pixels.backdrop import plain
 from agentic_image_gen.pixels.boxes import Box, box
 from agentic_image_gen.pixels.decode import decode
 from agentic_image_gen.pixels.product import product_weight
-from agentic_image_gen.pixels.similarity import delta_e, luminance, ssim
+from agentic_image_gen.pixels.similarity import colour_parts, delta_e, luminance, ssim
 
 WORK_SIDE = 384  # analysis size of the product's box: enough for prongs, fast enough
 NO_PRODUCT = 100.0  # the colour difference reported when the silhouettes share no pixel
@@ -92,9 +95,12 @@ def measure(
     inner = cv2.erode(u8(solid_ref), np.ones((5, 5), np.uint8)) > 0
     similar = ssim(_grey(ref_rgb, ref_mask), _grey(img_rgb, img_mask), f32(inner))
     colour = delta_e(ref_rgb, img_rgb, inner & solid_img)
+    lightness, ab = colour_parts(ref_rgb, img_rgb, inner & solid_img) or (0.0, NO_PRODUCT)
     return Fidelity(
         ssim=round(similar, 3),
         delta_e=round(NO_PRODUCT if colour is None else colour, 2),
+        delta_l=round(lightness, 2),
+        delta_ab=round(ab, 2),
         shape_iou=round(iou, 3),
     )
 

@@ -83,6 +83,15 @@ class Continuing(Protocol):
 
 
 @runtime_checkable
+class Varying(Protocol):
+    """A deterministic generator that knows how many different pictures it can make for a
+    turn (optional role): the loop makes no more candidates in a round than that, and says
+    so, rather than repeat a picture."""
+
+    def variants(self, request: GenerationRequest) -> int: ...
+
+
+@runtime_checkable
 class ScenePainter(Protocol):
     """A generator that, given a locked product, paints the scene around it but may still
     touch the product's pixels (a diffusion model does): the engine composites the product's
@@ -148,11 +157,13 @@ class Preparer(Protocol):
 @dataclass(frozen=True)
 class ProductCut:
     """The product alone, as a segmenter cut it from a reference: straight (unpremultiplied)
-    sRGB colour and alpha, H x W x 3 and H x W float32 arrays in [0, 1], cropped to it."""
+    sRGB colour and alpha, H x W x 3 and H x W float32 arrays in [0, 1], cropped to it;
+    ``origin`` is the crop's top-left corner in the image it was cut from."""
 
     rgb: Any
     alpha: Any
     segmenter: str  # the name that ran ("alpha-channel" when the photo had its own)
+    origin: tuple[int, int] = (0, 0)
 
 
 @runtime_checkable

@@ -11,16 +11,19 @@ Fixes are canonical vocabulary phrases (vocabulary.py), so the studio can act on
 - fill (10): the product box's larger side / the frame's: 0.60-0.75 (macro 0.80-0.92,
   "fills N%" N +- 5%); 0 at 0.20 below or 0.15 above the band.
 - centering (10): the box centre's offset from the frame centre <= 0.03 (0 at 0.12).
-- sharpness (12): variance of the Laplacian inside the product at the image's own pixels
+- sharpness (10): variance of the Laplacian inside the product at the image's own pixels
   >= 250 (0 at 100, on a log scale).
 - exposure (20): the product's median tone 0.42-0.68 (dramatic 0.30-0.62), clipped highlights
   <= 2%, crushed shadows <= 2% (dramatic 6%).
 - sparkle (5): mean local contrast of the product >= 0.036 (0 at 0.015).
 - halo (10): width of the band around the product that is neither product nor backdrop
   <= 2.5 px (0 at 4 px).
-- size_format (8): decoded format, size and alpha as asked (each mismatch costs half).
-- similarity (10): hue histogram overlap with the reference's product >= 0.7 and box aspect
+- size_format (5): decoded format, size and alpha as asked (each mismatch costs half).
+- similarity (5): hue histogram overlap with the reference's product >= 0.7 and box aspect
   agreement >= 0.8; skipped without references.
+- colour (10): the product's mean colour against the reference's at matched lightness
+  (Δa*b*, pixels/similarity.colour_shift: exposure and light moves read as 0) <= 3 (0 at
+  10); skipped without references or when the prompt asks for a colour change in words.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from agentic_image_gen.core.types import ImageSettings, OutputFormat
 from agentic_image_gen.pixels.arrays import FloatImage, Mask
 from agentic_image_gen.pixels.boxes import framing
 from agentic_image_gen.pixels.decode import Decoded
+from agentic_image_gen.pixels.similarity import colour_shift
 from agentic_image_gen.providers.local import measure as m
 from agentic_image_gen.providers.local.vocabulary import MACRO_FILL, canonical, fill_phrase
 
@@ -53,6 +57,7 @@ class Scene:
     fill: float | None  # an explicit fill the user asked for
     dramatic: bool
     reference: Product | None
+    recolour: bool = False  # the prompt asks for a colour or white-balance change
 
 
 @dataclass
@@ -173,7 +178,7 @@ def sharpness(scene: Scene) -> Result:
     problem = f"the product looks soft (Laplacian variance {value:.0f}, want >= 250)"
     return Result(
         "sharpness",
-        12,
+        10,
         score,
         {"laplacian_variance": _r(value, 1)},
         ">= 250",
@@ -244,7 +249,7 @@ def size_format(scene: Scene) -> Result:
     measured = {"format": image.format, "size": f"{image.width}x{image.height}", "mode": image.mode}
     return Result(
         "size_format",
-        8,
+        5,
         1.0 - 0.5 * len(problems),
         measured,
         "as asked",
@@ -257,7 +262,7 @@ def similarity(scene: Scene) -> Result:
     if scene.reference is None or scene.crop is None:
         return Result(
             "similarity",
-            10,
+            5,
             0.0,
             {},
             band,
@@ -269,8 +274,25 @@ def similarity(scene: Scene) -> Result:
     score = min(within(colour, 0.7, 1, 0.3, 2), within(shape, 0.8, 1, 0.5, 2))
     problem = f"the product differs from the reference (colour {colour:.2f}, shape {shape:.2f})"
     return Result(
-        "similarity", 10, score, {"colour": _r(colour), "shape": _r(shape)}, band, problem, fixes
+        "similarity", 5, score, {"colour": _r(colour), "shape": _r(shape)}, band, problem, fixes
     )
+
+
+COLOUR_BAND, COLOUR_ZERO = 3.0, 10.0  # Δa*b* of the mean colour: about 2-3 is just noticeable
+
+
+def colour(scene: Scene) -> Result:
+    """Colour drift: the metal's and stones' colour, apart from lightness (an exposure move
+    may brighten the product; it must not turn its gold greener or its coral redder)."""
+    band, fixes = f"Δa*b* <= {COLOUR_BAND:g}", (canonical("warmth", warmth="as-shot"),)
+    if scene.reference is None or scene.crop is None or scene.recolour:
+        problem = "no product found to compare" if scene.reference is not None else ""
+        skipped = scene.reference is None or scene.recolour
+        return Result("colour", 10, 0.0, {}, band, problem, fixes, skipped=skipped)
+    shift = colour_shift(*scene.reference, *scene.crop)
+    problem = f"the product's colour drifted from the reference (Δa*b* {shift:.1f})"
+    score = within(shift, 0, COLOUR_BAND, 0, COLOUR_ZERO)
+    return Result("colour", 10, score, {"delta_ab": _r(shift, 2)}, band, problem, fixes)
 
 
 CHECKS: tuple[Callable[[Scene], Result], ...] = (
@@ -283,4 +305,5 @@ CHECKS: tuple[Callable[[Scene], Result], ...] = (
     halo,
     size_format,
     similarity,
+    colour,
 )

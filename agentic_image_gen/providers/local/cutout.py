@@ -24,6 +24,7 @@ from agentic_image_gen.pixels.alpha import cleared
 from agentic_image_gen.pixels.arrays import FloatImage
 from agentic_image_gen.pixels.boxes import box
 from agentic_image_gen.pixels.decode import decode
+from agentic_image_gen.pixels.unmix import unmixed
 from agentic_image_gen.providers.local.segment import Segmenter, pool_for, segmenter_name
 from agentic_image_gen.providers.local.segment.refine import refine
 from agentic_image_gen.providers.local.segment.registry import NAME_KEY
@@ -65,6 +66,7 @@ def cut_out(data: bytes, segmenter: Segmenter | Callable[[], Segmenter]) -> Cuto
     if image.transparent:
         assert image.alpha is not None
         alpha = image.alpha
+        rgb = unmixed(rgb, alpha)  # a cut-out's rim still carries the backdrop it was cut from
     else:
         if callable(segmenter):
             segmenter = segmenter()

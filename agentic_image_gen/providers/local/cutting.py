@@ -43,7 +43,7 @@ class LocalCutter:
 
     async def cut(self, reference: ReferenceImage) -> ProductCut:
         cut = await cutout_for(reference, self._cache)
-        return ProductCut(rgb=cut.rgb, alpha=cut.alpha, segmenter=cut.segmenter)
+        return ProductCut(cut.rgb, cut.alpha, cut.segmenter, cut.origin)
 
 
 async def create_cutter(context: ProviderContext, name: str | None) -> LocalCutter:

@@ -12,7 +12,7 @@ import numpy as np
 
 from agentic_image_gen.pixels.alpha import cleared, solid
 from agentic_image_gen.pixels.arrays import FloatImage, f32
-from agentic_image_gen.pixels.similarity import luminance
+from agentic_image_gen.pixels.similarity import linear, luminance, srgb
 from agentic_image_gen.providers.local.vocabulary import StudioSettings
 
 EXPOSURE_TARGET = 0.5  # median product tone after 'balanced exposure'
@@ -21,9 +21,13 @@ SHARPEN_AMOUNT, SHARPEN_THRESHOLD = 2.5, 0.012
 
 
 def _with_luminance(rgb: FloatImage, old: FloatImage, new: FloatImage) -> FloatImage:
-    """Scale colour by the luminance ratio: hue and saturation stay as they were."""
-    ratio = new / np.maximum(old, 1e-4)
-    return np.clip(rgb * ratio[..., None], 0.0, 1.0)
+    """Scale colour by the luminance ratio: hue and saturation stay as they were. A pixel
+    stops brightening where its strongest channel reaches white: clipping one channel of
+    copper or coral would change its colour, not its light."""
+    light = linear(rgb)  # a gain in linear light is what keeps chromaticity exactly
+    gain = linear(np.clip(new, 0.0, 1.0)) / np.maximum(linear(old), 1e-6)
+    ceiling = 1.0 / np.maximum(light.max(axis=2), 1e-6)
+    return srgb(light * np.minimum(gain, np.maximum(ceiling, 1.0))[..., None])
 
 
 def expose(rgb: FloatImage, alpha: FloatImage) -> FloatImage:
@@ -72,8 +76,9 @@ def warm(rgb: FloatImage, warmth: str) -> FloatImage:
 
 
 def brilliance(rgb: FloatImage, alpha: FloatImage, upscale: float) -> FloatImage:
-    """Clarity (large-radius local contrast), brighter speculars and richer colour: facets
-    and stones pop. The radius is large so sensor grain is not what gets the contrast."""
+    """Clarity (large-radius local contrast) and brighter speculars: facets and stones pop.
+    The radius is large so sensor grain is not what gets the contrast. No saturation boost:
+    a coral or a garnet more vivid than it is would be a different stone."""
     lum = luminance(rgb)
     body = f32(solid(alpha))
     radius = 6.0 * max(1.0, upscale)
@@ -81,20 +86,21 @@ def brilliance(rgb: FloatImage, alpha: FloatImage, upscale: float) -> FloatImage
     local = cv2.GaussianBlur(lum * body, (0, 0), radius) / np.maximum(weight, 1e-3)
     clear = lum + 0.8 * (lum - local)
     lifted = clear + 0.5 * np.clip(clear - 0.7, 0.0, None) ** 1.5
-    out = _with_luminance(rgb, lum, np.clip(lifted, 0.0, 1.0).astype(np.float32))
-    grey = luminance(out)[..., None]
-    return f32(np.clip(grey + (out - grey) * 1.08, 0.0, 1.0))
+    return _with_luminance(rgb, lum, np.clip(lifted, 0.0, 1.0).astype(np.float32))
 
 
 def sharpen(rgb: FloatImage, upscale: float) -> FloatImage:
     """An unsharp mask sized to how much the shot was enlarged, with the usual threshold:
     differences smaller than sensor grain are left alone, so the grain is not amplified.
-    (Denoising was tried and left out: on a soft photo it erases the same fine detail,
-    engraving and milgrain, that sharpening is meant to bring back.)"""
+    Detail is sharpened on lightness, colours kept. (Denoising was tried and left out: on a
+    soft photo it erases the same fine detail, engraving and milgrain, that sharpening is
+    meant to bring back.)"""
     sigma = 1.0 + 0.5 * max(upscale - 1.0, 0.0)
-    detail = rgb - cv2.GaussianBlur(rgb, (0, 0), sigma)
+    lum = luminance(rgb)
+    detail = lum - cv2.GaussianBlur(lum, (0, 0), sigma)
     detail = np.sign(detail) * np.maximum(np.abs(detail) - SHARPEN_THRESHOLD, 0.0)
-    return f32(np.clip(rgb + SHARPEN_AMOUNT * detail, 0.0, 1.0))
+    # On lightness alone: colour fringes at facet edges would be colour the product lacks.
+    return _with_luminance(rgb, lum, f32(np.clip(lum + SHARPEN_AMOUNT * detail, 0.0, 1.0)))
 
 
 def clean_edges(

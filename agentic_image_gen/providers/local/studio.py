@@ -31,14 +31,6 @@ from agentic_image_gen.providers.local.cutting import prepare_cutting
 from agentic_image_gen.providers.local.vocabulary import StudioSettings
 
 TOKEN_PREFIX = "studio:v1:"
-# What --lock-product keeps as shot: every move that changes the product's own pixels.
-LOCKED = {
-    "exposure": "as-shot",
-    "light": "natural",
-    "warmth": "as-shot",
-    "sharpen": False,
-    "brilliance": False,
-}
 _LOSSY_QUALITY = {
     Quality.LOW: 80, Quality.MEDIUM: 88, Quality.AUTO: 92, Quality.HIGH: 94,
     Quality.XHIGH: 96, Quality.MAX: 98,
@@ -109,14 +101,24 @@ class StudioGenerator:
             raise InputError(NEEDS_REFERENCE)
         return cls(await prepare_cutting(context))
 
+    def variants(self, request: GenerationRequest) -> int:
+        """How many different pictures a round of ``request`` can hold (the loop makes no
+        more candidates than that)."""
+        previous = decode_token(request.context) if request.context else StudioSettings()
+        settings = vocabulary.apply(previous, request.prompt)
+        locked = request.locked is not None
+        return len(vocabulary.candidates(settings, request.prompt, request.settings, locked))
+
     async def generate_image(self, request: GenerationRequest) -> GeneratedImage:
         if not request.references:
             raise InputError(NEEDS_REFERENCE)
         previous = decode_token(request.context) if request.context else StudioSettings()
         settings = vocabulary.apply(previous, request.prompt)
-        settings = vocabulary.explore(settings, request.prompt, request.variant)
-        if request.locked is not None:  # the product's pixels stay the photo's: no retouching
-            settings = vocabulary.replace(settings, **LOCKED)
+        # A locked product's pixels stay the photo's: no retouching, only the scene varies.
+        locked = request.locked is not None
+        settings = vocabulary.explore(
+            settings, request.prompt, request.variant, request.settings, locked
+        )
         cut = await cutout_for(request.references[0], self._shared)
         data, width, height = await asyncio.to_thread(render, cut, settings, request.settings)
         transparent = vocabulary.wants_transparent(request.settings, settings.backdrop)

@@ -29,7 +29,7 @@ from agentic_image_gen.pixels.arrays import FloatImage, Mask
 from agentic_image_gen.pixels.decode import Decoded, decode
 from agentic_image_gen.pixels.product import product_mask
 from agentic_image_gen.providers.base import ProviderContext
-from agentic_image_gen.providers.local import checks, vocabulary
+from agentic_image_gen.providers.local import checks, offline, vocabulary
 from agentic_image_gen.providers.local import measure as m
 from agentic_image_gen.providers.local.completeness import (
     MISSING_LIMIT,
@@ -44,6 +44,7 @@ from agentic_image_gen.providers.local.segment import pool_for
 
 WORST_NAMED = 3  # how many failing checks the feedback spells out with their fixes
 INCOMPLETE_CAP = 60  # the score of a product that is not whole, whatever else is right
+NOT_AS_ASKED_CAP = 60  # ... of a shot whose scene is not the one the prompt asks for
 SEEN_KEY = "local.reference_parts"  # the run's cache of independent looks at the references
 PHOTO_KEY = "local.reference_photos"  # ... of the references at junk.WORK_SIDE
 SECOND_OPINION = "u2netp"  # the segmenter that double-checks a cut made by any other
@@ -57,7 +58,14 @@ LABELS = {
     "halo": "edge halo",
     "size_format": "size and format",
     "similarity": "similarity to the reference",
+    "colour": "true colour",
 }
+# A colour change asked for in words (a white-balance phrase is in the vocabulary's warmth).
+RECOLOUR = re.compile(
+    r"\b(?:make|turn|change|recolou?r|dye|tint)\b[^.,;]{0,30}\b(?:gold|silver|platinum|"
+    r"colou?r|hue|tone|white balance)\b",
+    re.IGNORECASE,
+)
 
 
 def requested(original_prompt: str, settings: ImageSettings) -> dict[str, Any]:
@@ -72,6 +80,8 @@ def requested(original_prompt: str, settings: ImageSettings) -> dict[str, Any]:
         "backdrop": backdrop or "any",
         "fill": asked.get("fill"),
         "dramatic": asked.get("light") == "dramatic",
+        "recolour": "warmth" in asked or RECOLOUR.search(original_prompt) is not None,
+        "beyond": offline.beyond(original_prompt),
     }
 
 
@@ -106,6 +116,7 @@ def assess(
         fill=asked["fill"],
         dramatic=asked["dramatic"],
         reference=reference_product(cut) if cut is not None else None,
+        recolour=asked.get("recolour", False),
     )
     return [check(scene) for check in checks.CHECKS], whole
 
@@ -166,6 +177,28 @@ def junk_of(data: bytes, cut: Cutout, photo: FloatImage) -> Junk | None:
     return shot_junk(product_mask(image, faint=True), cut, photo)
 
 
+def not_as_asked(asked: dict[str, Any], results: list[checks.Result]) -> str:
+    """Why the shot is not the kind the prompt asks for, in one line ('' when it is): a
+    scene, surface or prop the offline studio cannot make, or a backdrop of another tone
+    than the one asked (a white sweep for a dark velvet). Such a shot never passes."""
+    if asked.get("beyond"):
+        named = ", ".join(f"'{phrase}'" for phrase in asked["beyond"])
+        return (
+            f"Not possible offline: the studio cannot make {named} (it composes the product "
+            "as photographed on a plain white, grey or dark studio backdrop, and cannot add, "
+            "remove or wear props); ask for one of those backdrops, or use a generator that "
+            "paints scenes."
+        )
+    background = next((r for r in results if r.name == "background"), None)
+    kind = asked.get("backdrop")
+    if background is None or kind not in checks.BACKDROP_BANDS:
+        return ""
+    tone = background.measured.get("tone")
+    if tone is None or checks.within(tone, *checks.BACKDROP_BANDS[kind][0]) > 0:
+        return ""
+    return f"Not the backdrop asked for: a {kind} backdrop was asked; this one's tone is {tone}."
+
+
 def incomplete_line(whole: Completeness) -> str:
     share = f"{whole.missing:.0%}" if whole.missing >= 0.01 else "under 1 %"
     return (
@@ -198,9 +231,12 @@ def _asked(phrase: str, prompt: str) -> bool:
     return phrase.lower() in prompt.lower()
 
 
-def _action(result: checks.Result, prompt: str) -> str:
+def _action(result: checks.Result, prompt: str, locked: bool = False) -> str:
     """What to do about a failing check: add its fix, or, when the prompt already says it,
-    say so (asking again for what is asked changes nothing)."""
+    say so (asking again for what is asked changes nothing); a retouch a locked product
+    forbids is named as not possible."""
+    if locked and result.fixes and all(map(vocabulary.forbidden_by_lock, result.fixes)):
+        return " (the product is locked as photographed: not fixable without retouching it)"
     if not result.fixes:
         return " (check --size and --format)"
     if all(_asked(phrase, prompt) for phrase in result.fixes):
@@ -208,7 +244,9 @@ def _action(result: checks.Result, prompt: str) -> str:
     return f": add {_fix_text(result)}"
 
 
-def feedback(score: int, results: list[checks.Result], prompt: str = "") -> str:
+def feedback(
+    score: int, results: list[checks.Result], prompt: str = "", locked: bool = False
+) -> str:
     """One short paragraph: the worst failures with what they measured and their fixes, then
     the other failures with their fixes only, then what passes."""
     failing = worst_first(results)
@@ -216,10 +254,12 @@ def feedback(score: int, results: list[checks.Result], prompt: str = "") -> str:
         return f"Score {score}/100: every technical check passes; the shot is shop-ready."
     named = []
     for result in failing[:WORST_NAMED]:
-        named.append(f"{LABELS[result.name]}: {result.problem}{_action(result, prompt)}")
+        named.append(f"{LABELS[result.name]}: {result.problem}{_action(result, prompt, locked)}")
     text = f"Score {score}/100. Fix first: " + "; ".join(named) + "."
     rest = [
-        f"{LABELS[r.name]} (add {_fix_text(r)})" if r.fixes else LABELS[r.name]
+        f"{LABELS[r.name]} (add {_fix_text(r)})"
+        if _allowed(r.fixes, locked)
+        else LABELS[r.name]
         for r in failing[WORST_NAMED:]
     ]
     if rest:
@@ -230,12 +270,18 @@ def feedback(score: int, results: list[checks.Result], prompt: str = "") -> str:
     return text
 
 
-def fixes_of(results: list[checks.Result], prompt: str = "") -> list[str]:
+def _allowed(fixes: tuple[str, ...], locked: bool) -> tuple[str, ...]:
+    """The fixes a run may act on: with a locked product, none that retouches it."""
+    return tuple(p for p in fixes if not (locked and vocabulary.forbidden_by_lock(p)))
+
+
+def fixes_of(results: list[checks.Result], prompt: str = "", locked: bool = False) -> list[str]:
     """The fixes of every failing check, worst first, each phrase once, except those the
-    prompt already says."""
+    prompt already says and (with a locked product) those that retouch it."""
     fixes: list[str] = []
     for result in worst_first(results):
-        fixes += [p for p in result.fixes if p not in fixes and not _asked(p, prompt)]
+        allowed = _allowed(result.fixes, locked)
+        fixes += [p for p in allowed if p not in fixes and not _asked(p, prompt)]
     return fixes
 
 
@@ -287,7 +333,7 @@ class TechnicalEvaluator:
         except NotAnImage as exc:
             raise ProviderError(f"the technical evaluator cannot read the image: {exc}") from exc
         score = min(max(score_of(results), 0), 100)
-        text = feedback(score, results, request.prompt)
+        text = feedback(score, results, request.prompt, request.locked)
         info = details(results, asked)
         info["segmenter"] = cut.segmenter if cut is not None else None
         info["completeness"] = None
@@ -321,5 +367,10 @@ class TechnicalEvaluator:
                     score = min(score, INCOMPLETE_CAP)
                     others = re.sub(r"^Score \d+/100[.:] *", "", text)
                     text = f"Score {score}/100. {junk_line(mess)} {others}"
-        fixes = fixes_of(results, request.prompt)
+        refusal = not_as_asked(asked, results)
+        if refusal:
+            score = min(score, NOT_AS_ASKED_CAP)
+            others = re.sub(r"^Score \d+/100[.:] *", "", text)
+            text = f"Score {score}/100. {refusal} Other checks: {others}"
+        fixes = fixes_of(results, request.prompt, request.locked)
         return Evaluation(score=score, feedback=text, fixes=fixes, details=info)

@@ -8,9 +8,11 @@ wins; a slot the prompt does not mention keeps the previous turn's choice.
 Phrases (first = the canonical phrase fixes use; then aliases) and what they set:
 
 - backdrop: "white seamless background" (clean white, white background) flat pure white;
-  "neutral gradient background" (neutral gradient, grey gradient) soft neutral grey;
-  "dark reflective surface" (reflective surface, dark/black background) near-black floor with
-  a mirrored, fading reflection; "transparent background" (cut-out) alpha 0 outside.
+  "neutral gradient background" (neutral gradient, grey gradient, grey background) soft
+  neutral grey; "dark reflective surface" (reflective surface, dark/black background, and
+  the dark surfaces it has no texture for: dark velvet, dark slate, black marble) near-black
+  floor with a mirrored, fading reflection; "transparent background" (cut-out) alpha 0
+  outside. Scenes, surfaces and props it cannot make are named by offline.beyond.
 - fill: "product fills N% of the frame" (the product box's larger side); "macro shot" (macro,
   close-up) fills 85% and centres.
 - centered: "centered" (centred, center the product) puts the product in the middle.
@@ -19,12 +21,14 @@ Phrases (first = the canonical phrase fixes use; then aliases) and what they set
 - light: "soft studio lighting" (soft light) gentler contrast; "even, diffused lighting"
   (diffused, even lighting) evens the light across the product and lifts the shadows;
   "dramatic lighting" (dramatic, single light source) stronger S-curve contrast.
-- warmth: "warm gold tones" (warm tones; also yellow/rose gold, gold) warmer white balance;
-  "neutral white balance" (white gold, platinum, silver) colours as shot.
+- warmth: "warm gold tones" (warm tones, warmer white balance) warmer white balance;
+  "neutral white balance" (neutral colour) colours as shot; "keep the product's true colour"
+  (true colour) undoes a white-balance move (the fix for colour drift). Naming a metal
+  ("yellow gold", "rose gold", "sterling") describes the product, never asks to recolour it.
 - sharpen: "sharp focus on details" (sharp focus, crisp detail) a thresholded unsharp mask
   sized to the enlargement (no denoising: it would erase engraving and milgrain too).
-- brilliance: "enhance gemstone brilliance" (sparkle, highlight facets, rim lighting) clarity,
-  brighter speculars, richer colour.
+- brilliance: "enhance gemstone brilliance" (sparkle, highlight facets, rim lighting) clarity
+  and brighter speculars; the colours stay the product's.
 - edges: "clean cut-out edges" (clean edges, no halo) smoother contour, choked matte, rim
   colours taken from inside the product.
 - shadow: "soft contact shadow" (soft shadow) / "no shadow" on white and gradient backdrops.
@@ -120,13 +124,19 @@ TERMS: tuple[Term, ...] = (
     _term(
         "backdrop",
         "neutral gradient background|neutral gradient|gradient background|"
-        "grey gradient|gray gradient|gradient backdrop",
+        "grey gradient|gray gradient|gradient backdrop|grey background|gray background|"
+        "light grey background|light gray background|grey backdrop|gray backdrop",
         backdrop="gradient",
     ),
     _term(
         "backdrop",
         "dark reflective surface|reflective surface|dark reflective|"
-        "black reflective|dark background|black background|mirror surface",
+        "black reflective|dark background|black background|mirror surface|"
+        # Dark surfaces the studio has no texture for: its dark floor is the nearest.
+        "dark velvet background|dark velvet|black velvet|black velvet background|"
+        "dark slate background|dark slate|black slate|slate background|slate surface|"
+        "dark stone background|black stone|black marble|charcoal background|"
+        "dark backdrop|black backdrop|dark surface|black surface",
         backdrop="dark",
     ),
     _term(
@@ -162,12 +172,21 @@ TERMS: tuple[Term, ...] = (
         "light", "dramatic lighting|dramatic|single light source|low-key|low key", light="dramatic"
     ),
     _term(
-        "warmth", "warm gold tones|warm tones|warm light|yellow gold|rose gold|gold", warmth="warm"
+        "warmth",
+        "warm gold tones|warm tones|warm light|warmer white balance|warm white balance|"
+        "warmer tones|warmer colours|warmer colors",
+        warmth="warm",
     ),
     _term(
         "warmth",
-        "neutral white balance|neutral colour|neutral color|white gold|platinum|silver|sterling",
+        "neutral white balance|neutral colour|neutral color|cooler white balance",
         warmth="neutral",
+    ),
+    _term(
+        "warmth",
+        "keep the product's true colour|true colour|true color|true colours|true colors|"
+        "true-to-life colour|true-to-life color",
+        warmth="as-shot",
     ),
     _term(
         "sharpen",
@@ -263,9 +282,10 @@ def apply(previous: StudioSettings, prompt: str) -> StudioSettings:
     return replace(previous, **mentioned(prompt))
 
 
-# What a round's later candidates try: candidate k (k >= 1) also makes the k-th of these
-# moves that changes a choice the prompt left open, in the order a photographer would reach
-# for them. All are safe for a product shot; the evaluator decides which one helped.
+# What a round's later candidates try: candidate k (k >= 1) makes the k-th of these moves
+# that changes a choice the prompt left open and shows a different picture, in the order a
+# photographer would reach for them. All are safe for a product shot; the evaluator decides
+# which one helped.
 EXPLORATIONS: tuple[dict[str, Any], ...] = (
     {"exposure": "balanced"},
     {"light": "soft"},
@@ -275,19 +295,74 @@ EXPLORATIONS: tuple[dict[str, Any], ...] = (
     {"brilliance": True},
     {"edges": "clean"},
 )
+# What --lock-product keeps as shot: every move that changes the product's own pixels.
+LOCKED: dict[str, Any] = {
+    "exposure": "as-shot",
+    "light": "natural",
+    "warmth": "as-shot",
+    "sharpen": False,
+    "brilliance": False,
+    "edges": "as-cut",
+}
+# ... so a locked product's candidates vary the scene around it: the backdrop and the shadow.
+SCENE_EXPLORATIONS: tuple[dict[str, Any], ...] = (
+    {"backdrop": "gradient"},
+    {"backdrop": "dark"},
+    {"shadow": False},
+    {"backdrop": "white"},
+)
 
 
-def explore(settings: StudioSettings, prompt: str, variant: int) -> StudioSettings:
-    """The settings of candidate ``variant`` of a round (0: exactly what the prompt says)."""
-    if variant == 0:
-        return settings
+def forbidden_by_lock(phrase: str) -> bool:
+    """Whether a fix phrase asks for a retouch of the product that a lock forbids."""
+    return any(
+        mention.slot in LOCKED and dict(mention.values).get(mention.slot) != LOCKED[mention.slot]
+        for mention in find(phrase)
+    )
+
+
+def seen(settings: StudioSettings, image: ImageSettings) -> StudioSettings:
+    """What a picture shows of ``settings``: a transparent one has no backdrop or shadow,
+    a dark floor no shadow (its reflection stands in)."""
+    if wants_transparent(image, settings.backdrop):
+        return replace(settings, backdrop="transparent", shadow=False)
+    backdrop = opaque_backdrop(settings.backdrop)
+    return replace(settings, backdrop=backdrop, shadow=settings.shadow and backdrop != "dark")
+
+
+def candidates(
+    settings: StudioSettings, prompt: str, image: ImageSettings, locked: bool = False
+) -> list[StudioSettings]:
+    """A round's different pictures, in order: exactly what the prompt says, then each move
+    that changes a choice the prompt left open into a picture not made yet (a locked
+    product: only the scene's moves)."""
+    base = replace(settings, **LOCKED) if locked else settings
     pinned = set(mentioned(prompt))
-    moves = [
-        move
-        for move in EXPLORATIONS
-        if not pinned & set(move) and replace(settings, **move) != settings
-    ]
-    return replace(settings, **moves[(variant - 1) % len(moves)]) if moves else settings
+    found, shown = [base], [seen(base, image)]
+    for move in SCENE_EXPLORATIONS if locked else EXPLORATIONS:
+        if pinned & set(move):
+            continue
+        option = replace(base, **move)
+        look = seen(option, image)
+        if look not in shown:
+            found.append(option)
+            shown.append(look)
+    return found
+
+
+def explore(
+    settings: StudioSettings,
+    prompt: str,
+    variant: int,
+    image: ImageSettings | None = None,
+    locked: bool = False,
+) -> StudioSettings:
+    """The settings of candidate ``variant`` of a round (0: exactly what the prompt says);
+    past the different pictures there are, the moves come round again."""
+    options = candidates(settings, prompt, image or ImageSettings(), locked)
+    if variant < len(options):
+        return options[variant]
+    return options[1 + (variant - 1) % (len(options) - 1)] if len(options) > 1 else options[0]
 
 
 def wants_transparent(image: ImageSettings, backdrop: str) -> bool:
