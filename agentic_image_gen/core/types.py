@@ -263,6 +263,26 @@ class Iteration(BaseModel):
     def score(self) -> int:
         return self.evaluation.score if self.evaluation else -1
 
+    @classmethod
+    def made(
+        cls, image: GeneratedImage, *, index: int, round: int, candidate: int, prompt: str,
+        image_path: str, seconds: float,
+    ) -> Iteration:
+        """The iteration of an image just made (not yet evaluated); ``seconds`` it took."""
+        return cls(
+            index=index,
+            round=round,
+            candidate=candidate,
+            prompt=prompt,
+            image_path=image_path,
+            width=image.width,
+            height=image.height,
+            output_format=image.output_format,
+            context=image.context,
+            revised_prompt=image.revised_prompt,
+            generation_seconds=seconds,
+        )
+
 
 class Fidelity(BaseModel):
     """The product in an image against the reference's cut-out (engine/fidelity.py): 1.0,

@@ -117,18 +117,10 @@ class _Edit(_Run):
         async with self.slots:
             image = await generator.edit_region(request)
         image = await self.lock.apply(generator, image)
-        iteration = Iteration(
-            index=index,
-            round=number,
-            candidate=1,
-            prompt=prompt,
+        iteration = Iteration.made(
+            image, index=index, round=number, candidate=1, prompt=prompt,
             image_path=str(self.store.image_path(index, image.output_format)),
-            width=image.width,
-            height=image.height,
-            output_format=image.output_format,
-            context=image.context,
-            revised_prompt=image.revised_prompt,
-            generation_seconds=round(time.monotonic() - started, 3),
+            seconds=round(time.monotonic() - started, 3),
         )
         await self.keep(iteration, image)
         await self.finish(iteration, image)

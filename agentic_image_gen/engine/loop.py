@@ -353,18 +353,10 @@ class _Run:
                 )
             )
         image = await self.lock.apply(self.providers.generator, image)
-        iteration = Iteration(
-            index=index,
-            round=number,
-            candidate=candidate,
-            prompt=prompt,
+        iteration = Iteration.made(
+            image, index=index, round=number, candidate=candidate, prompt=prompt,
             image_path=str(self.store.image_path(index, image.output_format)),
-            width=image.width,
-            height=image.height,
-            output_format=image.output_format,
-            context=image.context,
-            revised_prompt=image.revised_prompt,
-            generation_seconds=round(time.monotonic() - started, 3),
+            seconds=round(time.monotonic() - started, 3),
         )
         return iteration, image
 

@@ -175,6 +175,9 @@ class RunManager:
 
     def status(self, run: WebRun) -> str:
         if run.task is not None:
+            last = run.log.entries[-1] if run.log.entries else None
+            if last is not None and last.name == "run_finished":  # its clean-up still going
+                return str(last.data.get("status") or "completed")
             return "waiting" if self.pending(run) is not None else "running"
         if run.entry.job is not None:
             return "queued"
