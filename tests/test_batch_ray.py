@@ -60,12 +60,6 @@ def test_ray_gives_the_local_engines_products_statuses_and_files(
     for out in ("local", "ray"):
         page = (tmp_path / out / "catalog.html").read_text()
         assert "gold ring" in page and "R-3" in page
-    # Run again: nothing is done twice, on the cluster as here.
-    code, again, _ = batch(
-        capsys, str(csv), "--out", str(tmp_path / "ray"), "--engine", "ray", *LOCAL
-    )
-    assert again["counts"] == on_ray["counts"]
-    assert products(tmp_path / "ray") == products(tmp_path / "local")
 
 
 def test_ray_address_needs_the_ray_engine(
