@@ -134,8 +134,9 @@ class RayRunner:
         if not ray.is_initialized():
             self._started_cluster = self.address is None
             try:
-                await asyncio.to_thread(
-                    ray.init,
+                # In the main thread (Ray installs its signal handlers there); a few seconds
+                # before anything else of the batch runs.
+                ray.init(
                     address=self.address,
                     include_dashboard=False,
                     log_to_driver=False,
