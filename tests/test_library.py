@@ -33,48 +33,14 @@ def offline_env() -> dict[str, str]:
     return env
 
 
-def test_the_readme_library_example_runs_as_written(tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text()
-    match = re.search(r"## Use it as a library.*?```python\n(.*?)```", readme, re.S)
-    assert match is not None, "README has no library example"
-    (tmp_path / "examples").mkdir()
-    shutil.copy(ROOT / "examples" / "ring.jpg", tmp_path / "examples" / "ring.jpg")
-    (tmp_path / "example.py").write_text(match.group(1))
-    done = subprocess.run(
-        [sys.executable, "example.py"],
-        cwd=tmp_path,
-        env=offline_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert lines[0].startswith("round 1, candidate 1: ")
-    best = re.search(r"^best: (\d+) at (.+)$", done.stdout, re.M)
-    assert best is not None and int(best.group(1)) >= 90
-    final = re.search(r"^final: (\d+), (\w+)$", done.stdout, re.M)
-    assert final is not None and final.group(2) in ("threshold", "max_iterations")
-    assert int(final.group(1)) >= int(best.group(1))
-    image = Image.open(best.group(2))
-    assert image.size == (1024, 1024) and image.format == "PNG"
-    (run_dir,) = (tmp_path / "runs").iterdir()
-    journal = json.loads((run_dir / "run.json").read_text())
-    assert journal["config"]["refs"] == [
-        f"<{(tmp_path / 'examples/ring.jpg').stat().st_size} bytes>"
-    ]
-    assert (run_dir / "references" / "ref-01.jpg").read_bytes() == (
-        tmp_path / "examples" / "ring.jpg"
-    ).read_bytes()
-
-
-def test_the_readmes_other_library_examples_run_as_written(tmp_path: Path) -> None:
-    """Stream, your own components, a timeout and a resume, a reviewer: each block of the
-    library section after the first, run in one process (each is a script of its own)."""
+def test_the_readmes_library_examples_run_as_written(tmp_path: Path) -> None:
+    """Every block of the library section, each a script of its own, run in one process (one
+    interpreter and one model load for all): a run and its resume, a stream, your own
+    components, a timeout and a resume, a reviewer."""
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Use it as a library", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, re.S)[1:]
-    assert len(blocks) == 4, "README's library examples moved"
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 5, "README's library examples moved"
     (tmp_path / "examples").mkdir()
     shutil.copy(ROOT / "examples" / "ring.jpg", tmp_path / "examples" / "ring.jpg")
     (tmp_path / "examples.py").write_text("\n\n".join(blocks))
@@ -88,18 +54,36 @@ def test_the_readmes_other_library_examples_run_as_written(tmp_path: Path) -> No
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
+    # The first: a run, then a resume with higher limits.
+    assert out.splitlines()[0].startswith("round 1, candidate 1: ")
+    best = re.search(r"^best: (\d+) at (.+)$", out, re.M)
+    assert best is not None and int(best.group(1)) >= 90
+    final = re.search(r"^final: (\d+), (\w+)$", out, re.M)
+    assert final is not None and final.group(2) in ("threshold", "max_iterations")
+    assert int(final.group(1)) >= int(best.group(1))
+    image = Image.open(best.group(2))
+    assert image.size == (1024, 1024) and image.format == "PNG"
+    run_dir = Path(best.group(2)).parent.parent
+    journal = json.loads((run_dir / "run.json").read_text())
+    photo = tmp_path / "examples" / "ring.jpg"
+    assert journal["config"]["refs"] == [f"<{photo.stat().st_size} bytes>"]
+    assert (run_dir / "references" / "ref-01.jpg").read_bytes() == photo.read_bytes()
+    # A stream of events.
     saved = re.findall(r"^saved #(\d+): (.+)$", out, re.M)
     assert [int(n) for n, _ in saved][:2] == [1, 2] and all(Path(p).is_file() for _, p in saved)
     assert re.search(r"^scored #1: \d+$", out, re.M)
     assert re.search(r"^max_iterations: best \d+$", out, re.M)
-    assert "[50, 75, 100] threshold" in out  # own components: brighter each round
+    # Your own components: brighter each round.
+    assert "[50, 75, 100] threshold" in out
+    # A timeout, then a resume.
     timed_out = re.search(r"^timed out; resuming (.+)$", out, re.M)
     assert timed_out is not None
     assert re.search(r"^done: (threshold|max_iterations|plateau), \d+ images$", out, re.M)
-    journal = json.loads(
+    resumed = json.loads(
         (tmp_path / "runs" / "timeouts" / timed_out.group(1) / "run.json").read_text()
     )
-    assert journal["status"] == "completed"
+    assert resumed["status"] == "completed"
+    # A reviewer.
     reviewed = re.search(r"^(accepted|max_iterations|plateau) \[(.+)\]$", out, re.M)
     assert reviewed is not None and "'owner')" in reviewed.group(2)
 
