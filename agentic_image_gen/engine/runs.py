@@ -12,11 +12,13 @@ from agentic_image_gen.core.errors import AigError, InputError
 from agentic_image_gen.core.output import RunOutput, RunSummary
 from agentic_image_gen.core.result import RunResult
 from agentic_image_gen.store.files import atomic_write
+from agentic_image_gen.store.lock import FolderLock
 from agentic_image_gen.store.run_store import JOURNAL_NAME, REPORT_NAME, RunJournal, load_journal
 
 __all__ = [
     "JOURNAL_NAME",
     "REPORT_NAME",
+    "FolderLock",
     "RunJournal",
     "atomic_write",  # a front end's own state file is written as run.json is
     "list_runs",

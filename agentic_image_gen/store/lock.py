@@ -22,9 +22,11 @@ LOCK_NAME = ".lock"
 class FolderLock:
     """The exclusive, non-blocking lock of one run folder, held until ``release``."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, name: str = LOCK_NAME, user: str = "run") -> None:
+        """``name``: the lock file in the folder; ``user``: who holds such a folder (said
+        when it is busy: another run, another batch)."""
         self._fd: int | None = None
-        path = run_dir / LOCK_NAME
+        path = run_dir / name
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
         except OSError as exc:
@@ -35,7 +37,7 @@ class FolderLock:
             holder = _holder(fd)
             os.close(fd)
             raise RunFolderBusy(
-                f"{run_dir} is in use by another run{holder}; wait for it to finish"
+                f"{run_dir} is in use by another {user}{holder}; wait for it to finish"
             ) from None
         except OSError as exc:
             os.close(fd)

@@ -10,8 +10,6 @@ batch died (killed): its run folder's journal says where to go on. The lock is a
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
@@ -19,7 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from agentic_image_gen.core.errors import RunFolderBusy, StorageError
+from agentic_image_gen.core.errors import StorageError
+from agentic_image_gen.engine.runs import FolderLock
 
 Status = Literal["pending", "running", "done", "failed"]
 STATUSES: tuple[Status, ...] = ("pending", "running", "done", "failed")
@@ -78,7 +77,8 @@ class State:
         except OSError as exc:
             raise StorageError(f"cannot create {out_dir}: {exc.strerror or exc}") from exc
         self.out_dir = out_dir.resolve()
-        self._lock_fd = _lock(self.out_dir)
+        # One batch per folder (exit 7 names the other's pid), as one writer per run folder.
+        self._lock = FolderLock(self.out_dir, LOCK_NAME, user="batch")
         try:
             self._db = sqlite3.connect(self.out_dir / STATE_NAME, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")  # a killed batch loses no committed row
@@ -91,9 +91,7 @@ class State:
     def close(self) -> None:
         with contextlib.suppress(AttributeError, sqlite3.Error):
             self._db.close()
-        fd, self._lock_fd = self._lock_fd, -1
-        if fd >= 0:
-            os.close(fd)
+        self._lock.release()
 
     def __enter__(self) -> State:
         return self
@@ -145,24 +143,3 @@ class State:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _lock(out_dir: Path) -> int:
-    """Hold ``DIR/catalog.lock`` or say who does (exit 7)."""
-    path = out_dir / LOCK_NAME
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-    except OSError as exc:
-        raise StorageError(f"cannot lock {out_dir}: {exc.strerror or exc}") from exc
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
-        os.close(fd)
-        who = f" (pid {holder})" if holder.isdigit() else ""
-        raise RunFolderBusy(
-            f"{out_dir} is in use by another batch{who}; wait for it to finish"
-        ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    return fd
