@@ -116,9 +116,9 @@ class RunResult(BaseModel):
         """How the run stands, from its stop reason (the journal may know better: waiting)."""
         if self.stop_reason is None:
             return "running"
-        return {"error": "failed", "interrupted": "interrupted"}.get(
-            self.stop_reason, "completed"
-        )  # type: ignore[return-value]
+        if self.stop_reason == "error":
+            return "failed"
+        return "interrupted" if self.stop_reason == "interrupted" else "completed"
 
     def output(self, *, status: RunStatus | None = None, report: str | None = None) -> RunOutput:
         """The run's one output model: what the CLI prints and every front end serves."""
