@@ -16,6 +16,7 @@ if _TESTS_DIR not in sys.path:
     sys.path.insert(0, _TESTS_DIR)
 
 from fakes import FakeOpenAIServer, OpenAPIValidator  # noqa: E402
+from helpers import TEST_KEY, RayCluster  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -53,8 +54,6 @@ def fake_openai(spec_validator: OpenAPIValidator) -> Iterator[FakeOpenAIServer]:
 @pytest.fixture
 def openai_env(fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAIServer:
     """The fake server as the CLI's OpenAI endpoint, with a test key and no AIG_* overrides."""
-    from helpers import TEST_KEY
-
     monkeypatch.setenv("OPENAI_API_KEY", TEST_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
     for name in ("AIG_MODEL", "AIG_IMAGE_MODEL", "AIG_EVALUATOR_MODEL", "AIG_PROMPTER_MODEL"):
@@ -63,14 +62,62 @@ def openai_env(fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -
 
 
 @pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[None]:
-    """One local Ray cluster for the whole test session (Ray's local mode is gone)."""
-    ray = pytest.importorskip("ray", reason="the ray extra is not installed")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    try:
-        yield
-    finally:
-        ray.shutdown()
+def ray_cluster(
+    spec_validator: OpenAPIValidator, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RayCluster]:
+    """One Ray cluster for the whole test session, started as a user starts one
+    (``ray start --head``, 2 CPUs) and attached to by every Ray test. Its workers read their
+    own node's environment, as on a real cluster: here the loopback OpenAI fake and a test key,
+    so a catalog on the cluster calls the fake. It asks for a token (Ray's token
+    authentication), which this process attaches with, as a user's shell would
+    (``RAY_AUTH_MODE=token``, ``RAY_AUTH_TOKEN``); the user's own ``~/.ray`` is not used."""
+    import os
+    import re
+    import secrets
+    import signal
+    import subprocess
+    import time
+
+    log = tmp_path_factory.mktemp("ray") / "ray-start.log"
+    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    with (
+        FakeOpenAIServer(validator=spec_validator) as fake,
+        log.open("w") as sink,
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIG_", "RAY_"))}
+        env.update(OPENAI_API_KEY=TEST_KEY, OPENAI_BASE_URL=fake.base_url, **auth)
+        for name, value in auth.items():
+            patch.setenv(name, value)
+        patch.delenv("RAY_ADDRESS", raising=False)
+        patch.delenv("RAY_AUTH_TOKEN_PATH", raising=False)
+        # Ray reads its settings as it is imported: after them.
+        pytest.importorskip("ray", reason="the ray extra is not installed")
+        head = subprocess.Popen(
+            [str(Path(sys.executable).with_name("ray")), "start", "--head", "--port=0",
+             "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats", "--block"],
+            stdout=sink, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        )
+        try:
+            deadline, address = time.monotonic() + 120, None
+            while address is None and head.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+                found = re.search(r"ray start --address='([^']+)'", log.read_text())
+                address = found.group(1) if found else None
+            if address is None:
+                pytest.fail(f"ray start --head did not start:\n{log.read_text()[-2000:]}")
+            yield RayCluster(address, fake)
+        finally:
+            import ray
+
+            ray.shutdown()  # this process's connection, if a test left one
+            head.send_signal(signal.SIGTERM)  # --block: its cluster's processes end with it
+            try:
+                head.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(head.pid, signal.SIGKILL)
+
+
 # =================================================================================================
 # One headless Chromium for every browser test of the session (tests/browser.py)
 # =================================================================================================

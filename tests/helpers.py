@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from fakes import FakeOpenAIServer
 
 from agentic_image_gen.frontends import cli
 
 # Looks enough like a key to be redacted wherever an API message echoes it.
 TEST_KEY = "test-key-do-not-leak-123456"
+
+
+@dataclass(frozen=True)
+class RayCluster:
+    """The session's Ray cluster: where to attach, and the OpenAI fake its workers call."""
+
+    address: str
+    openai: FakeOpenAIServer
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any], str]:

@@ -45,10 +45,10 @@ def _double_ctrl_c(delay: float, in_run: bool, out: Path) -> tuple[int, str, str
 
 def test_two_ctrl_c_1_ms_apart_at_any_moment_never_trace_back(tmp_path: Path) -> None:
     """Half the trials signal while the program starts (imports, parsing, the session: from
-    0.15 s, once the interpreter runs the program), half once the run is under way
+    0.2 s, once the interpreter runs the program), half once the run is under way
     (generating, evaluating, refining)."""
     half = TRIALS // 2
-    plans = [(0.15 + 0.06 * i, False) for i in range(half)]
+    plans = [(0.2 + 0.06 * i, False) for i in range(half)]
     plans += [(0.08 * i, True) for i in range(half)]
     with ThreadPoolExecutor(AT_ONCE) as pool:
         outcomes = list(

@@ -10,7 +10,7 @@ import asyncio
 import bisect
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.errors import AigError, InputError, RunFailed
@@ -56,17 +56,19 @@ async def run_loop(
     store: RunStore | None = None,
     reviewer: Reviewer | None = None,
     limiter: Limiter | None = None,
+    loading: Awaitable[tuple[ReferenceImage, ...]] | None = None,
 ) -> RunResult:
     """Run until the score reaches the threshold or the iteration cap (or a person accepts).
     With ``store`` (an existing run folder) the run resumes where its journal stops. Raises
     RunFailed carrying the partial result; a cancelled run re-raises CancelledError; every
-    ending emits RunFinished. With a shared ``limiter`` each round reserves from its budget."""
+    ending emits RunFinished. With a shared ``limiter`` each round reserves from its budget;
+    ``loading``: the new run's references, already loading (opening.load_references)."""
     if config.review != "never" and reviewer is None:
         raise InputError(f"review {config.review!r} needs a reviewer (reviewer=...)")
     share = budget.Share(limiter, ledger, config, providers.generator)
     await share.open(store.journal.result if store else None)  # BudgetExhausted: not started
     try:
-        store, references = await opening.open_folder(config, store, providers)
+        store, references = await opening.open_folder(config, store, providers, loading)
         run = _Run(config, providers, ledger, store, references, on_event, reviewer, share)
         return await run.drive()
     finally:

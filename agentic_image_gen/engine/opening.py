@@ -4,6 +4,7 @@ references (and a complete journal) at once; a resumed one gives back the copies
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.types import ReferenceImage
@@ -12,17 +13,40 @@ from agentic_image_gen.providers.base import Providers, UsesProduct
 from agentic_image_gen.store.run_store import RunStore, check_images
 
 
+def load_references(config: RunConfig) -> asyncio.Task[tuple[ReferenceImage, ...]]:
+    """A new run's references, loading while its components are made (an HTTP client's
+    certificates, a model): the two overlap instead of adding up before the first call.
+    ``open_folder`` awaits it; whoever starts it cancels it if the run never gets there."""
+
+    async def load() -> tuple[ReferenceImage, ...]:
+        loaded = await reference_loader.load_all(
+            config.refs, allow_private=config.allow_private_urls
+        )
+        return tuple(loaded)
+
+    task = asyncio.ensure_future(load())
+    task.add_done_callback(_seen)
+    return task
+
+
+def _seen(task: asyncio.Task[tuple[ReferenceImage, ...]]) -> None:
+    """A load that failed after its run had already ended is not reported twice."""
+    if not task.cancelled():
+        task.exception()
+
+
 async def open_folder(
-    config: RunConfig, store: RunStore | None, providers: Providers | None = None
+    config: RunConfig,
+    store: RunStore | None,
+    providers: Providers | None = None,
+    loading: Awaitable[tuple[ReferenceImage, ...]] | None = None,
 ) -> tuple[RunStore, tuple[ReferenceImage, ...]]:
     """When the run works from the product (a locked product, or a component that uses its
     cut), the first reference is cut before a new folder exists: a photo that shows no usable
     product is a bad reference (exit 3), not a half-made run. The cut is the one the run
-    makes anyway (one per reference per run)."""
+    makes anyway (one per reference per run). ``loading`` is ``load_references``' task."""
     if store is None:
-        references = tuple(
-            await reference_loader.load_all(config.refs, allow_private=config.allow_private_urls)
-        )
+        references = await (loading or load_references(config))
         cutter = providers.cutter if providers is not None else None
         if cutter is not None and references and _uses_product(config, providers):
             await cutter.cut(references[0])

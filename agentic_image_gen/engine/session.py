@@ -30,8 +30,9 @@ from agentic_image_gen.core.output import RunOutput, RunSummary
 from agentic_image_gen.core.result import RunResult
 from agentic_image_gen.core.retry import RetryPolicy
 from agentic_image_gen.core.review import Reviewer
+from agentic_image_gen.core.types import ReferenceImage
 from agentic_image_gen.core.usage import UsageLedger
-from agentic_image_gen.engine import runs
+from agentic_image_gen.engine import opening, runs
 from agentic_image_gen.engine.edit import RegionEdit, edit_run, edit_support
 from agentic_image_gen.engine.loop import run_loop
 from agentic_image_gen.engine.prices import load_prices
@@ -233,6 +234,33 @@ class Session:
         resolution = resolve(config, registry, self.env, own, resuming=resuming)
         config = resolution.config
         ledger = UsageLedger(load_prices(registry.prices(), config.prices_file))
+        # A new run's references load while its components are made.
+        loading = opening.load_references(config) if store is None else None
+        try:
+            return await self._made_and_run(
+                config, resolution.options, store, ledger, on_event, own, reviewer, limiter,
+                edit, loading,
+            )
+        finally:
+            if loading is not None:
+                loading.cancel()  # the run ended before it needed them (a bad option, ...)
+
+    async def _made_and_run(
+        self,
+        config: RunConfig,
+        options: Mapping[str, Any],
+        store: RunStore | None,
+        ledger: UsageLedger,
+        on_event: EventSink | None,
+        own: dict[Role, Any],
+        reviewer: Reviewer | None,
+        limiter: Limiter | None,
+        edit: RegionEdit | None,
+        loading: asyncio.Task[tuple[ReferenceImage, ...]] | None,
+    ) -> RunResult:
+        """The run's components made in its own context, then its loop (or its edit)."""
+        registry = self.registry
+        resuming = store is not None
         async with AsyncExitStack() as run_stack:
             context = ProviderContext(
                 config=config,
@@ -260,9 +288,7 @@ class Session:
                     continue
                 name = getattr(config.providers, role) or ""
                 spec, _ = registry.component(role, name)
-                made[role] = await registry.create(
-                    role, name, context, resolution.options[spec.name]
-                )
+                made[role] = await registry.create(role, name, context, options[spec.name])
             providers = Providers(
                 generator=made["generator"],
                 evaluator=made["evaluator"],
@@ -273,7 +299,8 @@ class Session:
             if edit is not None and store is not None:
                 return await edit_run(config, providers, ledger, store, edit, on_event)
             return await run_loop(
-                config, providers, ledger, on_event, store=store, reviewer=reviewer, limiter=limiter
+                config, providers, ledger, on_event, store=store, reviewer=reviewer,
+                limiter=limiter, loading=loading,
             )
 
 

@@ -13,7 +13,9 @@ journaled as far as it got; the product is resumed from it on another worker.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -123,7 +125,7 @@ class RayRunner:
     ) -> None:
         self.address, self.workers = address, workers
         self.max_cost, self.rates, self.max_in_flight = max_cost, rates, max_in_flight
-        self._started_cluster = False
+        self._connected = False  # this process attached (or started a cluster) for the batch
         self._limiter: Any = None
         self._idle: asyncio.Queue[Any] = asyncio.Queue()
         self.busy: dict[str, Any] = {}  # product id -> the worker running it now
@@ -132,7 +134,6 @@ class RayRunner:
     async def start(self) -> None:
         ray = _ray()
         if not ray.is_initialized():
-            self._started_cluster = self.address is None
             try:
                 # In the main thread (Ray installs its signal handlers there); a few seconds
                 # before anything else of the batch runs.
@@ -143,7 +144,9 @@ class RayRunner:
                     configure_logging=False,
                 )
             except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise ConfigurationError(f"--ray-address {self.address}: {exc}") from exc
+                hint = token_hint(self.address, os.environ)
+                raise ConfigurationError(f"--ray-address {self.address}: {exc}{hint}") from exc
+            self._connected = True
         limiter = ray.remote(LimiterActor).options(num_cpus=0, max_concurrency=1000)
         self._limiter = limiter.remote(self.max_cost, self.rates, self.max_in_flight)
         for _ in range(self.workers):
@@ -154,9 +157,12 @@ class RayRunner:
         return worker.remote(self._limiter, self.max_cost)
 
     async def stop(self) -> None:
+        """Leaves the process as the batch found it: a cluster started for the batch stops,
+        an attached one stays up (only this process's connection ends, with its actors)."""
         ray = _ray()
-        if self._started_cluster and ray.is_initialized():
+        if self._connected and ray.is_initialized():
             await asyncio.to_thread(ray.shutdown)
+            self._connected = False
 
     async def seed(self, key: str, spent: float) -> None:
         await self._limiter.settle.remote(key, spent)
@@ -188,6 +194,17 @@ class RayRunner:
                 self.busy.pop(job.product_id, None)
             self._idle.put_nowait(worker)
             return outcome
+
+
+def token_hint(address: str | None, env: Mapping[str, str]) -> str:
+    """Ray attaches to a cluster named by its address without its token unless told to: the
+    likeliest cause of a refused connection, said in the error."""
+    if address in (None, "auto") or "RAY_AUTH_MODE" in env:
+        return ""
+    return (
+        " (a cluster that asks for a token needs RAY_AUTH_MODE=token and its token in "
+        "RAY_AUTH_TOKEN or ~/.ray/auth_token)"
+    )
 
 
 def _latest_run(job: Job) -> str | None:

@@ -3,6 +3,7 @@ priced into the run's ledger and its failures translated into ours (one line, ke
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -122,7 +123,10 @@ async def shared_api(context: ProviderContext) -> OpenAIApi:
     base_url = options.base_url or DEFAULT_BASE_URL
 
     async def make() -> openai.AsyncOpenAI:
-        return openai.AsyncOpenAI(
+        # In a thread: loading the CA certificates takes ~20 ms, which the run's references
+        # use to load meanwhile (engine/opening.py) instead of waiting behind it.
+        return await asyncio.to_thread(
+            openai.AsyncOpenAI,
             api_key=key,
             base_url=base_url,
             timeout=ATTEMPT_TIMEOUT_SECONDS,
