@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import AsyncExitStack
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,28 @@ async def timed_run(
         return time.perf_counter() - started, result
 
 
+class TimedStack:
+    """A run's exit stack as its providers see it: the clean-ups they push (deleting the run's
+    uploads: API calls) count as the providers' time, not the loop's."""
+
+    def __init__(self, stack: AsyncExitStack, seconds: dict[str, float]) -> None:
+        self._stack, self._seconds = stack, seconds
+
+    def push_async_callback(self, callback: Any, /, *args: Any, **kwargs: Any) -> Any:
+        async def timed(*inner: Any, **named: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await callback(*inner, **named)
+            finally:
+                elapsed = time.perf_counter() - started
+                self._seconds["clean_up"] = self._seconds.get("clean_up", 0.0) + elapsed
+
+        return self._stack.push_async_callback(timed, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stack, name)
+
+
 def timed_registry(seconds: dict[str, float]) -> Registry:
     """The installed OpenAI provider, each component seen through a stopwatch."""
     installed = Registry.installed()
@@ -105,7 +128,10 @@ def timed_registry(seconds: dict[str, float]) -> Registry:
 
     def timed(component: Component) -> Component:
         async def factory(context: ProviderContext) -> Timed:
-            made = await installed.create(component.role, component.name, context)
+            stack: Any = TimedStack(context.exit_stack, seconds)
+            made = await installed.create(
+                component.role, component.name, replace(context, exit_stack=stack)
+            )
             return Timed(made, seconds)
 
         return replace(component, factory=factory)
@@ -238,11 +264,13 @@ async def main() -> None:
         f"({injected:.2f} s injected); in provider calls {providers:.3f} s; loop "
         f"{ms(loop)} ({ms(loop / 5)} a round)"
     )
+    clean_up = in_providers.get("clean_up", 0.0)
     print(
         f"    inside the provider calls, beyond the API's time: {ms(providers - api)} "
         f"({ms((providers - api) / 5)} a round; {pct((providers - api) / api)}): the SDK and "
         f"HTTP {ms(sdk - api)}, the providers' own work (checking images, the evaluator's "
-        f"copies) {ms(providers - sdk)}"
+        f"copies) {ms(providers - sdk - clean_up)}, deleting the run's uploads after it "
+        f"{ms(clean_up)}"
     )
     print(f"    end to end, wall over the API's time: {pct((wall - api) / api)}")
     print(

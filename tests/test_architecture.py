@@ -116,6 +116,7 @@ RULES: dict[str, tuple[str, ...]] = {
         f"{ROOT}.providers.openai",
         f"{ROOT}.inputs.imaging",
         f"{ROOT}.inputs.normalise",
+        f"{ROOT}.inputs.tls",
     ),
     f"{ROOT}.providers.local": (
         f"{ROOT}.core",

@@ -283,3 +283,49 @@ async def test_the_segmenter_is_resolved_once_journaled_and_kept_by_a_resume(
     assert resumed.iterations[0].evaluation is not None
     output = resumed.output().to_json()
     assert output["fidelity_history"][0] is not None and output["segmenter"] == "classical"
+
+
+async def test_an_image_is_in_place_before_it_is_scored_and_durable_before_the_journal_lists_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The image's fsync runs beside its evaluation (store/run_store.py: JournalWriter): no
+    journal written to disk names an image that has not been made durable before it."""
+    from agentic_image_gen.store import run_store
+
+    events: list[tuple[str, set[str]]] = []
+    make_durable, write_snapshot = run_store.make_durable, run_store.RunStore.write_snapshot
+
+    def durable(paths: Sequence[Path]) -> None:
+        make_durable(paths)
+        events.append(("durable", {path.name for path in paths}))
+
+    def snapshot(store: run_store.RunStore, data: bytes) -> None:
+        listed = {Path(it["image_path"]).name for it in json.loads(data)["result"]["iterations"]}
+        events.append(("journal", listed))
+        write_snapshot(store, data)
+
+    monkeypatch.setattr(run_store, "make_durable", durable)
+    monkeypatch.setattr(run_store.RunStore, "write_snapshot", snapshot)
+
+    class Looking(Evaluator):
+        async def evaluate_image(self, request: EvaluationRequest) -> Evaluation:
+            number = (request.image.context or "ctx-1").split("-")[1]
+            seen.append(any(Path(p).name == f"iter-0{number}.png" for p in saved()))
+            return await super().evaluate_image(request)
+
+    def saved() -> list[str]:
+        return [str(p) for p in tmp_path.rglob("images/iter-*.png")]
+
+    seen: list[bool] = []
+    parts = {**own([50, 60, 70]), "evaluator": Looking([50, 60, 70])}
+    async with Session(registry=Registry([]), env={}) as session:
+        result = await session.run(config(tmp_path, max_iterations=3), **parts)  # type: ignore[arg-type]
+    assert seen == [True, True, True]  # each image whole in its folder before it was scored
+    made_durable: set[str] = set()
+    for kind, names in events:
+        if kind == "durable":
+            made_durable |= names
+        else:
+            assert names <= made_durable, f"the journal listed {names - made_durable} first"
+    assert made_durable == {"iter-01.png", "iter-02.png", "iter-03.png"}
+    assert len(result.iterations) == 3

@@ -11,6 +11,7 @@ import bisect
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.errors import AigError, InputError, RunFailed
@@ -133,10 +134,13 @@ class _Run:
             )
         )
 
-    async def journal(self, status: RunStatus = "running", wait: bool = False) -> None:
-        """Snapshot now, write in the background (``wait`` for the run's last word)."""
+    async def journal(
+        self, status: RunStatus = "running", wait: bool = False, saved: Path | None = None
+    ) -> None:
+        """Snapshot now, write in the background (``wait`` for the run's last word); the
+        ``saved`` image's fsync goes first."""
         self.result.usage = list(self.ledger.records)
-        self.writer.submit(self.store.snapshot(self.result, status))
+        self.writer.submit(self.store.snapshot(self.result, status), [saved] if saved else [])
         if wait:
             await self.writer.flush()
 
@@ -366,10 +370,12 @@ class _Run:
         """Save the image, then add its iteration to the result (and the journal)."""
         if self.refinement_written is not None:
             await self.refinement_written
-        await asyncio.to_thread(self.store.save_image, iteration.index, image)
+        # Whole and in place before it is scored (a killed run keeps it); its fsync runs
+        # beside the evaluation, before the journal that lists it.
+        saved = await asyncio.to_thread(self.store.save_image, iteration.index, image, False)
         bisect.insort(self.result.iterations, iteration, key=lambda it: it.index)
         self.result.pending_prompt = None
-        await self.journal()
+        await self.journal(saved=saved)
         self.emit(
             lambda snap: ImageSaved(
                 iteration.round, iteration.candidate, iteration.index, iteration.image_path, snap

@@ -69,11 +69,15 @@ async def _load(number: int, source: str | bytes, fetcher: SafeFetcher | None) -
 
 async def load_one(source: str, fetcher: SafeFetcher | None) -> ReferenceImage:
     if not is_url(source):
-        data = await asyncio.to_thread(_read, source)
-        return await asyncio.to_thread(_checked, source, data, "")
+        return await asyncio.to_thread(_read_checked, source)
     assert fetcher is not None, "load_all opens a fetcher whenever a source is a URL"
     fetched = await _fetch(source, fetcher)
     return await asyncio.to_thread(_checked, shown(source), fetched.data, fetched.content_type)
+
+
+def _read_checked(source: str) -> ReferenceImage:
+    """Read and check in one trip to a worker thread (each trip waits its turn on the loop)."""
+    return _checked(source, _read(source), "")
 
 
 def _read(source: str) -> bytes:

@@ -26,6 +26,7 @@ import httpcore
 import httpx
 
 from agentic_image_gen.core.redact import shown
+from agentic_image_gen.inputs.tls import trust_store
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -199,12 +200,11 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
     """
 
     def __init__(self, *, allow_private: bool) -> None:
-        super().__init__(http1=True, http2=False, retries=0)
+        self.ssl_context = trust_store()
+        super().__init__(verify=self.ssl_context, http1=True, http2=False, retries=0)
         if not isinstance(getattr(self, "_pool", None), httpcore.AsyncConnectionPool):
             raise RuntimeError("httpx internals changed: cannot pin reference connections")
         self.backend = PinnedBackend(allow_private=allow_private)
-        # SSL_CERT_FILE/SSL_CERT_DIR are honoured (corporate CAs), as httpx does by default.
-        self.ssl_context = httpx.create_ssl_context()
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=self.ssl_context, network_backend=self.backend, http1=True, http2=False
         )

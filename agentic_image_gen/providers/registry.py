@@ -3,6 +3,7 @@ register the same way, in pyproject.toml); a broken plugin is reported, not fata
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -34,15 +35,10 @@ class Registry:
     @classmethod
     def installed(cls) -> Registry:
         registry = cls()
-        for point in entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                loaded = point.load()
-                spec = loaded() if callable(loaded) else loaded
-                if not isinstance(spec, ProviderSpec):
-                    raise TypeError(f"{point.value} is not a ProviderSpec")
-                registry.register(spec)
-            except (Exception, SystemExit) as exc:  # a plugin's bug must not break every run
-                registry.broken[point.name] = f"{type(exc).__name__}: {exc}"
+        specs, broken = _plugins()
+        for spec in specs:
+            registry.register(spec)
+        registry.broken.update(broken)
         return registry
 
     def register(self, spec: ProviderSpec) -> None:
@@ -161,6 +157,25 @@ class Registry:
         for spec in self.specs:
             table = table.merged(spec.prices)
         return table
+
+
+@functools.cache
+def _plugins() -> tuple[tuple[ProviderSpec, ...], tuple[tuple[str, str], ...]]:
+    """The installed providers and the broken ones (name, why), read once per process:
+    scanning every package's entry points takes ~10 ms, which each new session would spend
+    again. A plugin installed while a process runs is seen by the next one."""
+    specs: list[ProviderSpec] = []
+    broken: list[tuple[str, str]] = []
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            loaded = point.load()
+            spec = loaded() if callable(loaded) else loaded
+            if not isinstance(spec, ProviderSpec):
+                raise TypeError(f"{point.value} is not a ProviderSpec")
+            specs.append(spec)
+        except (Exception, SystemExit) as exc:  # a plugin's bug must not break every run
+            broken.append((point.name, f"{type(exc).__name__}: {exc}"))
+    return tuple(specs), tuple(broken)
 
 
 def _imported(target: str) -> Any:

@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from agentic_image_gen.core.errors import StorageError
@@ -44,9 +45,12 @@ def file_mode(umask: int | None = None) -> int:
     return 0o666 & ~(current_umask() if umask is None else umask)
 
 
-def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
+def atomic_write(path: Path, data: bytes, mode: int | None = None, durable: bool = True) -> None:
     """Write to a temp file beside ``path``, fsync, give it ``mode`` (default: what the umask
-    allows), then rename over it, and fsync the folder so the rename itself survives a crash."""
+    allows), then rename over it, and fsync the folder so the rename itself survives a crash.
+    ``durable=False`` leaves both fsyncs to a later ``make_durable``: the file is whole and in
+    place for every process at once (a killed process loses nothing), not yet across a power
+    cut."""
     mode = file_mode() if mode is None else mode
     try:
         handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -55,18 +59,36 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
                 temp.write(data)
                 temp.flush()
                 os.fchmod(temp.fileno(), mode)
-                os.fsync(temp.fileno())
+                if durable:
+                    os.fsync(temp.fileno())
             os.replace(temp_name, path)
         except BaseException:
             Path(temp_name).unlink(missing_ok=True)
             raise
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        if durable:
+            _sync_folder(path.parent)
     except OSError as exc:
         raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def make_durable(paths: Sequence[Path]) -> None:
+    """fsync files written with ``durable=False``, then their folders (their names)."""
+    try:
+        for path in paths:
+            with path.open("rb") as file:
+                os.fsync(file.fileno())
+        for folder in dict.fromkeys(path.parent for path in paths):
+            _sync_folder(folder)
+    except OSError as exc:
+        raise StorageError(f"cannot write {exc.filename}: {exc.strerror or exc}") from exc
+
+
+def _sync_folder(folder: Path) -> None:
+    directory = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def remove_leftovers(run_dir: Path) -> list[Path]:

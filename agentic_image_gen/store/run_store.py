@@ -24,7 +24,12 @@ from agentic_image_gen.core.errors import StorageError
 from agentic_image_gen.core.output import RunStatus
 from agentic_image_gen.core.result import RunResult
 from agentic_image_gen.core.types import GeneratedImage, Iteration, OutputFormat, ReferenceImage
-from agentic_image_gen.store.files import atomic_write, current_umask, remove_leftovers
+from agentic_image_gen.store.files import (
+    atomic_write,
+    current_umask,
+    make_durable,
+    remove_leftovers,
+)
 from agentic_image_gen.store.journal import (
     JOURNAL_NAME,
     JOURNAL_VERSION,
@@ -170,9 +175,11 @@ class RunStore:
     def image_path(self, index: int, output_format: OutputFormat) -> Path:
         return self.run_dir / "images" / f"iter-{index:02d}.{output_format.extension}"
 
-    def save_image(self, index: int, image: GeneratedImage) -> Path:
+    def save_image(self, index: int, image: GeneratedImage, durable: bool = True) -> Path:
+        """``durable=False``: in place for every process now; fsynced by the JournalWriter
+        before the journal that lists it (``submit(..., durable=[path])``)."""
         path = self.image_path(index, image.output_format)
-        atomic_write(path, image.data, self.file_mode)
+        atomic_write(path, image.data, self.file_mode, durable=durable)
         return path
 
     def save_delivery(self, profile: str, file_format: str, data: bytes) -> Path:
@@ -210,25 +217,35 @@ class JournalWriter:
     """Writes journal snapshots off the critical path: one write at a time, newest wins.
 
     Snapshots are taken (and images saved) before ``submit``, so the file on disk is always a
-    consistent, possibly one step older, state; ``flush`` waits for the newest to land.
+    consistent, possibly one step older, state; ``flush`` waits for the newest to land. Files
+    a snapshot names that were saved without their fsync (``durable``) are made durable first,
+    so the journal never lists a file a power cut could take back.
     """
 
     def __init__(self, store: RunStore) -> None:
         self._store = store
         self._pending: bytes | None = None
+        self._unsynced: list[Path] = []
         self._task: asyncio.Task[None] | None = None
 
-    def submit(self, data: bytes) -> None:
+    def submit(self, data: bytes, durable: Sequence[Path] = ()) -> None:
         if self._task is not None and self._task.done():
             self._task.result()  # a failed write (StorageError) surfaces here
         self._pending = data
+        self._unsynced += durable
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._drain())
 
     async def _drain(self) -> None:
         while self._pending is not None:
             data, self._pending = self._pending, None
-            await asyncio.to_thread(self._store.write_snapshot, data)
+            files, self._unsynced = self._unsynced, []
+            await asyncio.to_thread(self._write, data, files)
+
+    def _write(self, data: bytes, files: list[Path]) -> None:
+        if files:
+            make_durable(files)
+        self._store.write_snapshot(data)
 
     async def flush(self) -> None:
         while self._task is not None and not self._task.done():

@@ -17,6 +17,7 @@ from openai.types.responses import Response
 from agentic_image_gen.core.errors import BudgetExhausted, ConfigurationError
 from agentic_image_gen.core.retry import RetryPolicy
 from agentic_image_gen.core.usage import PriceTable, UsageLedger
+from agentic_image_gen.inputs.tls import trust_store
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.openai.costs import ImagePrice, record_of
 from agentic_image_gen.providers.openai.failures import ResponseFailed, classify, translated
@@ -123,14 +124,14 @@ async def shared_api(context: ProviderContext) -> OpenAIApi:
     base_url = options.base_url or DEFAULT_BASE_URL
 
     async def make() -> openai.AsyncOpenAI:
-        # In a thread: loading the CA certificates takes ~20 ms, which the run's references
-        # use to load meanwhile (engine/opening.py) instead of waiting behind it.
-        return await asyncio.to_thread(
-            openai.AsyncOpenAI,
+        # In a thread the first time: the run's references load meanwhile (engine/opening.py).
+        trust = await asyncio.to_thread(trust_store)
+        return openai.AsyncOpenAI(
             api_key=key,
             base_url=base_url,
             timeout=ATTEMPT_TIMEOUT_SECONDS,
             max_retries=0,  # the run's RetryPolicy retries, with a budget
+            http_client=openai.DefaultAsyncHttpxClient(verify=trust),
         )
 
     async def close(client: openai.AsyncOpenAI) -> None:
