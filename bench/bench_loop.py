@@ -62,18 +62,20 @@ class Timed:
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._provider, name)
-        if name not in self.METHODS:
-            return attribute
+        return stopwatch(attribute, self._seconds, name) if name in self.METHODS else attribute
 
-        async def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return await attribute(*args, **kwargs)
-            finally:
-                elapsed = time.perf_counter() - started
-                self._seconds[name] = self._seconds.get(name, 0.0) + elapsed
 
-        return timed
+def stopwatch(call: Any, seconds: dict[str, float], name: str) -> Any:
+    """``call`` (a coroutine function) with its seconds added to ``seconds[name]``."""
+
+    async def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await call(*args, **kwargs)
+        finally:
+            seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
+
+    return timed
 
 
 async def timed_run(
@@ -107,14 +109,7 @@ class TimedStack:
         self._stack, self._seconds = stack, seconds
 
     def push_async_callback(self, callback: Any, /, *args: Any, **kwargs: Any) -> Any:
-        async def timed(*inner: Any, **named: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return await callback(*inner, **named)
-            finally:
-                elapsed = time.perf_counter() - started
-                self._seconds["clean_up"] = self._seconds.get("clean_up", 0.0) + elapsed
-
+        timed = stopwatch(callback, self._seconds, "clean_up")
         return self._stack.push_async_callback(timed, *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
