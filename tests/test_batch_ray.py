@@ -124,7 +124,7 @@ async def test_a_worker_lost_mid_product_is_resumed_on_another(
 
     from agentic_image_gen import RunConfig
     from agentic_image_gen.frontends.batch.ray_runner import RayRunner
-    from agentic_image_gen.frontends.batch.work import Job
+    from agentic_image_gen.frontends.batch.work import Job, Progress
 
     photo = tmp_path / "ring.jpg"
     photo.write_bytes(ring_photo(640, 480))
@@ -138,7 +138,8 @@ async def test_a_worker_lost_mid_product_is_resumed_on_another(
                        max_in_flight=None)
     await runner.start()
     try:
-        task = asyncio.ensure_future(runner.run(Job("P1", "P1", config, key="P1"), print))
+        progress: list[Progress] = []
+        task = asyncio.ensure_future(runner.run(Job("P1", "P1", config, key="P1"), progress.append))
         await asyncio.to_thread(wait_until_saved, folder)  # then kill its worker
         ray.kill(runner.busy["P1"])
         outcome = await task
@@ -146,6 +147,9 @@ async def test_a_worker_lost_mid_product_is_resumed_on_another(
         await runner.stop()
     assert outcome.status == "done" and runner.losses == 1
     (run_dir,) = run_folders(folder)  # resumed in the same folder, not started again
+    # Progress reached the batch process as the run went, from both workers.
+    assert {p.run_dir for p in progress} == {str(run_dir)}
+    assert max(p.images for p in progress) >= 2 and progress[0].images == 0
     journal = json.loads((run_dir / "run.json").read_text())
     images = sorted(p.name for p in (run_dir / "images").iterdir())
     assert journal["status"] == "completed"

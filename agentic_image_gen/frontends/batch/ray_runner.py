@@ -15,14 +15,14 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from agentic_image_gen.core.errors import ConfigurationError
 from agentic_image_gen.engine.runs import JOURNAL_NAME
-from agentic_image_gen.frontends.batch.work import Job, Notify, Outcome
+from agentic_image_gen.frontends.batch.work import Job, Notify, Outcome, Progress
 
 # How often a product is moved to another worker when its worker dies before giving up.
 MAX_WORKER_LOSSES = 2
@@ -101,11 +101,21 @@ class ProductWorker:
         self.session = Session()
         self.limiter, self.max_cost = limiter, max_cost
 
-    async def run(self, job: Job) -> Outcome:
+    async def run(self, job: Job) -> AsyncIterator[Progress | Outcome]:
+        """The product's progress as it happens (a Ray streaming generator: the batch process
+        keeps its state file and progress bar up to date), then its outcome."""
         from agentic_image_gen.frontends.batch.work import run_product
 
         view = ActorLimiter(self.limiter, job.key, self.max_cost)
-        return await run_product(self.session, job, view, lambda progress: None)
+        progress: asyncio.Queue[Progress | None] = asyncio.Queue()
+        task = asyncio.ensure_future(run_product(self.session, job, view, progress.put_nowait))
+        task.add_done_callback(lambda _: progress.put_nowait(None))
+        try:
+            while (step := await progress.get()) is not None:
+                yield step
+            yield await task
+        finally:
+            task.cancel()  # the batch process went away mid-product: journaled interrupted
 
     def ready(self) -> bool:
         return True
@@ -174,7 +184,7 @@ class RayRunner:
             worker = await self._idle.get()
             self.busy[job.product_id] = worker
             try:
-                outcome: Outcome = await worker.run.remote(job)
+                outcome = await _followed(worker.run.options(num_returns="streaming"), job, notify)
             except ray.exceptions.RayActorError as lost:  # the worker (or its node) died
                 self._idle.put_nowait(self._new_worker())
                 losses += 1
@@ -194,6 +204,16 @@ class RayRunner:
                 self.busy.pop(job.product_id, None)
             self._idle.put_nowait(worker)
             return outcome
+
+
+async def _followed(method: Any, job: Job, notify: Notify) -> Outcome:
+    """A worker's streamed run: each progress passed on as it comes, the outcome returned."""
+    async for reference in method.remote(job):
+        item = await reference
+        if isinstance(item, Outcome):
+            return item
+        notify(item)
+    raise RuntimeError(f"{job.product_id}: its worker ended without an outcome")
 
 
 def token_hint(address: str | None, env: Mapping[str, str]) -> str:
