@@ -233,10 +233,10 @@ async def test_a_refinement_is_written_beside_the_next_generation_and_on_disk_be
         write(store, data)
         events.append(f"written {pending}" if pending else "written")
 
-    def saving(store: RunStore, index: int, image: GeneratedImage) -> Path:
+    def saving(store: RunStore, index: int, image: GeneratedImage, durable: bool = True) -> Path:
         on_disk = json.loads((store.run_dir / "run.json").read_text())["result"]
         events.append(f"saving {index} after {on_disk['pending_prompt']}")
-        return save(store, index, image)
+        return save(store, index, image, durable)
 
     class Generator(CountingGenerator):
         async def generate_image(self, request: GenerationRequest) -> GeneratedImage:
