@@ -5,9 +5,11 @@ of that photo; a piece of it whose pixels there look like the photo's backdrop i
 the cut-out kept: the backdrop itself (seen between a bracelet's links or a wire's loops,
 where the cut filled an opening), the product's shadow (the backdrop's own colour, darker,
 smooth), lines of the backdrop (a wood's grain, a sweep's crease: thin, long, and like the
-lines the photo shows everywhere outside the cut) and specks away from the product (a
-caption, dust). Each kind is measured as a share of the shot's product; any kind above its
-limit makes the shot not clean, which caps the score as a missing part does.
+lines the photo shows everywhere outside the cut), specks away from the product (a
+caption, dust) and the product's mirror image under it, on glass or a mirror
+(segment/reflection.py: flipped up it lands on the product, and it is fainter). Each kind
+is measured as a share of the shot's product; any kind above its limit makes the shot not
+clean, which caps the score as a missing part does.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from agentic_image_gen.providers.local.completeness import POSE_MIN, align
 from agentic_image_gen.providers.local.cutout import Cutout
 from agentic_image_gen.providers.local.segment.background import Difference, difference
 from agentic_image_gen.providers.local.segment.parameters import DARK
+from agentic_image_gen.providers.local.segment.reflection import reflection, smoothed
 from agentic_image_gen.providers.local.segment.strands import thin_lines
 
 WORK_SIDE = 512  # the reference is judged at this size (completeness.WORK_SIDE's scale)
@@ -44,6 +47,7 @@ KINDS = {
     "shadow": "the product's shadow kept as product",
     "lines": "lines of the backdrop (grain, creases) kept across the frame",
     "specks": "specks or a caption away from the product",
+    "reflection": "the product's reflection under it (glass, a mirror) kept as product",
 }
 
 
@@ -154,12 +158,14 @@ def junk(reference: FloatImage, placed: Mask) -> Junk:
     shadow = _cut_through(_opened(placed & colour_like & shade, broad), placed, diff)
     lines = _lines(placed, diff, side)
     specks, count = _specks(placed, side)
+    mirror = reflection(placed, smoothed(diff.offset))
     area = max(1.0, float(placed.sum()))
     shares = {
         "backdrop": float(backdrop.sum()) / area,
         "shadow": float(shadow.sum()) / area,
         "lines": float(lines.sum()) / area,
         "specks": float(specks.sum()) / area,
+        "reflection": float(mirror.sum()) / area,
     }
     return Junk(shares, count)
 

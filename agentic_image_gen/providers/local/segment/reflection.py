@@ -1,0 +1,91 @@
+"""A product's mirror image under it, on glass, a mirror or a glossy floor.
+
+A saliency model takes the reflection for more product, and nothing about its colour tells
+it from the product: it is the product, flipped about the line where the product meets the
+surface, and dimmer. That is what is looked for: an axis across the product's lower half
+below which the mask, flipped up, lands on the mask above (``MIRROR_FIT``) and is markedly
+less distinct from the backdrop than what it lands on (``DIMMER``). A ring standing upright
+is symmetric too, but as distinct below as above, so it stays. The cut drops what lies
+under the axis (refine.py); the evaluator counts it as junk (junk.py).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32
+from agentic_image_gen.pixels.boxes import box
+from agentic_image_gen.providers.local.segment.parameters import (
+    AXIS_REACH,
+    DIMMER,
+    FADED,
+    MATCH,
+    MIN_CONTRAST,
+    MIRROR_FIT,
+    REFLECTION_MIN,
+)
+from agentic_image_gen.providers.local.segment.parameters import (
+    MIRROR_CLEAREST as CLEAREST,
+)
+
+
+def smoothed(offset: FloatImage) -> FloatImage:
+    """``offset`` blurred over ``MATCH`` px: a reflection lands a pixel or two off its
+    original (perspective, a curved surface), so they are compared by their neighbourhoods."""
+    return f32(cv2.GaussianBlur(offset, (0, 0), MATCH))
+
+
+def _fit(mask: Mask, axis: int) -> tuple[Mask, float]:
+    """(the mask under row ``axis``, how well it and the mask as deep above it match when
+    flipped: their IoU). Both ways: the cap of any rounded shape lands inside it flipped,
+    but the shape above the cap's chord is wider than the cap."""
+    under = np.zeros_like(mask)
+    under[axis + 1 :] = mask[axis + 1 :]
+    depth = min(mask.shape[0] - axis - 1, axis)
+    below = mask[axis + 1 : axis + 1 + depth]
+    above = mask[axis - depth : axis][::-1]
+    return under, float((below & above).sum()) / max(1.0, float((below | above).sum()))
+
+
+def _dimmer(under: Mask, axis: int, offset: FloatImage, mask: Mask) -> bool:
+    """Whether ``under`` is what it mirrors, faded towards the backdrop: pixel by pixel its
+    step from the backdrop (Lab, ``offset``) a fraction of its original's (a kept shadow
+    under a product's lower half is as distinct as the half it continues), and in the same
+    direction (a reflection keeps its hue; a stone over a band of another metal does not)."""
+    ys, xs = np.nonzero(under)
+    up = 2 * axis - ys
+    lands = (up >= 0) & mask[np.clip(up, 0, mask.shape[0] - 1), xs]
+    if lands.sum() < REFLECTION_MIN * under.sum():
+        return False
+    mine, theirs = offset[ys[lands], xs[lands]], offset[up[lands], xs[lands]]
+    # The clearest pixels of each: a reflection's clearest are fainter than its original's,
+    # even where the two are a pixel or two out of line.
+    clearest = np.percentile(np.linalg.norm(np.stack([mine, theirs]), axis=2), CLEAREST, axis=1)
+    scale = float((mine * theirs).sum()) / max(1e-6, float((theirs * theirs).sum()))
+    unexplained = float(((mine - scale * theirs) ** 2).sum()) / max(1e-6, float((mine**2).sum()))
+    if float(clearest[1]) < MIN_CONTRAST:  # it mirrors the backdrop, not the product
+        return False
+    return float(clearest[0]) <= DIMMER * float(clearest[1]) and unexplained <= FADED
+
+
+def reflection(mask: Mask, offset: FloatImage) -> Mask:
+    """The part of ``mask`` that is the product's reflection under it (empty if none).
+    ``offset``: each pixel's signed Lab step from the backdrop (Difference.offset), smoothed
+    a little so a reflection a pixel off its original still matches it."""
+    found = box(mask)
+    empty = np.zeros_like(mask)
+    if found is None:
+        return empty
+    top, bottom = found[1], found[3] - 1
+    area = float(mask.sum())
+    highest = bottom - round(AXIS_REACH * (bottom - top))
+    best: tuple[float, Mask] = (MIRROR_FIT, empty)
+    # The line the product stands on: the axis about which it is best mirrored, faded.
+    for axis in range(max(top + 1, highest), bottom):
+        under, fit = _fit(mask, axis)
+        if under.sum() < REFLECTION_MIN * area:
+            break
+        if fit >= best[0] and _dimmer(under, axis, offset, mask):
+            best = (fit, under)
+    return best[1]
