@@ -55,6 +55,8 @@ STEPS: dict[str, tuple[Any, str, Callable[..., Any]]] = {
 for _name, _attribute in (("floor", "open_floor"), ("weave", "open_weave")):
     if hasattr(refine_module, _attribute):
         STEPS[_name] = (refine_module, _attribute, _identity)
+if hasattr(refine_module, "reflection"):
+    STEPS["reflection"] = (refine_module, "reflection", lambda mask, _offset: np.zeros_like(mask))
 if hasattr(strands_module, "along_grain"):
     STEPS["grain"] = (strands_module, "along_grain", lambda pieces, _grain: np.zeros_like(pieces))
 

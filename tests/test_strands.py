@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from agentic_image_gen.pixels.product import largest_parts
-from agentic_image_gen.providers.local.completeness import align
+from agentic_image_gen.providers.local.completeness import align, completeness, distinct
 from agentic_image_gen.providers.local.cutout import Cutout
 from agentic_image_gen.providers.local.segment.bridges import cheapest_path
 from agentic_image_gen.providers.local.segment.matte import strand_alpha
@@ -173,3 +173,43 @@ def test_a_loop_broken_at_a_glint_is_closed_when_both_halves_hang_on_the_product
     )
     assert joined[30, 60]  # the top of the loop is drawn again
     assert not joined[60, 60]  # and nothing across its inside
+
+
+def _cut_of(mask: np.ndarray) -> Cutout:
+    rows, cols = np.nonzero(mask)
+    top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    height, width = mask.shape
+    return Cutout(
+        rgb=np.zeros((bottom - top, right - left, 3), np.float32),
+        alpha=mask[top:bottom, left:right].astype(np.float32),
+        centre=((left + right) / 2 / width, (top + bottom) / 2 / height),
+        extent=((right - left) / width, (bottom - top) / height),
+        from_alpha_channel=False,
+        segmenter="u2netp",
+        origin=(int(left), int(top)),
+        source_size=(width, height),
+    )
+
+
+def test_the_rod_the_earrings_hang_on_is_not_a_lost_part_but_a_lost_hook_is() -> None:
+    """Two gold earrings hang by their hooks on a grey rod that crosses the whole frame on a
+    white sweep: the cut that keeps the earrings only is whole; one that lost a hook is not."""
+    rgb = np.full((400, 600, 3), 0.93, np.float32)
+    rod = np.zeros((400, 600), np.uint8)
+    rod[90:120] = 1
+    rgb[rod > 0] = 0.4
+    earrings = np.zeros((400, 600), np.uint8)
+    for x in (200, 400):
+        cv2.ellipse(earrings, (x, 105), (14, 30), 0, 0, 360, 1, 4)  # the hook over the rod
+        cv2.line(earrings, (x, 135), (x, 200), 1, 4)
+        cv2.circle(earrings, (x, 250), 50, 1, -1)  # the leaf
+    rgb[earrings > 0] = (0.8, 0.62, 0.25)
+    seen = distinct(rgb)
+    cut = _cut_of(earrings > 0)
+    solid = largest_parts(cut.alpha > 0.5)
+    whole = completeness(solid, cut, seen)
+    assert whole is not None and whole.whole, whole
+    hookless = earrings.copy()
+    hookless[:200, 380:420] = 0  # the right earring lost its hook and wire
+    broken = completeness(hookless[cut.origin[1] :, cut.origin[0] :] > 0, cut, seen)
+    assert broken is not None and not broken.whole, broken

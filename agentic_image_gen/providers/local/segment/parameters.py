@@ -92,6 +92,9 @@ DIMMER = 0.85  # ... and its step from the backdrop at most this share of its or
 FADED = 0.35  # share of the part's step from the backdrop that its faded original leaves
 # unexplained, at most: a reflection keeps its original's hue (a band under a stone does not)
 REFLECTION_MIN = 0.04  # of the product: a smaller part under it is the outline's own shading
+MIRRORED = 0.4  # correlation of its steps from the backdrop with its original's, flipped: a
+# reflection repeats the detail it mirrors (the ring on glass: 0.6; a copper fold's matte
+# lower face under its polished upper one: 0.1)
 MIRROR_CLEAREST = 90  # percentile of a part's steps from the backdrop taken as its clearest
 MATCH = 4.0  # px at work scale: a reflection is compared with its original this blurred
 AXIS_REACH = 0.6  # of the product's height: the axis is looked for in its lower half only
