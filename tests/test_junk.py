@@ -87,11 +87,26 @@ def wire_loops() -> Scene:
     return rgb, loops, filled
 
 
+def earring_on_an_ear() -> Scene:
+    """A gold bar earring worn in front of skin, on a black backdrop; the junky cut keeps a
+    strip along the skin's edge, as a thin part would be kept."""
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32)
+    rgb = np.full((SIDE, SIDE, 3), 0.06, np.float32)
+    edge = 300 + 40 * np.sin(ys / 80.0)  # the ear's and the neck's outline
+    skin = xs > edge
+    _paint(rgb, skin, np.array([0.85, 0.62, 0.52], np.float32))
+    bar = (np.abs(xs - 250) < 12) & (ys > 120) & (ys < 400)
+    _paint(rgb, bar, GOLD)
+    strip = (xs > edge + 4) & (xs < edge + 10) & (ys > 40) & (ys < 470)  # just inside the skin
+    return rgb, bar, bar | strip
+
+
 SCENES: dict[str, tuple[Callable[[], Scene], str]] = {
     "grain lines": (ring_on_grained_wood, "lines"),
     "a kept shadow": (pendant_with_its_shadow, "shadow"),
     "loops filled": (wire_loops, "backdrop"),
     "a kept reflection": (pendant_on_a_mirror, "reflection"),
+    "a strip of skin": (earring_on_an_ear, "edges"),
 }
 
 
@@ -125,7 +140,7 @@ def _cutout(rgb: np.ndarray, mask: np.ndarray) -> Cutout:
 async def _judged(rgb: np.ndarray, mask: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The studio's shot of the cut ``mask`` of photo ``rgb``, judged against the photo."""
     monkeypatch.setattr(cutout, "cut_out", lambda data, segmenter: _cutout(rgb, mask))
-    ref = ReferenceImage("loops.png", encode((rgb * 255).astype(np.uint8)), "image/png", 0, 0)
+    ref = ReferenceImage("loops.png", encode(rgb), "image/png", 0, 0)
     prompt = "silver wire earrings, centered"
     settings = ImageSettings(background=Background.TRANSPARENT, size="512x512")
     async with AsyncExitStack() as stack:

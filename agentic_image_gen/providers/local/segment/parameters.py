@@ -85,16 +85,15 @@ CLASSICAL_SIDE = 512
 
 MIRROR_FIT = 0.6  # IoU of the part under an axis, flipped up, with the product as deep above it
 DIMMER = 0.85  # ... and its step from the backdrop at most this share of its original's
-# (median over its pixels): a reflection loses light and colour (glass returns a few
-# percent, a mirror less than all: the ring on glass measures 0.78, the drawn mirror 0.44);
-# a ring standing upright mirrors its own top, and a kept shadow under a product continues
-# its lower half, but both are as distinct as what they mirror (0.96 and more)
+# (medians, where the original stands out from the backdrop): a reflection loses light and
+# colour (glass returns a few percent, a mirror less than all); a ring standing upright
+# mirrors its own top, and a kept shadow under a product continues its lower half, but
+# both are as distinct as what they mirror
 FADED = 0.35  # share of the part's step from the backdrop that its faded original leaves
 # unexplained, at most: a reflection keeps its original's hue (a band under a stone does not)
 REFLECTION_MIN = 0.04  # of the product: a smaller part under it is the outline's own shading
 MIRRORED = 0.4  # correlation of its steps from the backdrop with its original's, flipped: a
 # reflection repeats the detail it mirrors (the ring on glass: 0.6; a copper fold's matte
 # lower face under its polished upper one: 0.1)
-MIRROR_CLEAREST = 90  # percentile of a part's steps from the backdrop taken as its clearest
 MATCH = 4.0  # px at work scale: a reflection is compared with its original this blurred
 AXIS_REACH = 0.6  # of the product's height: the axis is looked for in its lower half only

@@ -31,9 +31,6 @@ from agentic_image_gen.providers.local.segment.parameters import (
     MIRRORED,
     REFLECTION_MIN,
 )
-from agentic_image_gen.providers.local.segment.parameters import (
-    MIRROR_CLEAREST as CLEAREST,
-)
 
 
 def smoothed(offset: FloatImage) -> FloatImage:
@@ -66,23 +63,23 @@ def _faded_copy(under: Mask, axis: int, offset: FloatImage, mask: Mask) -> bool:
     if lands.sum() < REFLECTION_MIN * under.sum():
         return False
     mine, theirs = offset[ys[lands], xs[lands]], offset[up[lands], xs[lands]]
-    # The clearest pixels of each: a reflection's clearest are fainter than its original's,
-    # even where the two are a pixel or two out of line.
-    clearest = np.percentile(np.linalg.norm(np.stack([mine, theirs]), axis=2), CLEAREST, axis=1)
+    # Where the original stands out from the backdrop, the copy stands out less (the
+    # backdrop around and inside the product, alike on both sides, says nothing).
+    distinct = np.linalg.norm(theirs, axis=1) >= MIN_CONTRAST
+    if distinct.sum() < REFLECTION_MIN * under.sum():
+        return False  # it mirrors the backdrop, not the product
+    faded = np.median(np.linalg.norm(mine[distinct], axis=1)) <= DIMMER * np.median(
+        np.linalg.norm(theirs[distinct], axis=1)
+    )
+    # In its original's hue: the original, faded, explains it.
     scale = float((mine * theirs).sum()) / max(1e-6, float((theirs * theirs).sum()))
     unexplained = float(((mine - scale * theirs) ** 2).sum()) / max(1e-6, float((mine**2).sum()))
-    if float(clearest[1]) < MIN_CONTRAST:  # it mirrors the backdrop, not the product
-        return False
     # And it repeats its original's detail, flipped (a faceted stone's facets, a band's
     # engraving): a matte lower face under a polished upper one repeats none of it.
     mine_c, theirs_c = mine - mine.mean(axis=0), theirs - theirs.mean(axis=0)
     norm = float(np.sqrt((mine_c**2).sum() * (theirs_c**2).sum()))
     detail = float((mine_c * theirs_c).sum()) / max(norm, 1e-6)
-    return (
-        float(clearest[0]) <= DIMMER * float(clearest[1])
-        and unexplained <= FADED
-        and detail >= MIRRORED
-    )
+    return bool(faded) and unexplained <= FADED and detail >= MIRRORED
 
 
 def reflection(mask: Mask, offset: FloatImage) -> Mask:
@@ -96,12 +93,17 @@ def reflection(mask: Mask, offset: FloatImage) -> Mask:
     top, bottom = found[1], found[3] - 1
     area = float(mask.sum())
     highest = bottom - round(AXIS_REACH * (bottom - top))
-    best: tuple[float, Mask] = (MIRROR_FIT, empty)
-    # The line the product stands on: the axis about which it is best mirrored, faded.
+    # The line the product stands on is the axis about which its shape is best mirrored;
+    # only there is the colour judged (a symmetric product, judged an axis off its own,
+    # would look faded where its two halves miss each other).
+    best: tuple[float, int] = (MIRROR_FIT, -1)
     for axis in range(max(top + 1, highest), bottom):
         under, fit = _fit(mask, axis)
         if under.sum() < REFLECTION_MIN * area:
             break
-        if fit >= best[0] and _faded_copy(under, axis, offset, mask):
-            best = (fit, under)
-    return best[1]
+        if fit >= best[0]:
+            best = (fit, axis)
+    if best[1] < 0:
+        return empty
+    under, _ = _fit(mask, best[1])
+    return under if _faded_copy(under, best[1], offset, mask) else empty
