@@ -127,6 +127,40 @@ def alpha_box(image: Image.Image) -> tuple[float, float, float]:
     return float(fill), (left + right) / 2 / image.width, (top + bottom) / 2 / image.height
 
 
+MIRROR_SIDE = 512
+FLOOR = 270  # the row the drawn pendant stands on
+
+
+def pendant_on_a_mirror() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(photo, product, product and reflection): a blue stone in a gold setting on a grey
+    mirror, standing on its band; under it, its mirror image, flipped about the band and
+    faded towards the floor, which a model's map or a junky cut takes in."""
+    product, mirrored = mirrored_pendant()
+    noise = np.random.default_rng(2).normal(0, 0.01, (MIRROR_SIDE, MIRROR_SIDE, 1))
+    rgb = (0.55 + noise).astype(np.float32)
+    rgb = np.repeat(rgb, 3, axis=2)
+    colour = np.empty_like(rgb)
+    colour[:] = [0.35, 0.3, 0.85]
+    colour[262 - 8 : 262 + 8] = GOLD  # the band's rows
+    rgb[product] = colour[product]
+    ys, xs = np.nonzero(mirrored)
+    rgb[ys, xs] = 0.45 * colour[2 * FLOOR - ys, xs] + 0.55 * 0.55
+    return rgb, product, product | mirrored
+
+
+def mirrored_pendant() -> tuple[np.ndarray, np.ndarray]:
+    """(the pendant: an oval stone, its bail and the band under it; its mirror image)."""
+    ys, xs = np.mgrid[0:MIRROR_SIDE, 0:MIRROR_SIDE].astype(np.float32)
+    stone = ((xs - 256) / 70) ** 2 + ((ys - 200) / 55) ** 2 < 1
+    bail = (np.abs(xs - 256) < 10) & (ys > 110) & (ys < 150)
+    band = (np.abs(ys - 262) < 8) & (np.abs(xs - 256) < 110)
+    product = stone | bail | band
+    mirrored = np.zeros_like(product)
+    rows = np.arange(FLOOR, 2 * FLOOR - 110)
+    mirrored[rows] = product[2 * FLOOR - rows]
+    return product, mirrored
+
+
 def _loopback(host: Any) -> bool:
     if host in ("localhost", "", None):
         return True

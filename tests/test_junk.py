@@ -9,7 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from local_images import block_network, encode  # noqa: F401
+from local_images import block_network, encode, pendant_on_a_mirror  # noqa: F401
 
 from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.types import (
@@ -87,10 +87,26 @@ def wire_loops() -> Scene:
     return rgb, loops, filled
 
 
+def earring_on_an_ear() -> Scene:
+    """A gold bar earring worn in front of skin, on a black backdrop; the junky cut keeps a
+    strip along the skin's edge, as a thin part would be kept."""
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32)
+    rgb = np.full((SIDE, SIDE, 3), 0.06, np.float32)
+    edge = 300 + 40 * np.sin(ys / 80.0)  # the ear's and the neck's outline
+    skin = xs > edge
+    _paint(rgb, skin, np.array([0.85, 0.62, 0.52], np.float32))
+    bar = (np.abs(xs - 250) < 12) & (ys > 120) & (ys < 400)
+    _paint(rgb, bar, GOLD)
+    strip = (xs > edge + 4) & (xs < edge + 10) & (ys > 40) & (ys < 470)  # just inside the skin
+    return rgb, bar, bar | strip
+
+
 SCENES: dict[str, tuple[Callable[[], Scene], str]] = {
     "grain lines": (ring_on_grained_wood, "lines"),
     "a kept shadow": (pendant_with_its_shadow, "shadow"),
     "loops filled": (wire_loops, "backdrop"),
+    "a kept reflection": (pendant_on_a_mirror, "reflection"),
+    "a strip of skin": (earring_on_an_ear, "edges"),
 }
 
 
@@ -124,7 +140,7 @@ def _cutout(rgb: np.ndarray, mask: np.ndarray) -> Cutout:
 async def _judged(rgb: np.ndarray, mask: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The studio's shot of the cut ``mask`` of photo ``rgb``, judged against the photo."""
     monkeypatch.setattr(cutout, "cut_out", lambda data, segmenter: _cutout(rgb, mask))
-    ref = ReferenceImage("loops.png", encode((rgb * 255).astype(np.uint8)), "image/png", 0, 0)
+    ref = ReferenceImage("loops.png", encode(rgb), "image/png", 0, 0)
     prompt = "silver wire earrings, centered"
     settings = ImageSettings(background=Background.TRANSPARENT, size="512x512")
     async with AsyncExitStack() as stack:
@@ -142,7 +158,7 @@ async def test_a_shot_that_keeps_backdrop_is_capped_and_the_critique_names_it(
 ) -> None:
     rgb, loops, filled = wire_loops()
     clean = await _judged(rgb, loops, monkeypatch)
-    assert clean.details["junk"]["clean"] is True
+    assert clean.details["junk"]["clean"] is True, clean.details["junk"]
     assert "not the product" not in clean.feedback
     junky = await _judged(rgb, filled, monkeypatch)
     assert junky.details["junk"]["found"] == ["backdrop"]
@@ -150,3 +166,14 @@ async def test_a_shot_that_keeps_backdrop_is_capped_and_the_critique_names_it(
     assert junky.feedback.startswith(f"Score {junky.score}/100. The shot shows what is not")
     assert "backdrop kept as product" in junky.feedback
     assert clean.score > junky.score
+
+
+def test_a_ring_standing_upright_is_not_its_own_reflection() -> None:
+    """A gold ring seen face on is as symmetric as a reflection, but as bright below as above:
+    no part of it is junk."""
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32)
+    rgb = np.full((SIDE, SIDE, 3), 0.55, np.float32)
+    r = np.hypot(xs - 256, ys - 256)
+    ring = (r < 120) & (r > 90)
+    _paint(rgb, ring, GOLD)
+    assert junk(small_reference(rgb), ring).shares["reflection"] == 0.0

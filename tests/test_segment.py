@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 from fakes.hub import FakeHub, closed_endpoint, point_hub_at
+from local_images import FLOOR, pendant_on_a_mirror
 
 from agentic_image_gen.core.errors import (
     ConfigurationError,
@@ -223,39 +224,6 @@ def test_the_segmenters_say_whether_their_maps_are_coarse(tmp_path: Path) -> Non
     assert OnnxSegmenter("i", tmp_path / "tiny.onnx", ModelFormat(side=1024)).coarse is False
 
 
-def glossy_ring(inside_fades: bool) -> tuple[np.ndarray, np.ndarray]:
-    """A dark band on a white glossy sweep, and a saliency model's filled blob of it. Through
-    the ring's upper inside one sees grey: the floor mirroring the band, darkest at the band
-    and lighter towards the open white middle (``inside_fades``), or, evenly shaded, the band's
-    own inner face."""
-    rgb = np.ones((300, 300, 3), np.float32)
-    band = np.zeros((300, 300), np.uint8)
-    cv2.circle(band, (150, 160), 80, 1, thickness=20)
-    inside = np.zeros((300, 300), np.uint8)
-    cv2.circle(inside, (150, 160), 70, 1, thickness=-1)
-    rows = np.arange(300, dtype=np.float32)[:, None]
-    grey = np.clip(0.55 + 0.45 * (rows - 90) / 70, 0.55, 1.0) if inside_fades else 0.7
-    upper = (inside > 0) & (rows < 160)
-    rgb[upper] = (np.broadcast_to(grey, (300, 300))[upper])[:, None]
-    rgb[band > 0] = 0.3
-    blob = np.zeros((300, 300), np.float32)
-    cv2.circle(blob, (150, 160), 92, 1.0, thickness=-1)
-    return rgb, blob
-
-
-def test_the_floor_mirrored_through_a_ring_opens_and_a_bands_inner_face_stays() -> None:
-    rgb, blob = glossy_ring(inside_fades=True)
-    alpha, _ = refine(rgb, blob)
-    assert float(alpha[105:150, 125:175].max()) < 0.05  # the grey reflection is gone
-    assert float(alpha[175:220, 120:180].max()) < 0.05  # and the white middle
-    assert float(alpha[155:165, 72:78].min()) > 0.95  # the band stays whole
-    assert float(alpha[76:82, 145:155].min()) > 0.95
-    rgb, blob = glossy_ring(inside_fades=False)
-    alpha, _ = refine(rgb, blob)
-    assert float(alpha[110:150, 120:180].min()) > 0.95  # no fade: the band's own face
-    assert float(alpha[175:220, 120:180].max()) < 0.05
-
-
 def test_a_mirror_image_the_model_spilled_onto_is_cut_and_a_hesitant_prong_kept() -> None:
     """Under a dark bar on a glossy sweep lies its grey mirror image; the model's map takes in
     a piece of it, hesitantly. A prong on the bar's top is mapped just as hesitantly, but it
@@ -275,43 +243,15 @@ def test_a_mirror_image_the_model_spilled_onto_is_cut_and_a_hesitant_prong_kept(
     assert float(alpha[125:175, 65:235].min()) > 0.95
 
 
-def woven_plate(opening_woven: bool) -> tuple[np.ndarray, np.ndarray]:
-    """A hammered copper plate with a square opening, lying on linen, and a model's map that
-    fills the opening. Through the opening the linen is in the plate's shadow; or (not
-    ``opening_woven``) the plate has a patch in the linen's colour there that is textured as
-    strongly, but not woven (a matte stone, say)."""
-    rng = np.random.default_rng(3)
-    ys, xs = np.mgrid[0:320, 0:320].astype(np.float32)
-    threads = 0.07 * (np.cos(2 * np.pi * xs / 6) + np.cos(2 * np.pi * ys / 6))
-    linen = 0.8 + threads + rng.normal(0, 0.01, (320, 320)).astype(np.float32)
-    rgb = np.stack([linen, linen * 0.98, linen * 0.93], axis=-1)
-    plate = np.zeros((320, 320), bool)
-    plate[80:240, 80:240] = True
-    dents = cv2.GaussianBlur(rng.normal(0, 1, (320, 320)).astype(np.float32), (0, 0), 4)
-    copper = np.stack([0.62 + 2 * dents, 0.38 + 1.5 * dents, 0.22 + dents], axis=-1)
-    opening = np.zeros((320, 320), bool)
-    opening[125:195, 125:195] = True
-    rgb[plate & ~opening] = copper[plate & ~opening]
-    if opening_woven:
-        rgb[opening] *= 0.6
-    else:
-        grain = cv2.GaussianBlur(rng.normal(0, 1, (320, 320)).astype(np.float32), (0, 0), 1)
-        matte = 0.48 + 0.09 * grain / grain.std()
-        rgb[opening] = np.stack([matte, matte * 0.98, matte * 0.93], axis=-1)[opening]
-    prob = np.zeros((320, 320), np.float32)
-    prob[78:242, 78:242] = 1.0
-    return np.clip(rgb, 0, 1).astype(np.float32), prob
-
-
-def test_linen_seen_through_a_plates_opening_opens_and_a_textured_patch_stays() -> None:
-    rgb, prob = woven_plate(opening_woven=True)
-    alpha, _ = refine(rgb, prob)
-    assert float(alpha[132:188, 132:188].max()) < 0.05  # the shadowed linen is gone
-    assert float(alpha[88:118, 88:232].min()) > 0.95  # the plate around it stays
-    assert float(alpha[202:232, 88:232].min()) > 0.95
-    rgb, prob = woven_plate(opening_woven=False)
-    alpha, _ = refine(rgb, prob)
-    assert float(alpha[132:188, 132:188].min()) > 0.95  # textured, but not woven: product
+def test_a_mirror_image_under_the_product_is_cut_off_and_the_product_kept() -> None:
+    """On a grey mirror the model's map takes in the pendant and its faded mirror image
+    under it (test_junk's drawn scene); the cut keeps the pendant only."""
+    rgb, product, with_reflection = pendant_on_a_mirror()
+    alpha, _ = refine(rgb, with_reflection.astype(np.float32))
+    cut = alpha > 0.5
+    assert float(cut[FLOOR + 10 :].mean()) < 0.001  # nothing of the reflection
+    assert (cut & product).sum() / (cut | product).sum() > 0.9  # the pendant whole
+    assert cut[140:150, 250:262].all()  # its bail too
 
 
 def test_a_product_that_hardly_differs_is_a_clear_error() -> None:

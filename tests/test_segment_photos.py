@@ -73,27 +73,6 @@ def test_rings_on_white_match_their_hand_drawn_masks(name: str) -> None:
     assert cut.segmenter == POOL.resolve()
 
 
-@needs_model
-def test_the_linen_seen_through_the_copper_earrings_star_openings_is_cut_out() -> None:
-    """09: two hammered copper plates with star-shaped openings on linen, a druzy stone in
-    each; the linen in the openings (in the plates' shadow) is backdrop, copper and stone are
-    not. Points are the centres of six openings and of the plates and stones (full scale)."""
-    cut = cut_out((PHOTOS / "09_rb_copper_druzy_sterling.jpg").read_bytes(), POOL.get())
-    alpha = np.zeros((cut.source_size[1], cut.source_size[0]), np.float32)
-    x, y = cut.origin
-    alpha[y : y + cut.alpha.shape[0], x : x + cut.alpha.shape[1]] = cut.alpha
-
-    def around(px: int, py: int) -> np.ndarray:
-        return alpha[py - 10 : py + 11, px - 10 : px + 11]
-
-    openings = [(652, 1272), (933, 1195), (583, 988), (1222, 1158), (1494, 1192), (1539, 935)]
-    for px, py in openings:
-        assert float(around(px, py).max()) < 0.05, (px, py)
-    product = [(768, 1060), (1378, 1060), (530, 1192), (1590, 1192), (1452, 827), (1577, 1047)]
-    for px, py in product:
-        assert float(around(px, py).min()) > 0.95, (px, py)
-
-
 async def judged(photo: str, segmenter: str, shot: bytes | None = None) -> Evaluation:
     """The technical evaluation of ``shot`` (a studio render), or of the studio's first shot
     of ``photo`` cut with ``segmenter``, against ``photo``."""

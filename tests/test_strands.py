@@ -1,6 +1,6 @@
-"""Thin parts on cloth and wood: wires kept, their shadows and the wood's grain not, bails
-joined. Every photo here is drawn by the test: a woven or grained backdrop, a product the
-"model" sees (the probability map given to ``refine``) and the thin parts it does not."""
+"""Thin parts on cloth: wires kept, their shadows not, bails joined. Every photo here is
+drawn by the test: a woven backdrop, a product the "model" sees (the probability map given
+to ``refine``) and the thin parts it does not."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ import cv2
 import numpy as np
 
 from agentic_image_gen.pixels.product import largest_parts
-from agentic_image_gen.providers.local.completeness import align
+from agentic_image_gen.providers.local.completeness import align, completeness, distinct
 from agentic_image_gen.providers.local.cutout import Cutout
 from agentic_image_gen.providers.local.segment.bridges import cheapest_path
-from agentic_image_gen.providers.local.segment.grain import along_grain, grain_of
 from agentic_image_gen.providers.local.segment.matte import strand_alpha
 from agentic_image_gen.providers.local.segment.refine import refine
 
@@ -27,18 +26,6 @@ def linen(seed: int = 0) -> np.ndarray:
     weave = 0.08 * np.sin(xs * 1.9) * np.sin(ys * 1.9)
     light = 0.78 + weave + 0.04 * (ys / SIDE) + rng.normal(0, 0.03, (SIDE, SIDE))
     return np.clip(np.dstack([light, light * 0.99, light * 0.96]), 0, 1).astype(np.float32)
-
-
-def wood(seed: int = 0) -> np.ndarray:
-    """A mid-brown backdrop with long horizontal grain lines, dark cracks among them."""
-    rng = np.random.default_rng(seed)
-    ys, xs = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32)
-    grain = 0.06 * np.sin(ys * 0.35 + 2.0 * np.sin(xs * 0.01)) + rng.normal(0, 0.02, (SIDE, SIDE))
-    tone = 0.5 + grain
-    rgb = np.dstack([tone, tone * 0.78, tone * 0.6])
-    for y in range(40, SIDE, 70):  # cracks: straight, dark, the whole width
-        cv2.line(rgb, (0, y), (SIDE, y + 6), (0.12, 0.09, 0.07), 3)
-    return np.clip(rgb, 0, 1).astype(np.float32)
 
 
 def product(rgb: np.ndarray) -> np.ndarray:
@@ -81,17 +68,6 @@ def test_a_silver_wire_on_linen_is_kept_and_its_cast_shadow_is_not() -> None:
     assert alpha[60:120, 20:120].max() < 0.05  # the linen far away is untouched
 
 
-def test_the_grain_of_a_wooden_backdrop_is_not_a_strand() -> None:
-    rgb = wood()
-    prob = product(rgb)
-    alpha, _ = refine(rgb, prob)
-    for y in range(40, SIDE, 70):  # every crack, well away from the disc
-        row = min(SIDE - 1, y + 1)
-        assert alpha[row, 10:150].max() < 0.5, y
-        assert alpha[row, 450:590].max() < 0.5, y
-    assert alpha[PRODUCT_CENTRE[1], PRODUCT_CENTRE[0]] > 0.99
-
-
 def test_a_cord_is_joined_to_the_product_through_its_fine_bail() -> None:
     rgb = linen(seed=3)
     prob = product(rgb)
@@ -116,23 +92,6 @@ def test_the_cheapest_path_follows_the_faint_line() -> None:
     assert path is not None
     assert all(x == 20 for _, x in path)
     assert cheapest_path(cost, start, np.zeros_like(goal)) is None
-
-
-def test_the_grain_direction_is_measured_and_only_straight_lines_along_it_are_grain() -> None:
-    rgb = wood()
-    lightness = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[..., 0]
-    nothing = np.zeros((SIDE, SIDE), bool)
-    grain = grain_of(lightness, nothing)
-    assert grain.present
-    assert min(grain.angle, 180 - grain.angle) < 5  # the lines run across the frame
-    pieces = np.zeros((SIDE, SIDE), np.uint8)
-    cv2.line(pieces, (50, 100), (250, 104), 1, 3)  # along the grain
-    cv2.line(pieces, (300, 100), (450, 250), 1, 3)  # across it
-    cv2.ellipse(pieces, (300, 450), (120, 60), 0, 180, 360, 1, 3)  # a curve
-    found = along_grain(pieces > 0, grain)
-    assert found[102, 150] and not found[175, 375] and not found[390, 300]
-    noise = np.random.default_rng(1).normal(50, 10, (SIDE, SIDE)).astype(np.float32)
-    assert not grain_of(noise, nothing).present  # linen, flowers, marble: no direction
 
 
 def test_a_long_thin_piece_apart_from_the_body_is_a_product_part() -> None:
@@ -214,3 +173,43 @@ def test_a_loop_broken_at_a_glint_is_closed_when_both_halves_hang_on_the_product
     )
     assert joined[30, 60]  # the top of the loop is drawn again
     assert not joined[60, 60]  # and nothing across its inside
+
+
+def _cut_of(mask: np.ndarray) -> Cutout:
+    rows, cols = np.nonzero(mask)
+    top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    height, width = mask.shape
+    return Cutout(
+        rgb=np.zeros((bottom - top, right - left, 3), np.float32),
+        alpha=mask[top:bottom, left:right].astype(np.float32),
+        centre=((left + right) / 2 / width, (top + bottom) / 2 / height),
+        extent=((right - left) / width, (bottom - top) / height),
+        from_alpha_channel=False,
+        segmenter="u2netp",
+        origin=(int(left), int(top)),
+        source_size=(width, height),
+    )
+
+
+def test_the_rod_the_earrings_hang_on_is_not_a_lost_part_but_a_lost_hook_is() -> None:
+    """Two gold earrings hang by their hooks on a grey rod that crosses the whole frame on a
+    white sweep: the cut that keeps the earrings only is whole; one that lost a hook is not."""
+    rgb = np.full((400, 600, 3), 0.93, np.float32)
+    rod = np.zeros((400, 600), np.uint8)
+    rod[90:120] = 1
+    rgb[rod > 0] = 0.4
+    earrings = np.zeros((400, 600), np.uint8)
+    for x in (200, 400):
+        cv2.ellipse(earrings, (x, 105), (14, 30), 0, 0, 360, 1, 4)  # the hook over the rod
+        cv2.line(earrings, (x, 135), (x, 200), 1, 4)
+        cv2.circle(earrings, (x, 250), 50, 1, -1)  # the leaf
+    rgb[earrings > 0] = (0.8, 0.62, 0.25)
+    seen = distinct(rgb)
+    cut = _cut_of(earrings > 0)
+    solid = largest_parts(cut.alpha > 0.5)
+    whole = completeness(solid, cut, seen)
+    assert whole is not None and whole.whole, whole
+    hookless = earrings.copy()
+    hookless[:200, 380:420] = 0  # the right earring lost its hook and wire
+    broken = completeness(hookless[cut.origin[1] :, cut.origin[0] :] > 0, cut, seen)
+    assert broken is not None and not broken.whole, broken

@@ -44,6 +44,9 @@ THIN = 2.5  # px (half-width) at the check's scale: a wire or a chain, not a ban
 BODY = 0.04  # of the product's box diagonal: an opening this wide removes its thin parts
 REACH = 0.012  # of the photo: closer than this to the shot's product is not missing (alignment)
 PIECE = 0.005  # a missing piece smaller than this share of the product is texture
+PROP = 0.035  # of the photo's longer side: a missing piece that leaves the frame this wide
+# (the widest strand, a leather cord, is narrower) is what the product hangs on or is worn
+# on (a rod, a neck, an ear), not a part of it
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,46 @@ def _mirror_image(piece: Mask, placed: Mask) -> bool:
     return bool(inside.mean() >= MIRROR)
 
 
+def _pieces(missing: Mask, placed: Mask) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, the labels of the pieces of ``missing`` large enough to be a lost part):
+    texture (linen weave, wood grain) leaves specks; a lost part is a piece of some size."""
+    _, parts, stats, _ = cv2.connectedComponentsWithStats(u8(missing), connectivity=8)
+    big = 1 + np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= PIECE * float(placed.sum()))
+    return parts, big
+
+
+def _props(missing: Mask, reach: int) -> Mask:
+    """The missing pixels that are what the product hangs on or is worn on: thick parts that
+    run off the frame, and where they leave it are wider than any strand (a rod, a neck, an
+    ear; a chain or a cord running off the frame is narrow there). The product's own wires
+    cross a rod in front of it and a rod's highlight splits it along its length, so the
+    pieces are first bridged across gaps as wide as a wire and the alignment's margin on
+    either side; then what is thinner than half the widest strand is let go, so a hook or a
+    wire the shot lost stays missing even where it touches the rod."""
+    widest = PROP * max(missing.shape)
+
+    def disc(side: int) -> np.ndarray:
+        return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side | 1, side | 1))
+
+    bridged = cv2.morphologyEx(u8(missing), cv2.MORPH_CLOSE, disc(3 * reach))
+    thick = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, disc(max(3, round(widest / 2))))
+    _, labels = cv2.connectedComponents(thick, connectivity=8)
+    props: set[int] = set()
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        for label in np.unique(edge[edge > 0]):
+            if _longest_run(edge == label) >= widest:
+                props.add(int(label))
+    region = cv2.dilate(u8(np.isin(labels, sorted(props))), disc(reach)) > 0
+    return np.asarray(region & missing)
+
+
+def _longest_run(flags: np.ndarray) -> int:
+    """The longest run of True in a row of flags."""
+    padded = np.concatenate([[0], flags.astype(np.int8), [0]])
+    steps = np.flatnonzero(np.diff(padded))
+    return int((steps[1::2] - steps[::2]).max()) if steps.size else 0
+
+
 def completeness(
     shot_mask: Mask, cut: Cutout, seen: Mask, exact: bool = True
 ) -> Completeness | None:
@@ -225,10 +268,9 @@ def completeness(
     hanging = close[(close > 0) & (extent[close] >= CORD * size)]
     attached = np.union1d(attached, hanging)
     missing = seen & ~near & np.isin(labels, attached[attached > 0])
-    # Texture (linen weave, wood grain) leaves specks; a lost part is a piece of some size.
-    _, parts, stats, _ = cv2.connectedComponentsWithStats(u8(missing), connectivity=8)
-    big = 1 + np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= PIECE * float(placed.sum()))
+    parts, big = _pieces(missing, placed)
     big = np.array([label for label in big if not _mirror_image(parts == label, placed)], int)
+    parts, big = _pieces(np.isin(parts, big) & ~_props(np.isin(parts, big), reach), placed)
     missing = np.isin(parts, big)
     if not exact:  # an opaque shot's measure cannot see a wire: only thick pieces count
         thickness = cv2.distanceTransform(u8(missing), cv2.DIST_L2, 3)

@@ -5,9 +5,15 @@ of that photo; a piece of it whose pixels there look like the photo's backdrop i
 the cut-out kept: the backdrop itself (seen between a bracelet's links or a wire's loops,
 where the cut filled an opening), the product's shadow (the backdrop's own colour, darker,
 smooth), lines of the backdrop (a wood's grain, a sweep's crease: thin, long, and like the
-lines the photo shows everywhere outside the cut) and specks away from the product (a
-caption, dust). Each kind is measured as a share of the shot's product; any kind above its
-limit makes the shot not clean, which caps the score as a missing part does.
+lines the photo shows everywhere outside the cut), specks away from the product (a
+caption, dust), the product's mirror image under it, on glass or a mirror
+(segment/reflection.py: flipped up it lands on the product, and it is fainter; looked for
+in the product as the photo shows it, so a cut that left it out is not judged on its own
+lower half), and thin
+strips of what lies beside the product (the edge of a neck, an ear, a prop, or of the sweep
+along a wire: coloured like most of what lies right beside them, which no wire is). Each kind
+is measured as a share of the shot's product; any kind above its limit makes the shot not
+clean, which caps the score as a missing part does.
 """
 
 from __future__ import annotations
@@ -18,10 +24,11 @@ import cv2
 import numpy as np
 
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
-from agentic_image_gen.providers.local.completeness import POSE_MIN, align
+from agentic_image_gen.providers.local.completeness import POSE_MIN, align, distinct
 from agentic_image_gen.providers.local.cutout import Cutout
 from agentic_image_gen.providers.local.segment.background import Difference, difference
 from agentic_image_gen.providers.local.segment.parameters import DARK
+from agentic_image_gen.providers.local.segment.reflection import reflection, smoothed
 from agentic_image_gen.providers.local.segment.strands import thin_lines
 
 WORK_SIDE = 512  # the reference is judged at this size (completeness.WORK_SIDE's scale)
@@ -38,12 +45,21 @@ STRAND_LIKE = 8.0  # a piece whose reach squared is more than this times its are
 RIM = 5  # pixels just outside a shadow patch needed to tell whether its shade goes on
 LIMIT = 0.06  # share of the shot's product above which a kind of junk makes it not clean
 SPECKS = 3  # this many specks away from the product make it not clean, whatever their area
+BESIDE = (3, 7)  # px: the band around a thin piece that shows what lies beside it (past the
+# alignment's pixel or two, within reach of the piece)
+BESIDE_LIKE = 2.0  # border spreads: a pixel beside a thin piece this close to its colour ...
+BESIDE_SHARE = 0.6  # ... on this share of the band: the piece is the edge of what lies beside
+# it (skin, a prop, the sweep beside a wire), not a wire (which differs from both its sides).
+# Chosen so the odd-numbered development photos stay clean (their silver wires on pale linen
+# reach 0.4)
 
 KINDS = {
     "backdrop": "backdrop kept as product (between wires, links or loops, or around it)",
     "shadow": "the product's shadow kept as product",
     "lines": "lines of the backdrop (grain, creases) kept across the frame",
     "specks": "specks or a caption away from the product",
+    "reflection": "the product's reflection under it (glass, a mirror) kept as product",
+    "edges": "thin strips of what lies beside the product (skin, a prop, the sweep) kept",
 }
 
 
@@ -110,6 +126,45 @@ def _lines(placed: Mask, diff: Difference, side: int) -> Mask:
     return found
 
 
+def _edges(placed: Mask, diff: Difference, side: int) -> Mask:
+    """Thin pieces of ``placed`` coloured like most of what lies right beside them: the edge
+    of a neck, an ear or a prop, or a strip of the sweep along a wire, that the cut took for
+    a thin part. A wire or a chain differs from the backdrop on both its sides."""
+    width = max(3, round(LINE_WIDTH * side))
+    thin = placed & ~_opened(placed, width)
+    count, labels = cv2.connectedComponents(u8(thin), connectivity=8)
+    near, far = (
+        cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)) for r in BESIDE
+    )
+    inner = cv2.dilate(u8(placed), near) > 0
+    found = np.zeros_like(placed)
+    for label in range(1, count):
+        piece = labels == label
+        band = (cv2.dilate(u8(piece), far) > 0) & ~inner
+        if not band.any():
+            continue
+        # Its clearest quarter: a wire laid a pixel or two off still covers its own pixels
+        # there, and the backdrop beside it is nothing like them.
+        steps = diff.offset[piece]
+        size = np.linalg.norm(steps, axis=1)
+        colour = np.median(steps[size >= np.percentile(size, 75)], axis=0)
+        alike = np.linalg.norm(diff.offset[band] - colour, axis=1) < BESIDE_LIKE
+        if float(alike.mean()) >= BESIDE_SHARE:
+            found |= piece
+    return found
+
+
+def _scene(placed: Mask, reference: FloatImage) -> Mask:
+    """The product as the photo shows it around ``placed``: ``placed`` and what clearly
+    differs from the backdrop touching it (completeness.distinct). Its mirror image is
+    looked for in this, not in ``placed``: a cut that left the reflection out is not judged
+    on its own lower half (a stone darker below than above looks like a faded copy too)."""
+    seen = distinct(reference)
+    _, labels = cv2.connectedComponents(u8(seen), connectivity=8)
+    touching = np.unique(labels[cv2.dilate(u8(placed), np.ones((3, 3), np.uint8)) > 0])
+    return placed | np.isin(labels, touching[touching > 0])
+
+
 def _cut_through(patches: Mask, placed: Mask, diff: Difference) -> Mask:
     """The patches whose shade goes on past the cut's outline: a shadow the cut stopped
     short in, not a polished band's grey face (which the product itself surrounds)."""
@@ -154,12 +209,16 @@ def junk(reference: FloatImage, placed: Mask) -> Junk:
     shadow = _cut_through(_opened(placed & colour_like & shade, broad), placed, diff)
     lines = _lines(placed, diff, side)
     specks, count = _specks(placed, side)
+    mirror = placed & reflection(_scene(placed, reference), smoothed(diff.offset))
+    edges = _edges(placed, diff, side)
     area = max(1.0, float(placed.sum()))
     shares = {
         "backdrop": float(backdrop.sum()) / area,
         "shadow": float(shadow.sum()) / area,
         "lines": float(lines.sum()) / area,
         "specks": float(specks.sum()) / area,
+        "reflection": float(mirror.sum()) / area,
+        "edges": float(edges.sum()) / area,
     }
     return Junk(shares, count)
 

@@ -3,9 +3,8 @@
 A model sees a ring as a blob: its inside, where the backdrop shows through, and on a glossy
 sweep a piece of the product's mirror image below it come out as product. ``clear_holes``
 opens regions whose colour is the backdrop's. On a flat sweep, ``drop_spill`` cuts off the
-part of the mirror image below the product that the model's map spilled onto, and
-``open_floor`` opens the floor seen through a ring where it mirrors the band in grey. Cloth,
-whose weave shows through a pierced plate, is weave.py's.
+part of the mirror image below the product that the model's map spilled onto (a whole mirror
+image under the product is reflection.py's).
 """
 
 from __future__ import annotations
@@ -13,23 +12,17 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
+from agentic_image_gen.pixels.arrays import FloatImage, Mask, u8
 from agentic_image_gen.pixels.similarity import lab as lab_of
 from agentic_image_gen.providers.local.segment.background import Difference
 from agentic_image_gen.providers.local.segment.masks import components
 from agentic_image_gen.providers.local.segment.parameters import (
-    CHROMA,
-    DARK,
-    FADE,
-    FADE_DEPTH,
-    FADE_TREND,
     HOLE_LARGE,
     HOLE_LIKE,
     HOLE_MEAN,
     HOLE_MEAN_LARGE,
     HOLE_MIN,
     HOLE_MIN_TEXTURED,
-    OUTLINE,
     REFLECTED,
     SPILL_MAX,
     SURE,
@@ -122,40 +115,3 @@ def drop_spill(hard: Mask, rgb: FloatImage, prob: FloatImage, diff: Difference) 
             float((diff.any[beside] > HOLE_LIKE).mean()) >= REFLECTED
         )
     return np.asarray(hard & ~reflection[labels], bool)
-
-
-def _fades(region: Mask, away: FloatImage, lightness: FloatImage) -> bool:
-    """Whether ``region`` darkens with the distance ``away`` from the hole it was grown from:
-    the nearest third lighter than the farthest by ``FADE``, and the trend consistent."""
-    distance, light = away[region], lightness[region]
-    if distance.max() < FADE_DEPTH or np.ptp(light) == 0:
-        return False
-    near, far = np.percentile(distance, [33, 67])
-    step = float(light[distance <= near].mean() - light[distance >= far].mean())
-    return step >= FADE and float(np.corrcoef(distance, light)[0, 1]) <= FADE_TREND
-
-
-def open_floor(hard: Mask, rgb: FloatImage, diff: Difference) -> Mask:
-    """On a glossy sweep, open the floor seen through a ring where it mirrors the band: grey,
-    not the backdrop's colour, but its hue and no darker than a reflection gets. It is grown
-    from the ring's open inside by a watershed against the band (a strip inside the outline,
-    and whatever is coloured or dark), so it stops at the band's edge. A band's own inner
-    face is grown into just the same; what tells the floor is that its reflection fades
-    towards the hole (the farther from the band, the lighter), while the face is shaded by
-    the light."""
-    outside = exterior(hard)
-    holes = ~hard & ~outside
-    if diff.textured or not holes.any():
-        return hard
-    inward = f32(cv2.distanceTransform(u8(~outside), cv2.DIST_L2, 3))
-    floor_like = (diff.chroma <= CHROMA) & (diff.delta_l > -DARK)
-    markers = np.full(hard.shape, 2, np.int32)  # the band
-    markers[hard & floor_like & (inward > OUTLINE * max(hard.shape))] = 0
-    markers[outside] = 3
-    markers[holes] = 1
-    cv2.watershed(lab_bytes(rgb, SMOOTH), markers)
-    count, labels, _ = components(hard & (markers == 1))
-    away = f32(cv2.distanceTransform(u8(~holes), cv2.DIST_L2, 3))
-    lightness = f32(diff.delta_l)
-    floor = [label for label in range(1, count) if _fades(labels == label, away, lightness)]
-    return hard & ~np.isin(labels, floor)

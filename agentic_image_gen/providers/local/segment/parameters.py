@@ -16,7 +16,6 @@ what they use under their own short names.
 WORK_SIDE = 768
 MIN_PRODUCT = 0.0015  # of the frame: smaller is a speck, not a product to sell
 MIN_CONTRAST = 2.0  # distance from the backdrop (border spreads) of the product's clearest
-TRIM = 0.004  # of the longer side, peeled off the outline where it shows the backdrop
 
 # The backdrop, seen in the border band (background.py)
 
@@ -26,7 +25,7 @@ OUTLIERS = 0.05  # ... when at most this share of the border is so far: more is 
 DARK = 40.0  # Lab lightness below the backdrop that no soft shadow or floor reflection reaches
 
 
-# Holes: a ring's inside, a glossy floor, the spill past the outline (holes.py)
+# Holes: a ring's inside, the spill past the outline (holes.py)
 
 HOLE_LIKE = 2.5  # closer to the backdrop than this (border spreads): may be a hole
 HOLE_MEAN = 0.8  # ... and a hole's average colour this close to the backdrop's
@@ -38,26 +37,6 @@ HOLE_SMOOTH = 1.0  # px: the photo is smoothed this much before its edges decide
 THICK = 0.008  # of the longer side: a spill narrower than this is the outline's own blur
 SPILL_MAX = 0.05  # of the product: a larger hesitant piece is a part of it, not a reflection
 REFLECTED = 0.8  # share of a spill's outside neighbours that are not backdrop: a reflection
-OUTLINE = 0.015  # of the longer side: this deep inside the outline, a ring's band is sure
-CHROMA = 4.0  # more colourful than this (border spreads) is product: gold, a coloured stone
-FADE, FADE_TREND = 3.0, -0.3  # a floor's reflection darkens towards the band (Lab, correlation)
-FADE_DEPTH = 16  # px at work scale: a shallower region is too small to tell a fade from a
-# band's own shading (a ring photographed this small is left as the model saw it)
-
-
-# Cloth seen through an opening (weave.py)
-
-THREADS = 2.0  # px: a Gaussian this wide leaves the threads in the high-pass, not the shading
-REACH = 12  # px at work scale: the longest repeat looked for (a weave's is 4-8 px)
-SHORTEST = 3  # px: shorter steps correlate on any smooth texture, woven or not
-APART = 0.85  # sine of the least angle (about 60 degrees) between a weave's two directions
-WINDOW = 15  # px: the neighbourhood a pixel's weave is measured in (two or three repeats)
-WOVEN = 0.08  # the border's median weave score below which the backdrop is not woven
-WEAVE_MIN, WEAVE_SHARE = 0.12, 0.7  # a pixel's score: at least this, and this of the border's
-WEAVE_CLEAR = 0.8  # a seed's clearest weave (90th percentile) against the border's (75th): a mirror
-# image of the cloth in polished metal repeats more weakly than the cloth itself
-HUE = 2.5  # window-mean colour (a, b) this close to the backdrop's (border spreads): its hue
-PAST_WEAVE = 2.5  # px: smoothing that blurs the weave away but keeps a plate's edge
 
 
 # Thin parts a coarse map misses: chains, cords, hooks (strands.py)
@@ -90,14 +69,6 @@ ADJACENT = 1.5  # px: a piece this close already touches; nothing to draw betwee
 PATH_Z = 1.5  # a path's mean deviation for it to count as the line that joins
 
 
-# A wooden backdrop's grain, which is not a strand (grain.py)
-
-COHERENT = 0.5  # structure-tensor coherence of a backdrop with a grain (wood: 0.6-0.7)
-ALONG = 12.0  # degrees from the grain's direction within which a straight line is grain
-STRAIGHT = 0.006  # of the frame: a straight line's pixels stray no farther (sd) from its axis
-GRAIN_CLEAR = 0.02  # of the frame: the band around the product left out of the grain's measure
-
-
 # A thin part's alpha from the photo's colours (matte.py)
 
 TEXTURE = 90  # percentile of the backdrop's own deviation that the weave or grain reaches
@@ -108,3 +79,21 @@ MIN_STEP = 0.08  # RGB distance: a strand less distinct than this above the text
 # GrabCut, the segmenter without a model (classical.py)
 
 CLASSICAL_SIDE = 512
+
+
+# A mirror image under the product, on glass, a mirror or a glossy floor (reflection.py)
+
+MIRROR_FIT = 0.6  # IoU of the part under an axis, flipped up, with the product as deep above it
+DIMMER = 0.85  # ... and its step from the backdrop at most this share of its original's
+# (medians, where the original stands out from the backdrop): a reflection loses light and
+# colour (glass returns a few percent, a mirror less than all); a ring standing upright
+# mirrors its own top, and a kept shadow under a product continues its lower half, but
+# both are as distinct as what they mirror
+FADED = 0.35  # share of the part's step from the backdrop that its faded original leaves
+# unexplained, at most: a reflection keeps its original's hue (a band under a stone does not)
+REFLECTION_MIN = 0.04  # of the product: a smaller part under it is the outline's own shading
+MIRRORED = 0.4  # correlation of its steps from the backdrop with its original's, flipped: a
+# reflection repeats the detail it mirrors (the ring on glass: 0.6; a copper fold's matte
+# lower face under its polished upper one: 0.1)
+MATCH = 4.0  # px at work scale: a reflection is compared with its original this blurred
+AXIS_REACH = 0.6  # of the product's height: the axis is looked for in its lower half only

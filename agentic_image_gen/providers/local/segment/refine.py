@@ -3,11 +3,12 @@
 Saliency models see a ring as a blob and a chain as noise. On a copy at most ``WORK_SIDE``
 pixels on its longer side (so the cost stays bounded), this clears regions that show the
 backdrop (holes.py: a ring's inside, the gap in a necklace, the contact shadow, a glossy
-floor's mirror image; weave.py: cloth seen through a pierced plate), drops specks, and adds
-thin parts that hang on the product (strands.py: chains, cords, hooks, bails). The hard mask
-then gets a soft edge from a guided filter that follows the full-resolution photo, thin parts
-their alpha from the photo's colours (matte.py: the guided filter would smear a wire's band
-over the cloth around it), and edge colours are decontaminated of the backdrop's colour.
+sweep's spill), drops the product's mirror image under it on glass or a mirror
+(reflection.py), drops specks, and adds thin parts that hang on the product (strands.py:
+chains, cords, hooks, bails). The hard mask then gets a soft edge from a guided filter that
+follows the full-resolution photo, thin parts their alpha from the photo's colours (matte.py:
+the guided filter would smear a wire's band over the cloth around it), and edge colours are
+decontaminated of the backdrop's colour.
 """
 
 from __future__ import annotations
@@ -22,19 +23,17 @@ from agentic_image_gen.pixels.alpha import OPAQUE
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.pixels.boxes import box
 from agentic_image_gen.providers.local.segment.background import Difference, difference
-from agentic_image_gen.providers.local.segment.holes import clear_holes, drop_spill, open_floor
+from agentic_image_gen.providers.local.segment.holes import clear_holes, drop_spill
 from agentic_image_gen.providers.local.segment.masks import drop_specks
 from agentic_image_gen.providers.local.segment.matte import strand_alpha
 from agentic_image_gen.providers.local.segment.parameters import (
-    HOLE_LIKE,
     MIN_CONTRAST,
     MIN_PRODUCT,
     STRAND,
-    TRIM,
     WORK_SIDE,
 )
+from agentic_image_gen.providers.local.segment.reflection import reflection, smoothed
 from agentic_image_gen.providers.local.segment.strands import add_thin_parts
-from agentic_image_gen.providers.local.segment.weave import open_weave
 
 
 def guided_filter(guide: FloatImage, source: FloatImage, radius: int, eps: float) -> FloatImage:
@@ -52,16 +51,6 @@ def guided_filter(guide: FloatImage, source: FloatImage, radius: int, eps: float
     return f32(local_mean(a) * guide + local_mean(b))
 
 
-def trim_edge(hard: Mask, diff: Difference) -> Mask:
-    """Peel backdrop-coloured pixels off the outline, a pixel at a time, ``TRIM`` of the
-    longer side deep: a model's map, upsampled from its small side, overhangs the product by
-    a few pixels, and a white rim left there is a halo on any darker page."""
-    for _ in range(1 + round(TRIM * max(hard.shape))):
-        rim = hard & ~(cv2.erode(u8(hard), np.ones((3, 3), np.uint8)) > 0)
-        hard = hard & ~(rim & (diff.any < HOLE_LIKE))
-    return hard
-
-
 class Refined(NamedTuple):
     hard: Mask  # the whole product at work scale
     diff: Difference
@@ -73,10 +62,10 @@ def hard_mask(small: FloatImage, prob: FloatImage, coarse: bool = True) -> Refin
 
     A ``coarse`` map (U²-Netp's 320 px, GrabCut's) gets every step. A fine map (IS-Net's and
     BiRefNet's 1024 px) gets only those that do not assume a coarse one: opening the holes
-    that show the backdrop (a ring's inside, cloth through an opening) and dropping specks.
-    The steps tuned to a coarse map's faults stay off for it until they are measured on
-    its maps (no model hub here): the spill past the outline and the overhang peeled off the
-    edge (an upsampled map's), the glossy floor, and the thin parts a coarse map misses."""
+    that show the backdrop (a ring's inside), dropping a mirror image under the product, and
+    dropping specks. The steps tuned to a coarse map's faults stay off for it until they are
+    measured on its maps (no model hub here): the spill past the outline (an upsampled
+    map's) and the thin parts a coarse map misses."""
     diff = difference(small)
     hard = drop_specks(prob > 0.5)
     # The 90th percentile: a model's filled ring is mostly backdrop, its band is not.
@@ -88,14 +77,15 @@ def hard_mask(small: FloatImage, prob: FloatImage, coarse: bool = True) -> Refin
         )
     hard = clear_holes(hard, diff)
     if coarse:
-        hard = open_floor(drop_spill(hard, small, prob, diff), small, diff)
-    hard = open_weave(hard, small, diff)
-    if coarse:
-        hard = trim_edge(hard, diff)
+        hard = drop_spill(hard, small, prob, diff)
+    mirror = reflection(hard, smoothed(diff.offset))
+    hard = hard & ~mirror
     hard = drop_specks(cv2.morphologyEx(u8(hard), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0)
     body = hard
     if coarse:
         hard = add_thin_parts(body, diff)  # after the speck filter: a strand may stand apart
+        # The reflection's own edges look like strands: nothing is added back inside it.
+        hard &= ~(cv2.dilate(u8(mirror), np.ones((5, 5), np.uint8)) > 0) | body
     share = float(hard.mean())
     if share < MIN_PRODUCT:
         raise UnusableReference(

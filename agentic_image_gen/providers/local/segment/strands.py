@@ -14,9 +14,8 @@ texture's lines are the many, a strand's the few): a pixel counts when its local
 deviations out (a wire is a line along its length; weave, grain clusters and petals are not).
 Dark and light lines are found apart, so a dark line running beside a light one in the
 backdrop's hue can be told for the wire's cast shadow. The pieces then keep the strand's own
-colour (a petal or linen caught at the edge is shed), straight lines along a wooden
-backdrop's grain are dropped (grain.py), and pieces join the product, or one another, along
-the cheapest line-like path (bridges.py).
+colour (a petal or linen caught at the edge is shed), and pieces join the product, or one
+another, along the cheapest line-like path (bridges.py).
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ import numpy as np
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.providers.local.segment.background import Difference, local_backdrop
 from agentic_image_gen.providers.local.segment.bridges import join
-from agentic_image_gen.providers.local.segment.grain import along_grain, grain_of
 from agentic_image_gen.providers.local.segment.masks import components
 from agentic_image_gen.providers.local.segment.parameters import (
     BRIDGE,
@@ -260,11 +258,9 @@ def add_thin_parts(hard: Mask, diff: Difference) -> Mask:
     pieces = _not_shadows(short, hard, diff)
     own = _own_colour(pieces, _beside(pieces, hard, diff, width), diff, width)
     # Keep the pieces that are still strands once shed of what is not their colour, as they
-    # are (a wire two pixels wide) or with specks cut off at their narrow necks, and not the
-    # wood's grain.
+    # are (a wire two pixels wide) or with specks cut off at their narrow necks.
     necks = cv2.morphologyEx(u8(own), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
     pieces = _strands(own, width, round(SHORT * side)) | _strands(necks, width, round(SHORT * side))
-    pieces &= ~along_grain(pieces, grain_of(diff.delta_l, hard))
     assert steps is not None
     strength = f32(np.maximum(*steps))  # how line-like each pixel is, for the joining paths
     joined = join(hard, pieces, strength, touch, reach, always=np.zeros_like(hard))
