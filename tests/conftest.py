@@ -74,11 +74,16 @@ def ray_cluster(
     import os
     import re
     import secrets
+    import shutil
     import signal
     import subprocess
+    import tempfile
     import time
 
     log = tmp_path_factory.mktemp("ray") / "ray-start.log"
+    # Its own temporary folder (short: Ray's sockets live there), so the machine's record of
+    # its latest cluster (/tmp/ray), which ray.init and "auto" read, is left alone.
+    temp = tempfile.mkdtemp(prefix="aig-ray-")
     auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
     with (
         FakeOpenAIServer(validator=spec_validator) as fake,
@@ -95,7 +100,8 @@ def ray_cluster(
         pytest.importorskip("ray", reason="the ray extra is not installed")
         head = subprocess.Popen(
             [str(Path(sys.executable).with_name("ray")), "start", "--head", "--port=0",
-             "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats", "--block"],
+             "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
+             f"--temp-dir={temp}", "--block"],
             stdout=sink, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )
         try:
@@ -116,6 +122,7 @@ def ray_cluster(
                 head.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(head.pid, signal.SIGKILL)
+            shutil.rmtree(temp, ignore_errors=True)
 
 
 # =================================================================================================

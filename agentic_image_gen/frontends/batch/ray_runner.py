@@ -148,7 +148,9 @@ class RayRunner:
                 # In the main thread (Ray installs its signal handlers there); a few seconds
                 # before anything else of the batch runs.
                 ray.init(
-                    address=self.address,
+                    # "local": a new cluster for the batch, never one found on this machine
+                    # (Ray's default would attach to the last one started here, even a dead one)
+                    address=self.address or "local",
                     include_dashboard=False,
                     log_to_driver=False,
                     configure_logging=False,
