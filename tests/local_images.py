@@ -161,6 +161,26 @@ def mirrored_pendant() -> tuple[np.ndarray, np.ndarray]:
     return product, mirrored
 
 
+def cutout_of(mask: np.ndarray, rgb: np.ndarray | None = None) -> Any:
+    """The cutter's Cutout of ``mask`` (a drawn segmentation), its colours from ``rgb``."""
+    from agentic_image_gen.providers.local.cutout import Cutout
+
+    rows, cols = np.nonzero(mask)
+    top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    height, width = mask.shape
+    colours = np.zeros((*mask.shape, 3), np.float32) if rgb is None else rgb
+    return Cutout(
+        rgb=np.ascontiguousarray(colours[top:bottom, left:right]),
+        alpha=mask[top:bottom, left:right].astype(np.float32),
+        centre=((left + right) / 2 / width, (top + bottom) / 2 / height),
+        extent=((right - left) / width, (bottom - top) / height),
+        from_alpha_channel=False,
+        segmenter="u2netp",
+        origin=(int(left), int(top)),
+        source_size=(width, height),
+    )
+
+
 def _loopback(host: Any) -> bool:
     if host in ("localhost", "", None):
         return True

@@ -9,7 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from local_images import block_network, encode, pendant_on_a_mirror  # noqa: F401
+from local_images import block_network, cutout_of, encode, pendant_on_a_mirror  # noqa: F401
 
 from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.types import (
@@ -21,7 +21,6 @@ from agentic_image_gen.core.types import (
 )
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.local import cutout
-from agentic_image_gen.providers.local.cutout import Cutout
 from agentic_image_gen.providers.local.junk import junk, small_reference
 from agentic_image_gen.providers.local.studio import StudioGenerator
 from agentic_image_gen.providers.local.technical import TechnicalEvaluator
@@ -121,25 +120,9 @@ def test_junk_kept_by_a_cut_is_found_and_named_and_a_clean_cut_is_clean(name: st
     assert found.shares[kind] > 0.06
 
 
-def _cutout(rgb: np.ndarray, mask: np.ndarray) -> Cutout:
-    rows, cols = np.nonzero(mask)
-    top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
-    height, width = mask.shape
-    return Cutout(
-        rgb=np.ascontiguousarray(rgb[top:bottom, left:right]),
-        alpha=mask[top:bottom, left:right].astype(np.float32),
-        centre=((left + right) / 2 / width, (top + bottom) / 2 / height),
-        extent=((right - left) / width, (bottom - top) / height),
-        from_alpha_channel=False,
-        segmenter="u2netp",
-        origin=(int(left), int(top)),
-        source_size=(width, height),
-    )
-
-
 async def _judged(rgb: np.ndarray, mask: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The studio's shot of the cut ``mask`` of photo ``rgb``, judged against the photo."""
-    monkeypatch.setattr(cutout, "cut_out", lambda data, segmenter: _cutout(rgb, mask))
+    monkeypatch.setattr(cutout, "cut_out", lambda data, segmenter: cutout_of(mask, rgb))
     ref = ReferenceImage("loops.png", encode(rgb), "image/png", 0, 0)
     prompt = "silver wire earrings, centered"
     settings = ImageSettings(background=Background.TRANSPARENT, size="512x512")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from local_images import cutout_of
 
 from agentic_image_gen.pixels.product import largest_parts
 from agentic_image_gen.providers.local.completeness import align, completeness, distinct
@@ -175,22 +176,6 @@ def test_a_loop_broken_at_a_glint_is_closed_when_both_halves_hang_on_the_product
     assert not joined[60, 60]  # and nothing across its inside
 
 
-def _cut_of(mask: np.ndarray) -> Cutout:
-    rows, cols = np.nonzero(mask)
-    top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
-    height, width = mask.shape
-    return Cutout(
-        rgb=np.zeros((bottom - top, right - left, 3), np.float32),
-        alpha=mask[top:bottom, left:right].astype(np.float32),
-        centre=((left + right) / 2 / width, (top + bottom) / 2 / height),
-        extent=((right - left) / width, (bottom - top) / height),
-        from_alpha_channel=False,
-        segmenter="u2netp",
-        origin=(int(left), int(top)),
-        source_size=(width, height),
-    )
-
-
 def test_the_rod_the_earrings_hang_on_is_not_a_lost_part_but_a_lost_hook_is() -> None:
     """Two gold earrings hang by their hooks on a grey rod that crosses the whole frame on a
     white sweep: the cut that keeps the earrings only is whole; one that lost a hook is not."""
@@ -205,7 +190,7 @@ def test_the_rod_the_earrings_hang_on_is_not_a_lost_part_but_a_lost_hook_is() ->
         cv2.circle(earrings, (x, 250), 50, 1, -1)  # the leaf
     rgb[earrings > 0] = (0.8, 0.62, 0.25)
     seen = distinct(rgb)
-    cut = _cut_of(earrings > 0)
+    cut = cutout_of(earrings > 0)
     solid = largest_parts(cut.alpha > 0.5)
     whole = completeness(solid, cut, seen)
     assert whole is not None and whole.whole, whole
