@@ -27,7 +27,7 @@ from PIL import Image
 from agentic_image_gen.pixels.alpha import solid
 from agentic_image_gen.pixels.arrays import FloatImage
 from agentic_image_gen.pixels.decode import decode
-from agentic_image_gen.providers.local.completeness import completeness, distinct
+from agentic_image_gen.providers.local.completeness import completeness
 from agentic_image_gen.providers.local.cutout import Cutout, cut_out
 from agentic_image_gen.providers.local.junk import shot_junk, small_reference
 from agentic_image_gen.providers.local.segment import SegmenterPool
@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             data = photo.read_bytes()
             rgb = decode(data).rgb
-            seen, small = distinct(rgb), small_reference(rgb)
+            small = small_reference(rgb)
+            seen = small.seen  # what clearly differs from the backdrop, at the judging size
             truth_path = masks / (photo.stem + ".png")
             truth = (
                 np.asarray(Image.open(truth_path).convert("L")) > 127

@@ -270,7 +270,8 @@ def completeness(
     missing = seen & ~near & np.isin(labels, attached[attached > 0])
     parts, big = _pieces(missing, placed)
     big = np.array([label for label in big if not _mirror_image(parts == label, placed)], int)
-    parts, big = _pieces(np.isin(parts, big) & ~_props(np.isin(parts, big), reach), placed)
+    lost = np.isin(parts, big)
+    parts, big = _pieces(lost & ~_props(lost, reach), placed)  # what it hangs on is no part
     missing = np.isin(parts, big)
     if not exact:  # an opaque shot's measure cannot see a wire: only thick pieces count
         thickness = cv2.distanceTransform(u8(missing), cv2.DIST_L2, 3)

@@ -19,19 +19,19 @@ clean, which caps the score as a missing part does.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
-from agentic_image_gen.providers.local.completeness import POSE_MIN, align, distinct
+from agentic_image_gen.providers.local.completeness import POSE_MIN, WORK_SIDE, align, distinct
 from agentic_image_gen.providers.local.cutout import Cutout
 from agentic_image_gen.providers.local.segment.background import Difference, difference
 from agentic_image_gen.providers.local.segment.parameters import DARK
 from agentic_image_gen.providers.local.segment.reflection import reflection, smoothed
 from agentic_image_gen.providers.local.segment.strands import thin_lines
 
-WORK_SIDE = 512  # the reference is judged at this size (completeness.WORK_SIDE's scale)
 LIKE = 1.5  # border spreads: closer than this in colour and lightness is the backdrop itself
 SHADE = 1.5  # border spreads darker than the backdrop (and in its colour): a shadow's tone
 SMOOTH = 0.02  # lightness spread (0-1) over 5 px below which a darker patch is a soft shadow
@@ -83,12 +83,22 @@ class Junk:
         return not self.found
 
 
-def small_reference(rgb: FloatImage) -> FloatImage:
-    """The reference photo at the judging size."""
+class Reference(NamedTuple):
+    """The reference photo at the judging size (completeness.WORK_SIDE) and what every shot
+    is judged against, measured once per run: its step from the backdrop, and what clearly
+    differs from that backdrop (completeness.distinct)."""
+
+    rgb: FloatImage
+    diff: Difference
+    seen: Mask
+
+
+def small_reference(rgb: FloatImage) -> Reference:
     height, width = rgb.shape[:2]
     scale = min(1.0, WORK_SIDE / max(height, width))
     size = (round(width * scale), round(height * scale))
-    return f32(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+    small = f32(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+    return Reference(small, difference(small), distinct(small))
 
 
 def _opened(mask: Mask, side: int) -> Mask:
@@ -154,12 +164,11 @@ def _edges(placed: Mask, diff: Difference, side: int) -> Mask:
     return found
 
 
-def _scene(placed: Mask, reference: FloatImage) -> Mask:
+def _scene(placed: Mask, seen: Mask) -> Mask:
     """The product as the photo shows it around ``placed``: ``placed`` and what clearly
-    differs from the backdrop touching it (completeness.distinct). Its mirror image is
-    looked for in this, not in ``placed``: a cut that left the reflection out is not judged
-    on its own lower half (a stone darker below than above looks like a faded copy too)."""
-    seen = distinct(reference)
+    differs from the backdrop touching it (``seen``). Its mirror image is looked for in this,
+    not in ``placed``: a cut that left the reflection out is not judged on its own lower half
+    (a stone darker below than above looks like a faded copy too)."""
     _, labels = cv2.connectedComponents(u8(seen), connectivity=8)
     touching = np.unique(labels[cv2.dilate(u8(placed), np.ones((3, 3), np.uint8)) > 0])
     return placed | np.isin(labels, touching[touching > 0])
@@ -197,10 +206,10 @@ def _specks(placed: Mask, side: int) -> tuple[Mask, int]:
     return np.isin(labels, specks), len(specks)
 
 
-def junk(reference: FloatImage, placed: Mask) -> Junk:
+def junk(reference: Reference, placed: Mask) -> Junk:
     """What of ``placed`` (the shot's product on ``reference``, both at the judging size) is
     not product (CPU-bound)."""
-    diff = difference(reference)
+    diff = reference.diff
     side = max(placed.shape)
     broad = max(3, round(BROAD * side))
     colour_like = diff.chroma < LIKE
@@ -209,7 +218,7 @@ def junk(reference: FloatImage, placed: Mask) -> Junk:
     shadow = _cut_through(_opened(placed & colour_like & shade, broad), placed, diff)
     lines = _lines(placed, diff, side)
     specks, count = _specks(placed, side)
-    mirror = placed & reflection(_scene(placed, reference), smoothed(diff.offset))
+    mirror = placed & reflection(_scene(placed, reference.seen), smoothed(diff.offset))
     edges = _edges(placed, diff, side)
     area = max(1.0, float(placed.sum()))
     shares = {
@@ -223,11 +232,11 @@ def junk(reference: FloatImage, placed: Mask) -> Junk:
     return Junk(shares, count)
 
 
-def shot_junk(shot_mask: Mask, cut: Cutout, reference: FloatImage) -> Junk | None:
+def shot_junk(shot_mask: Mask, cut: Cutout, reference: Reference) -> Junk | None:
     """The junk the shot shows: its product (``shot_mask``, every solid pixel, specks
     included) laid onto the reference (at the judging size) as completeness lays it; None
     when the shot does not show the product in the reference's pose."""
-    aligned = align(shot_mask, cut, (reference.shape[0], reference.shape[1]))
+    aligned = align(shot_mask, cut, (reference.rgb.shape[0], reference.rgb.shape[1]))
     if aligned is None or aligned[1] < POSE_MIN or not aligned[0].any():
         return None
     return junk(reference, aligned[0])

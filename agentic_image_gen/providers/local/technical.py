@@ -39,7 +39,13 @@ from agentic_image_gen.providers.local.completeness import (
 )
 from agentic_image_gen.providers.local.cutout import Cutout, cutout_for
 from agentic_image_gen.providers.local.cutting import prepare_cutting
-from agentic_image_gen.providers.local.junk import Junk, junk_line, shot_junk, small_reference
+from agentic_image_gen.providers.local.junk import (
+    Junk,
+    Reference,
+    junk_line,
+    shot_junk,
+    small_reference,
+)
 from agentic_image_gen.providers.local.segment import pool_for
 
 WORST_NAMED = 3  # how many failing checks the feedback spells out with their fixes
@@ -157,9 +163,9 @@ async def reference_parts(reference: ReferenceImage, shared: dict[str, Any], cut
     return await asyncio.shield(cache[key])
 
 
-async def reference_photo(reference: ReferenceImage, shared: dict[str, Any]) -> FloatImage:
-    """The reference photo at the size junk is judged at, once per run and reference."""
-    cache: dict[str, asyncio.Task[FloatImage]] = shared.setdefault(PHOTO_KEY, {})
+async def reference_photo(reference: ReferenceImage, shared: dict[str, Any]) -> Reference:
+    """The reference photo as junk judges shots against it, once per run and reference."""
+    cache: dict[str, asyncio.Task[Reference]] = shared.setdefault(PHOTO_KEY, {})
     key = hashlib.sha256(reference.data).hexdigest()
     if key not in cache:
         look = asyncio.to_thread(lambda: small_reference(decode(reference.data).rgb))
@@ -167,7 +173,7 @@ async def reference_photo(reference: ReferenceImage, shared: dict[str, Any]) -> 
     return await asyncio.shield(cache[key])
 
 
-def junk_of(data: bytes, cut: Cutout, photo: FloatImage) -> Junk | None:
+def junk_of(data: bytes, cut: Cutout, photo: Reference) -> Junk | None:
     """What the shot keeps that is not the product (junk.py; CPU-bound): an alpha shot's
     every solid pixel, an opaque shot's every faint part."""
     image = decode(data)
