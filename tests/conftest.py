@@ -18,6 +18,18 @@ if _TESTS_DIR not in sys.path:
 from fakes import FakeOpenAIServer, OpenAPIValidator  # noqa: E402
 from helpers import TEST_KEY, RayCluster  # noqa: E402
 
+# Fixtures started once per worker that must stay one per test run: every test using one of
+# them goes to the same pytest-xdist worker (``--dist loadgroup``).
+_ONE_PER_RUN = {"ray_cluster": "ray", "chromium": "browser"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, group in _ONE_PER_RUN.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(group))
+
 
 @pytest.fixture(scope="session")
 def spec_validator() -> OpenAPIValidator:
