@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 from web_server import FAST, RING, WebServer, sse_events, start_run, wait_for
 
+from agentic_image_gen.core.types import MAX_REFERENCE_BYTES
 from agentic_image_gen.frontends.web.security import PAGE_CSP, REPORT_CSP
 
 
@@ -132,7 +133,7 @@ def png(width: int, height: int) -> bytes:
     [
         ("notes.txt", b"not an image at all", 400, "'notes.txt' is not a readable image"),
         ("bomb.png", png(15_000, 15_000), 400, "is 15000x15000 px (225 MP); the limit is 200 MP"),
-        ("huge.jpg", b"\xff" * (20 * 2**20 + 1), 413, "huge.jpg is over the 20 MB limit"),
+        ("huge.jpg", b"\xff" * (MAX_REFERENCE_BYTES + 1), 413, "huge.jpg is over the 100 MB limit"),
     ],
 )
 def test_uploads_are_checked_like_cli_references(
@@ -148,7 +149,7 @@ def test_uploads_are_checked_like_cli_references(
 
 
 def test_a_body_over_the_cap_is_413(client: httpx.Client) -> None:
-    files = [("refs", (f"r{n}.jpg", b"\0" * (20 * 2**20))) for n in range(9)]
+    files = [("refs", (f"r{n}.jpg", b"\0" * (MAX_REFERENCE_BYTES * 3 // 4))) for n in range(3)]
     assert post_run(client, FAST, files).status_code == 413
 
 

@@ -108,6 +108,11 @@ class ImageSettings(BaseModel):
         return int(width), int(height)
 
 
+# A reference's largest file: a medium-format camera's JPEG (up to inputs/imaging.MAX_PIXELS)
+# fits. Every way in (a path, a download, a web upload) is capped by it.
+MAX_REFERENCE_BYTES = 100 * 2**20
+
+
 @dataclass(frozen=True)
 class ReferenceImage:
     """A reference image loaded and checked once; providers decide how to send it."""

@@ -10,7 +10,7 @@ from PIL import Image
 from agentic_image_gen.core.errors import InputError
 from agentic_image_gen.inputs.imaging import NotAnImage, decode_image
 
-MAX_MASK_BYTES = 20 * 1024 * 1024
+MAX_MASK_BYTES = 20 * 2**20
 # Alpha below this is "change here"; at or above it, "keep" (a brush's soft edge counts as
 # painted from half way).
 TRANSPARENT_BELOW = 128
@@ -21,7 +21,9 @@ def edit_mask(data: bytes, size: tuple[int, int]) -> bytes:
     region is to change, opaque elsewhere. Raises InputError (one line) when it is not an
     image, has another size, or marks nothing (CPU-bound: run it in a thread)."""
     if len(data) > MAX_MASK_BYTES:
-        raise InputError(f"the mask is {len(data) / 2**20:.1f} MB; the limit is 20 MB")
+        raise InputError(
+            f"the mask is {len(data) / 2**20:.1f} MB; the limit is {MAX_MASK_BYTES // 2**20} MB"
+        )
     try:
         decoded = decode_image(data)
     except NotAnImage as exc:

@@ -13,12 +13,10 @@ from PIL import Image
 
 from agentic_image_gen.core.errors import ReferenceImageError
 from agentic_image_gen.core.redact import shown, without_secrets
-from agentic_image_gen.core.types import ReferenceImage
+from agentic_image_gen.core.types import MAX_REFERENCE_BYTES, ReferenceImage
 from agentic_image_gen.inputs.imaging import NotAnImage, decode_image
 from agentic_image_gen.inputs.safe_http import Fetched, FetchError, SafeFetcher, UnsafeTarget
 
-# A medium-format camera's JPEG (up to inputs/imaging.MAX_PIXELS) fits; a download is capped.
-MAX_REFERENCE_BYTES = 100 * 1024 * 1024
 MAX_REDIRECTS = 5
 # Sent as-is when already compact; otherwise downscaled to this longer side, which keeps
 # enough detail for engravings and stone facets while keeping the upload small.

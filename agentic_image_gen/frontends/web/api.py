@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from agentic_image_gen.core.config import problems
 from agentic_image_gen.core.errors import AigError
+from agentic_image_gen.core.types import MAX_REFERENCE_BYTES
 from agentic_image_gen.engine.installed import describe_providers
 from agentic_image_gen.frontends.web.intake import (
     DecisionBody,
@@ -24,10 +25,12 @@ from agentic_image_gen.frontends.web.intake import (
 )
 from agentic_image_gen.frontends.web.manager import RunManager, WebRun, one_line
 
-# The HTTP layer's caps; the engine checks each reference again (its own 20 MB limit).
-MAX_UPLOAD_BYTES = 20 * 2**20
+# The HTTP layer's caps: a photo as large as the command line takes; the engine checks each
+# reference again.
+MAX_UPLOAD_BYTES = MAX_REFERENCE_BYTES
 MAX_UPLOADS = 8
-MAX_RUN_BODY = MAX_UPLOADS * MAX_UPLOAD_BYTES + 2**20
+# A request is held in memory: a run's photos together weigh at most two of the largest.
+MAX_RUN_BODY = 2 * MAX_UPLOAD_BYTES + 2**20
 router = APIRouter(prefix="/api", tags=["runs"])
 
 

@@ -20,7 +20,13 @@ from agentic_image_gen.core.events import stop_label
 from agentic_image_gen.core.profiles import PROFILES
 from agentic_image_gen.core.types import STANDARD_SIZES, Background, OutputFormat, Quality
 from agentic_image_gen.engine.installed import describe_providers
-from agentic_image_gen.frontends.web.api import MAX_UPLOAD_BYTES, MAX_UPLOADS, Manager, Run
+from agentic_image_gen.frontends.web.api import (
+    MAX_RUN_BODY,
+    MAX_UPLOAD_BYTES,
+    MAX_UPLOADS,
+    Manager,
+    Run,
+)
 from agentic_image_gen.frontends.web.intake import Refused
 from agentic_image_gen.frontends.web.manager import RunManager, WebRun
 
@@ -66,6 +72,7 @@ async def new_page(request: Request, manager: Manager) -> HTMLResponse:
         max_iterations=MAX_ITERATIONS_LIMIT,
         max_uploads=MAX_UPLOADS,
         max_upload_mb=MAX_UPLOAD_BYTES // 2**20,
+        max_total_mb=MAX_RUN_BODY // 2**20,
         allow_private=manager.allow_private,
     )
 
