@@ -29,8 +29,10 @@ from agentic_image_gen.frontends.web.manager import RunManager, WebRun, one_line
 # reference again.
 MAX_UPLOAD_BYTES = MAX_REFERENCE_BYTES
 MAX_UPLOADS = 8
-# A request is held in memory: a run's photos together weigh at most two of the largest.
-MAX_RUN_BODY = 2 * MAX_UPLOAD_BYTES + 2**20
+# A request is held in memory: a run's photos together weigh at most two of the largest;
+# the body may carry 1 MB more (the settings, the multipart framing).
+MAX_RUN_PHOTOS_BYTES = 2 * MAX_UPLOAD_BYTES
+MAX_RUN_BODY = MAX_RUN_PHOTOS_BYTES + 2**20
 router = APIRouter(prefix="/api", tags=["runs"])
 
 

@@ -21,7 +21,7 @@ from agentic_image_gen.core.profiles import PROFILES
 from agentic_image_gen.core.types import STANDARD_SIZES, Background, OutputFormat, Quality
 from agentic_image_gen.engine.installed import describe_providers
 from agentic_image_gen.frontends.web.api import (
-    MAX_RUN_BODY,
+    MAX_RUN_PHOTOS_BYTES,
     MAX_UPLOAD_BYTES,
     MAX_UPLOADS,
     Manager,
@@ -72,7 +72,7 @@ async def new_page(request: Request, manager: Manager) -> HTMLResponse:
         max_iterations=MAX_ITERATIONS_LIMIT,
         max_uploads=MAX_UPLOADS,
         max_upload_mb=MAX_UPLOAD_BYTES // 2**20,
-        max_total_mb=MAX_RUN_BODY // 2**20,
+        max_total_mb=MAX_RUN_PHOTOS_BYTES // 2**20,
         allow_private=manager.allow_private,
     )
 
