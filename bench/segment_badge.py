@@ -34,15 +34,18 @@ UNCHANGED = 0.95  # the issue's bar
 
 
 def with_badge(photo: Path, corner: str) -> bytes:
-    """``photo`` as PNG bytes with the red badge in ``corner`` (t/b then l/r)."""
-    pixels = np.asarray(ImageOps.exif_transpose(Image.open(photo)).convert("RGB")).copy()
+    """``photo`` as PNG bytes with the red badge in ``corner`` (t/b then l/r), and the
+    photo's colour profile (without it, a photo in another colour space would change all
+    over, not only in its corner)."""
+    image = Image.open(photo)
+    pixels = np.asarray(ImageOps.exif_transpose(image).convert("RGB")).copy()
     height, width = pixels.shape[:2]
     side, margin = round(BADGE * min(height, width)), round(MARGIN * min(height, width))
     top = margin if corner[0] == "t" else height - margin - side
     left = margin if corner[1] == "l" else width - margin - side
     pixels[top : top + side, left : left + side] = RED
     buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "PNG")
+    Image.fromarray(pixels).save(buffer, "PNG", icc_profile=image.info.get("icc_profile"))
     return buffer.getvalue()
 
 
