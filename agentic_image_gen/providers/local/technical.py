@@ -52,10 +52,10 @@ from agentic_image_gen.providers.local.segment import pool_for
 
 WORST_NAMED = 3  # how many failing checks the feedback spells out with their fixes
 INCOMPLETE_CAP = 60  # the score of a product that is not whole, whatever else is right
+NOT_AS_ASKED_CAP = 60  # ... of a shot whose scene is not the one the prompt asks for
 PASSING: int = RunConfig.model_fields["threshold"].default  # the loop's default threshold
 # A cut that keeps some backdrop under junk.LIMIT scores at most just under PASSING, down to
 # INCOMPLETE_CAP as the backdrop reaches that limit (junk.Junk.dirt).
-NOT_AS_ASKED_CAP = 60  # ... of a shot whose scene is not the one the prompt asks for
 SEEN_KEY = "local.reference_parts"  # the run's cache of independent looks at the references
 PHOTO_KEY = "local.reference_photos"  # ... of the references at junk.WORK_SIDE
 SECOND_OPINION = "u2netp"  # the segmenter that double-checks a cut made by any other

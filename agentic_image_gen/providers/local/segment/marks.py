@@ -59,7 +59,7 @@ def without_marks(rgb: FloatImage) -> FloatImage:
         return rgb
     count, labels, stats = components(marks)
     clean = rgb.copy()
-    pad = 8
+    pad = 8  # px of the photo around a mark that its fill is drawn from (inpaint radius 3)
     for label in range(1, count):
         x, y, w, h = stats[label, :4]
         top, left = max(0, y - pad), max(0, x - pad)
