@@ -27,6 +27,7 @@ from PIL import Image
 from agentic_image_gen.pixels.alpha import solid
 from agentic_image_gen.pixels.arrays import FloatImage
 from agentic_image_gen.pixels.decode import decode
+from agentic_image_gen.providers.local import cutout as cutout_module
 from agentic_image_gen.providers.local.completeness import completeness
 from agentic_image_gen.providers.local.cutout import Cutout, cut_out
 from agentic_image_gen.providers.local.junk import shot_junk, small_reference
@@ -55,6 +56,8 @@ STEPS: dict[str, tuple[Any, str, Callable[..., Any]]] = {
 for _name, _attribute in (("floor", "open_floor"), ("weave", "open_weave")):
     if hasattr(refine_module, _attribute):
         STEPS[_name] = (refine_module, _attribute, _identity)
+if hasattr(cutout_module, "without_marks"):  # corner marks painted out before segmenting
+    STEPS["marks"] = (cutout_module, "without_marks", _identity)
 if hasattr(refine_module, "reflection"):
     STEPS["reflection"] = (refine_module, "reflection", lambda mask, _offset: np.zeros_like(mask))
 if hasattr(strands_module, "along_grain"):

@@ -145,6 +145,8 @@ def bench_photo(photo: Path, args: argparse.Namespace, tmp: Path, pool: Segmente
         whole = (first.evaluation.details if first.evaluation else {}).get("completeness") or {}
         junk = (first.evaluation.details if first.evaluation else {}).get("junk") or {}
         kept = ", ".join(f"{kind} {junk['shares'][kind]:.2f}" for kind in junk.get("found", []))
+        if junk.get("through"):  # kept backdrop the outline runs through (graded, junk.py)
+            kept = ", ".join(filter(None, [kept or "clean", f"through {junk['through']:.3f}"]))
         print(
             f"| {photo.name} | {iou} | {coverage} | {first.score} | "
             f"{whole.get('whole', '-')} ({whole.get('missing', 0):.3f}) | "

@@ -21,7 +21,7 @@ from agentic_image_gen.core.types import (
 )
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.local import cutout
-from agentic_image_gen.providers.local.junk import junk, small_reference
+from agentic_image_gen.providers.local.junk import LIMIT, THROUGH, junk, small_reference
 from agentic_image_gen.providers.local.studio import StudioGenerator
 from agentic_image_gen.providers.local.technical import TechnicalEvaluator
 
@@ -149,6 +149,66 @@ async def test_a_shot_that_keeps_backdrop_is_capped_and_the_critique_names_it(
     assert junky.feedback.startswith(f"Score {junky.score}/100. The shot shows what is not")
     assert "backdrop kept as product" in junky.feedback
     assert clean.score > junky.score
+
+
+def drop_on_wood(patch: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(photo, product, cut): a gold hook with a round drop on plain wood; with ``patch`` the
+    cut keeps a patch of wood between hook and drop (under junk.LIMIT), as a coarse map does."""
+    rng = np.random.default_rng(2)
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32)
+    rgb = np.empty((SIDE, SIDE, 3), np.float32)
+    rgb[:] = [0.72, 0.6, 0.45]
+    rgb += rng.normal(0, 0.015, (SIDE, SIDE, 1)).astype(np.float32)
+    drop = np.hypot(xs - 256, ys - 330) < 45
+    wire = (np.abs(xs - 256) < 2.5) & (ys > 150) & (ys < 290)
+    wire |= (np.abs(np.hypot(xs - 226, ys - 150) - 30) < 2.5) & (ys < 150)
+    product = drop | wire
+    _paint(rgb, product, GOLD)
+    cut = product | ((xs > 258) & (xs < 281) & (ys > 260) & (ys < 292)) if patch else product
+    return rgb, product, cut
+
+
+def clear_glass_pendant() -> tuple[np.ndarray, np.ndarray]:
+    """(photo, product): a clear glass pendant on plain wood; its window shows the wood, inside
+    a pale rim the cut follows."""
+    rng = np.random.default_rng(3)
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32)
+    rgb = np.empty((SIDE, SIDE, 3), np.float32)
+    rgb[:] = [0.72, 0.6, 0.45]
+    rgb += rng.normal(0, 0.015, (SIDE, SIDE, 1)).astype(np.float32)
+    product = (np.abs(xs - 256) < 90) & (np.abs(ys - 256) < 130)
+    window = (np.abs(xs - 256) < 70) & (np.abs(ys - 256) < 110)
+    _paint(rgb, product & ~window, np.array([0.93, 0.92, 0.9], np.float32))
+    inside = window & ((xs - 256) ** 2 / 70**2 + (ys - 256) ** 2 / 110**2 > 0.25)
+    _paint(rgb, window & ~inside, np.array([0.3, 0.45, 0.7], np.float32))  # a blue glass heart
+    return rgb, product
+
+
+def test_backdrop_the_outline_runs_through_is_measured_and_an_opening_is_not() -> None:
+    """Wood kept between a hook and its drop goes on into the wood beside them: it is backdrop
+    the cut's outline runs through, under the limit that makes a cut not clean. The wood a
+    clear glass window shows is enclosed by the glass's rim: not run through."""
+    rgb, product, cut = drop_on_wood(patch=True)
+    kept = junk(small_reference(rgb), cut)
+    assert kept.clean and kept.shares["backdrop"] < LIMIT, kept.shares
+    assert THROUGH < kept.through < LIMIT and kept.dirt > 0.0
+    assert junk(small_reference(rgb), product).through == 0.0
+    glass, pendant = clear_glass_pendant()
+    seen = junk(small_reference(glass), pendant)
+    assert seen.shares["backdrop"] > 0.01 and seen.through == 0.0 and seen.dirt == 0.0
+
+
+async def test_a_cut_that_keeps_some_backdrop_does_not_pass_and_is_told_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rgb, product, cut = drop_on_wood(patch=True)
+    clean = await _judged(rgb, product, monkeypatch)
+    dirty = await _judged(rgb, cut, monkeypatch)
+    assert dirty.details["junk"]["clean"] is True  # under the limit of a kind
+    assert dirty.details["junk"]["through"] > THROUGH
+    assert dirty.score < 85 and dirty.score < clean.score
+    assert "outline running through it" in dirty.feedback
+    assert "outline running through it" not in clean.feedback
 
 
 def test_a_ring_standing_upright_is_not_its_own_reflection() -> None:

@@ -21,6 +21,7 @@ from agentic_image_gen.core.errors import (
 from agentic_image_gen.providers.local.cutout import cut_out
 from agentic_image_gen.providers.local.segment import ModelStore, SegmenterPool, segmenter_name
 from agentic_image_gen.providers.local.segment.classical import ClassicalSegmenter
+from agentic_image_gen.providers.local.segment.marks import corner_marks, without_marks
 from agentic_image_gen.providers.local.segment.models import (
     U2NETP_SHA256,
     HubModel,
@@ -198,6 +199,60 @@ def test_refinement_opens_the_ring_and_keeps_the_chain() -> None:
     assert solid[40:90, 149:152].mean() > 0.9  # the chain survived
     iou = (solid & truth).sum() / (solid | truth).sum()
     assert iou > 0.9
+
+
+class _Salient:
+    """A segmenter that maps everything unlike a white backdrop (as a saliency model may map a
+    red badge), and keeps the photos it was shown."""
+
+    name, coarse = "salient", True
+
+    def __init__(self) -> None:
+        self.shown: list[np.ndarray] = []
+
+    def segment(self, rgb: np.ndarray) -> np.ndarray:
+        self.shown.append(rgb)
+        return (np.abs(rgb - 1.0).max(axis=2) > 0.2).astype(np.float32)
+
+
+def _encoded(rgb: np.ndarray) -> bytes:
+    ok, data = cv2.imencode(".png", cv2.cvtColor((rgb * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
+    assert ok
+    return data.tobytes()
+
+
+def test_a_badge_in_a_corner_is_painted_out_before_the_segmenter_looks() -> None:
+    """A red square of 6 % of the short side, set in 2 % from a corner: neither the segmenter
+    nor the cut sees it, and the cut is the plain photo's."""
+    rgb, truth = ring_photo()
+    badged = rgb.copy()
+    badged[6:24, 276:294] = (0.86, 0.08, 0.12)  # top right
+    assert corner_marks(badged)[6:24, 276:294].all()
+    assert not corner_marks(badged)[truth].any()  # the ring and its chain are no mark
+    assert not corner_marks(rgb).any()
+    seen = _Salient()
+    cut = cut_out(_encoded(badged), seen)
+    assert np.abs(seen.shown[0][6:24, 276:294] - 1.0).max() < 0.05  # shown as backdrop
+    plain = cut_out(_encoded(rgb), _Salient())
+    assert cut.origin == plain.origin and cut.alpha.shape == plain.alpha.shape
+    assert ((cut.alpha > 0.5) == (plain.alpha > 0.5)).mean() > 0.999
+
+
+def test_a_chain_running_off_the_frame_through_a_corner_is_no_mark() -> None:
+    """A dark chain coming in through the frame's top-left corner (apart from the ring, as a
+    second strand lying loose) reaches farther in than a corner: it stays in the photo the
+    segmenter sees. A dark speck wholly in a corner is a mark."""
+    rgb, truth = ring_photo()
+    chain = np.zeros((300, 300), np.uint8)
+    cv2.line(chain, (80, 80), (0, 0), 1, thickness=3)
+    rgb[chain > 0] = (0.2, 0.2, 0.2)
+    rgb[280:290, 10:20] = (0.2, 0.2, 0.2)  # wholly in the bottom-left corner
+    marks = corner_marks(rgb)
+    assert not marks[chain > 0].any() and not marks[truth].any()
+    assert marks[280:290, 10:20].all()
+    clean = without_marks(rgb)
+    assert np.abs(clean[280:290, 10:20] - 1.0).max() < 0.05
+    assert np.array_equal(clean[chain > 0], rgb[chain > 0])
 
 
 def test_a_fine_map_gets_its_holes_opened_and_nothing_a_coarse_map_needs() -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import io
+import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image
 
 from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.types import (
@@ -31,6 +31,9 @@ from agentic_image_gen.providers.local.segment.registry import NAME_KEY, POOL_KE
 from agentic_image_gen.providers.local.studio import StudioGenerator, render
 from agentic_image_gen.providers.local.technical import TechnicalEvaluator
 from agentic_image_gen.providers.local.vocabulary import StudioSettings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from segment_badge import UNCHANGED, with_badge  # the bench's badge: one home
 
 PHOTOS = Path(__file__).resolve().parent.parent.parent / "shared" / "photos"
 pytestmark = pytest.mark.skipif(
@@ -156,20 +159,6 @@ async def test_an_opaque_shot_of_a_fine_neck_wire_is_not_taken_for_a_lost_part()
     assert judged_opaque.details["completeness"]["reaches"] == 0.0
 
 
-def _with_badge(path: Path, corner: str) -> bytes:
-    """The photo with a red square badge (6 % of its short side) in ``corner`` (t/b, l/r),
-    set in from the edges as a shop's logo is."""
-    pixels = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB")).copy()
-    height, width = pixels.shape[:2]
-    side, margin = round(0.06 * min(height, width)), round(0.02 * min(height, width))
-    top = margin if corner[0] == "t" else height - margin - side
-    left = margin if corner[1] == "l" else width - margin - side
-    pixels[top : top + side, left : left + side] = (220, 20, 30)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 def _alpha(data: bytes) -> np.ndarray:
     cut = cut_out(data, POOL.get())
     alpha = np.zeros((cut.source_size[1], cut.source_size[0]), bool)
@@ -184,10 +173,13 @@ def _alpha(data: bytes) -> np.ndarray:
     [
         ("01_ring_white_ring1.jpg", ("tl", "tr", "bl", "br")),  # was shredded: IoU 0.52
         ("17_tc_citrine-pearl-choker-1.webp", ("br",)),  # lost its chain: IoU 0.70
+        # Never tuned on: the model's map moved and the bracelet's inside closed (IoU 0.64).
+        ("more/05_bracelet_on_grey_seaglass_wire.jpg", ("tl",)),
     ],
 )
 def test_a_badge_in_a_corner_leaves_the_cut_unchanged(photo: str, corners: tuple[str]) -> None:
+    """bench/segment_badge.py's badge (red, 6 % of the short side) in a corner."""
     plain = _alpha((PHOTOS / photo).read_bytes())
     for corner in corners:
-        badged = _alpha(_with_badge(PHOTOS / photo, corner))
-        assert (badged & plain).sum() / (badged | plain).sum() >= 0.95, corner
+        badged = _alpha(with_badge(PHOTOS / photo, corner))
+        assert (badged & plain).sum() / (badged | plain).sum() >= UNCHANGED, corner

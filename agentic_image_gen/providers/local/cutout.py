@@ -26,6 +26,7 @@ from agentic_image_gen.pixels.boxes import box
 from agentic_image_gen.pixels.decode import decode
 from agentic_image_gen.pixels.unmix import unmixed
 from agentic_image_gen.providers.local.segment import Segmenter, pool_for, segmenter_name
+from agentic_image_gen.providers.local.segment.marks import without_marks
 from agentic_image_gen.providers.local.segment.refine import refine
 from agentic_image_gen.providers.local.segment.registry import NAME_KEY
 
@@ -54,7 +55,10 @@ class Cutout:
 
 
 def segment(rgb: FloatImage, segmenter: Segmenter) -> tuple[FloatImage, FloatImage]:
-    """(alpha, edge-decontaminated rgb) of the product in an opaque photo."""
+    """(alpha, edge-decontaminated rgb) of the product in an opaque photo; a shop's mark in a
+    corner is painted out first (marks.py), so neither the segmenter nor the refinement
+    sees it."""
+    rgb = without_marks(rgb)
     return refine(rgb, segmenter.segment(rgb), coarse=segmenter.coarse)
 
 

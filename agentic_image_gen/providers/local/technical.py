@@ -16,6 +16,7 @@ import math
 import re
 from typing import Any
 
+from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.errors import ConfigurationError, ProviderError
 from agentic_image_gen.core.types import (
     Evaluation,
@@ -42,6 +43,7 @@ from agentic_image_gen.providers.local.cutting import prepare_cutting
 from agentic_image_gen.providers.local.junk import (
     Junk,
     Reference,
+    dirt_line,
     junk_line,
     shot_junk,
     small_reference,
@@ -51,6 +53,9 @@ from agentic_image_gen.providers.local.segment import pool_for
 WORST_NAMED = 3  # how many failing checks the feedback spells out with their fixes
 INCOMPLETE_CAP = 60  # the score of a product that is not whole, whatever else is right
 NOT_AS_ASKED_CAP = 60  # ... of a shot whose scene is not the one the prompt asks for
+PASSING: int = RunConfig.model_fields["threshold"].default  # the loop's default threshold
+# A cut that keeps some backdrop under junk.LIMIT scores at most just under PASSING, down to
+# INCOMPLETE_CAP as the backdrop reaches that limit (junk.Junk.dirt).
 SEEN_KEY = "local.reference_parts"  # the run's cache of independent looks at the references
 PHOTO_KEY = "local.reference_photos"  # ... of the references at junk.WORK_SIDE
 SECOND_OPINION = "u2netp"  # the segmenter that double-checks a cut made by any other
@@ -368,11 +373,19 @@ class TechnicalEvaluator:
                     "specks": mess.specks,
                     "found": mess.found,
                     "clean": mess.clean,
+                    "through": round(mess.through, 4),
                 }
                 if not mess.clean:
                     score = min(score, INCOMPLETE_CAP)
                     others = re.sub(r"^Score \d+/100[.:] *", "", text)
                     text = f"Score {score}/100. {junk_line(mess)} {others}"
+                elif mess.dirt > 0.0:
+                    top = PASSING - 1
+                    cap = round(top - (top - INCOMPLETE_CAP) * min(1.0, mess.dirt))
+                    if score > cap:
+                        score = cap
+                        others = re.sub(r"^Score \d+/100[.:] *", "", text)
+                        text = f"Score {score}/100. {dirt_line(mess)} {others}"
         refusal = not_as_asked(asked, results)
         if refusal:
             score = min(score, NOT_AS_ASKED_CAP)

@@ -48,15 +48,21 @@ class Difference:
         return f32(np.maximum(self.chroma, np.abs(self.lighter)))
 
 
-def _backdrop_samples(samples: FloatImage) -> FloatImage:
-    """The border's pixels without what is plainly not backdrop: a logo, a badge or a caption
-    in a corner, or a chain running off the frame (farther than ``OUTLIER`` robust spreads
-    from the border's median in lightness or colour), so they move neither its colour nor
-    its spread. Only when such pixels are rare (``OUTLIERS``): a backdrop's own lines (a
-    wood's grain, a page's print) are many, and are its texture."""
+def plainly_not_backdrop(values: FloatImage, samples: FloatImage) -> Mask:
+    """Which ``values`` (... x 3, Lab) are farther than ``OUTLIER`` robust spreads from the
+    border ``samples``' median in lightness or colour: a logo, a badge, a caption, a chain
+    running off the frame; not the backdrop's own texture."""
     median = np.median(samples, axis=0)
     spread = 1.4826 * np.median(np.abs(samples - median), axis=0) + 1.0
-    inliers = (np.abs(samples - median) / spread <= OUTLIER).all(axis=1)
+    return np.asarray((np.abs(values - median) / spread > OUTLIER).any(axis=-1), bool)
+
+
+def _backdrop_samples(samples: FloatImage) -> FloatImage:
+    """The border's pixels without what is plainly not backdrop (a logo, a badge or a caption
+    in a corner, or a chain running off the frame), so they move neither its colour nor its
+    spread. Only when such pixels are rare (``OUTLIERS``): a backdrop's own lines (a wood's
+    grain, a page's print) are many, and are its texture."""
+    inliers = ~plainly_not_backdrop(samples, samples)
     return samples[inliers] if inliers.mean() >= 1.0 - OUTLIERS else samples
 
 

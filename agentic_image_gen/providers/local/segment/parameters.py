@@ -25,6 +25,14 @@ OUTLIERS = 0.05  # ... when at most this share of the border is so far: more is 
 DARK = 40.0  # Lab lightness below the backdrop that no soft shadow or floor reflection reaches
 
 
+# A shop's mark in a corner, painted out before the segmenter looks (marks.py)
+
+MARK_ZONE = 0.15  # of the short side: a mark lies wholly this close to two edges (a badge of
+# 6 % set in by 2 % ends at 8 %; a logo twice its size still fits); a product is framed
+# nearer the middle, and one running off the frame (a chain) reaches farther in
+MARK_JOIN = 0.01  # of the short side: gaps this narrow (a logo's letters) join one mark
+
+
 # Holes: a ring's inside, the spill past the outline (holes.py)
 
 HOLE_LIKE = 2.5  # closer to the backdrop than this (border spreads): may be a hole
