@@ -23,12 +23,25 @@ from helpers import TEST_KEY, RayCluster  # noqa: E402
 _ONE_PER_RUN = {"ray_cluster": "ray", "chromium": "browser"}
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        for fixture, group in _ONE_PER_RUN.items():
-            if fixture in getattr(item, "fixturenames", ()):
-                item.add_marker(pytest.mark.xdist_group(group))
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Marked as it is collected: pytest-xdist reads the groups in its own
+    ``pytest_collection_modifyitems``, which may run before this file's."""
+    for group in _groups(item):
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A grouped test that pytest-xdist did not group would start a second cluster or
+    browser unnoticed: it fails instead (xdist shows a group as the node id's suffix)."""
+    if item.config.getoption("loadgroup", False):
+        for group in _groups(item):
+            if not item.nodeid.endswith(f"@{group}"):
+                pytest.fail(f"pytest-xdist did not put this test in group {group!r}")
+
+
+def _groups(item: pytest.Item) -> list[str]:
+    names = getattr(item, "fixturenames", ())
+    return [group for fixture, group in _ONE_PER_RUN.items() if fixture in names]
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,8 @@ import pytest
 from fakes import FakeOpenAIServer
 from test_reliability import hung_in_second_generation
 
+from agentic_image_gen.frontends.signals import Signals, Stopped
+
 LATENCY = {"generation": 0.3, "evaluation": 0.1, "refinement": 0.1}
 TRIALS = 20
 AT_ONCE = 5
@@ -98,3 +100,21 @@ def test_a_third_signal_or_a_sigterm_ends_the_process_at_once(
     assert process.returncode == 128 + third
     assert "Traceback" not in err
     assert f"stopped at once ({third.name})" in err
+
+
+class _Panic(BaseException):
+    """What pyo3 raises when an import it makes itself fails (pyo3_runtime.PanicException)."""
+
+
+def test_a_signal_that_breaks_an_extensions_own_import_is_the_interrupt() -> None:
+    """Caught under load: a Ctrl-C landing while pydantic-core imported datetime's C API came
+    out as a PanicException with a traceback. Whatever breaks once a signal has come is that
+    signal; without a signal the error is left as it is."""
+    signals = Signals()
+    with pytest.raises(Stopped) as stopped, signals.raising():
+        signals.received.append(signal.SIGINT)  # the handler noted it; the import broke
+        raise _Panic("failed to import `datetime` C API")
+    assert stopped.value.exit_code == 130
+    assert isinstance(stopped.value.__cause__, _Panic)
+    with pytest.raises(_Panic), Signals().raising():
+        raise _Panic("no signal: a real failure")

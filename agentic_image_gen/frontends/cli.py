@@ -34,8 +34,12 @@ def _main(arguments: list[str], signals: Signals) -> int:
     json_errors = "--json-errors" in arguments
     context = Context(signals)
     try:
+        # pydantic-core's compiled code imports datetime's C API itself, and a signal landing
+        # in that import makes it panic (a Rust backtrace on stderr): datetime is imported
+        # first, here, where a signal is a plain Stopped.
         with signals.raising():
             import asyncio
+            import datetime  # noqa: F401  (see above)
             import inspect
 
             from agentic_image_gen.frontends.parser import parse

@@ -100,6 +100,15 @@ class Signals:
             yield
             if self._swallowed:
                 raise Stopped(self.received[0])
+        except Stopped:
+            raise
+        except BaseException as broken:
+            # A Stopped raised inside an import that a compiled extension makes itself
+            # comes out as another error (pyo3 turns it into a PanicException): once a
+            # signal has come, whatever broke is that signal.
+            if self.received:
+                raise Stopped(self.received[0]) from broken
+            raise
         finally:
             self._raising = was
 
