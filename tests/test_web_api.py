@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -129,16 +129,25 @@ def png(width: int, height: int) -> bytes:
 
 
 @pytest.mark.parametrize(
-    ("name", "data", "status", "reason"),
+    ("name", "make", "status", "reason"),
     [
-        ("notes.txt", b"not an image at all", 400, "'notes.txt' is not a readable image"),
-        ("bomb.png", png(15_000, 15_000), 400, "is 15000x15000 px (225 MP); the limit is 200 MP"),
-        ("huge.jpg", b"\xff" * (MAX_REFERENCE_BYTES + 1), 413, "huge.jpg is over the 100 MB limit"),
+        ("notes.txt", lambda: b"not an image at all", 400, "'notes.txt' is not a readable image"),
+        ("bomb.png", lambda: png(15_000, 15_000), 400,
+         "is 15000x15000 px (225 MP); the limit is 200 MP"),
+        ("huge.jpg", lambda: b"\xff" * (MAX_REFERENCE_BYTES + 1), 413,
+         "huge.jpg is over the 100 MB limit"),
     ],
+    ids=["text", "bomb", "over-the-limit"],  # made in the test: a 100 MB id takes 15 s to escape
 )
 def test_uploads_are_checked_like_cli_references(
-    client: httpx.Client, server: WebServer, name: str, data: bytes, status: int, reason: str
+    client: httpx.Client,
+    server: WebServer,
+    name: str,
+    make: Callable[[], bytes],
+    status: int,
+    reason: str,
 ) -> None:
+    data = make()
     before = folders(server)
     staged = sorted((server.out / ".aig-web" / "uploads").iterdir())
     answer = post_run(client, FAST, [("refs", (name, data))])
