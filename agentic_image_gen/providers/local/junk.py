@@ -28,6 +28,8 @@ import cv2
 import numpy as np
 
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
+from agentic_image_gen.pixels.decode import Decoded
+from agentic_image_gen.pixels.product import product_mask
 from agentic_image_gen.providers.local.completeness import POSE_MIN, WORK_SIDE, align, distinct
 from agentic_image_gen.providers.local.cutout import Cutout
 from agentic_image_gen.providers.local.segment.background import (
@@ -293,3 +295,16 @@ def junk_line(found: Junk) -> str:
         f"The shot shows what is not the product (share of the product's area): {named}; "
         f"the cut-out must keep the product only."
     )
+
+
+def without_soft_shadow(image: Decoded) -> Mask:
+    """An opaque shot's every faint part (a pale wire, white glass) without the broad faint
+    patches beside its body: the soft shadow a scene lays under its product, which is the
+    shot's own, not backdrop its cut kept (on the sample ring it measured as 5 % kept
+    backdrop). A broad part is at least junk.BROAD wide, as junk's patches are."""
+    faint = product_mask(image, faint=True)
+    broad = max(3, round(BROAD * max(faint.shape))) | 1
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (broad, broad))
+    beside = u8(faint & ~product_mask(image))
+    shadow = cv2.morphologyEx(beside, cv2.MORPH_OPEN, disc) > 0
+    return np.asarray(faint & ~shadow, bool)

@@ -47,6 +47,7 @@ from agentic_image_gen.providers.local.junk import (
     junk_line,
     shot_junk,
     small_reference,
+    without_soft_shadow,
 )
 from agentic_image_gen.providers.local.segment import pool_for
 
@@ -180,12 +181,12 @@ async def reference_photo(reference: ReferenceImage, shared: dict[str, Any]) -> 
 
 def junk_of(data: bytes, cut: Cutout, photo: Reference) -> Junk | None:
     """What the shot keeps that is not the product (junk.py; CPU-bound): an alpha shot's
-    every solid pixel, an opaque shot's every faint part."""
+    every solid pixel, an opaque shot's every faint part but its own soft shadow."""
     image = decode(data)
     if image.transparent:
         assert image.alpha is not None
         return shot_junk(solid(image.alpha), cut, photo)
-    return shot_junk(product_mask(image, faint=True), cut, photo)
+    return shot_junk(without_soft_shadow(image), cut, photo)
 
 
 def not_as_asked(asked: dict[str, Any], results: list[checks.Result]) -> str:
