@@ -249,3 +249,14 @@ async def test_an_opaque_shots_own_soft_shadow_is_not_kept_backdrop() -> None:
     assert shot.details["junk"]["shares"]["backdrop"] < LIMIT / 2, shot.details["junk"]
     assert shot.details["junk"]["through"] <= THROUGH, shot.details["junk"]
     assert "outline running through it" not in shot.feedback
+
+
+async def test_an_opaque_shot_still_shows_the_backdrop_its_cut_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Leaving an opaque shot's soft shadow out does not hide kept wood: a patch of wood
+    between hook and drop is run through in an opaque shot as in a transparent one."""
+    rgb, _, cut = drop_on_wood(patch=True)
+    dirty = await _judged(rgb, cut, monkeypatch, Background.OPAQUE)
+    assert dirty.details["junk"]["through"] > THROUGH, dirty.details["junk"]
+    assert dirty.score < 85 and "outline running through it" in dirty.feedback
