@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -285,3 +286,23 @@ def test_the_api_is_documented(client: httpx.Client) -> None:
     docs = client.get("/docs")
     assert docs.status_code == 200 and "/static/swagger/swagger-ui-bundle.js" in docs.text
     assert client.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
+
+
+def test_a_finished_run_shows_the_file_made_for_its_profile(client: httpx.Client) -> None:
+    """A shop owner who picked a marketplace sees the file made for it and whether it meets
+    every measured rule, and can download it."""
+    run_id = start_run(client, profile="amazon-main", max_iterations=1)
+    delivery = wait_for(client, run_id, "completed")["delivery"]
+    page = client.get(f"/r/{run_id}").text
+    line = re.search(r'<p class="delivery" id="delivery">(.*?)</p>', page, re.S)
+    assert line is not None, page
+    text = " ".join(re.sub(r"<[^>]+>", " ", line.group(1)).split())
+    href = re.search(r'href="([^"]+)" download', line.group(1))
+    assert href is not None and href.group(1).startswith(f"/runs/{run_id}/delivery/")
+    delivered = Image.open(io.BytesIO(client.get(href.group(1)).content))
+    size = f"{delivered.width}\N{MULTIPLICATION SIGN}{delivered.height} {delivered.format}"
+    assert text.startswith(f"For amazon-main: {size}"), text
+    failing = [rule["rule"] for rule in delivery["rules"] if not rule["passed"]]
+    assert delivery["compliant"] == (not failing)
+    assert ("meets every measured rule" in text) == (not failing), text
+    assert all(rule in text for rule in failing), text

@@ -25,6 +25,7 @@ from agentic_image_gen.core.errors import AigError, RunFailed
 from agentic_image_gen.core.events import Event, ReviewRequested, RunStarted
 from agentic_image_gen.core.output import RunSummary
 from agentic_image_gen.core.review import ReviewRequest
+from agentic_image_gen.core.types import Delivery
 from agentic_image_gen.engine.review import PendingReviews
 from agentic_image_gen.engine.session import Session, resumed_config
 from agentic_image_gen.frontends.web.events import EventLog, file_url
@@ -51,6 +52,7 @@ class Folder:
     summary: RunSummary
     best_image: str | None
     config: RunConfig
+    delivery: Delivery | None = None  # the file made for the run's profile, and its rules
 
 
 class WebRun:
@@ -165,7 +167,7 @@ class RunManager:
         output = runs.output_of(folder, journal)
         prompt = " ".join(journal.result.original_prompt.split())
         summary = RunSummary.of(output, journal.created_at, prompt)
-        known = Folder(stamp, summary, output.best_image_url, journal.config)
+        known = Folder(stamp, summary, output.best_image_url, journal.config, output.delivery)
         self._folders[folder.name] = known
         return known
 

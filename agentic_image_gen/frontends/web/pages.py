@@ -103,6 +103,8 @@ def run_context(manager: RunManager, run: WebRun) -> dict[str, Any]:
         "settings": settings,
         "summary": folder.summary if folder else None,
         "best_image": run.log.files(folder.best_image) if folder and folder.best_image else None,
+        "delivery": folder.delivery if folder else None,
+        "delivery_url": run.log.files(folder.delivery.path) if folder and folder.delivery else None,
         "references": references,
         "position": manager.position(run),
         "error": run.entry.error,
