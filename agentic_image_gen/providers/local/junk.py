@@ -301,10 +301,7 @@ def without_soft_shadow(image: Decoded) -> Mask:
     """An opaque shot's every faint part (a pale wire, white glass) without the broad faint
     patches beside its body: the soft shadow a scene lays under its product, which is the
     shot's own, not backdrop its cut kept (on the sample ring it measured as 5 % kept
-    backdrop). A broad part is at least junk.BROAD wide, as junk's patches are."""
+    backdrop). A broad part is at least ``BROAD`` wide, as the junk patches are."""
     faint = product_mask(image, faint=True)
-    broad = max(3, round(BROAD * max(faint.shape))) | 1
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (broad, broad))
-    beside = u8(faint & ~product_mask(image))
-    shadow = cv2.morphologyEx(beside, cv2.MORPH_OPEN, disc) > 0
+    shadow = _opened(faint & ~product_mask(image), max(3, round(BROAD * max(faint.shape))))
     return np.asarray(faint & ~shadow, bool)
