@@ -123,6 +123,11 @@ def small_reference(rgb: FloatImage) -> Reference:
     return Reference(small, difference(small), distinct(small))
 
 
+def _px(fraction: float, side: int) -> int:
+    """``fraction`` of the frame's longer side ``side`` in pixels, at least 3."""
+    return max(3, round(fraction * side))
+
+
 def _opened(mask: Mask, side: int) -> Mask:
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side | 1, side | 1))
     return np.asarray(cv2.morphologyEx(u8(mask), cv2.MORPH_OPEN, disc) > 0)
@@ -134,11 +139,11 @@ def _smooth(lightness: FloatImage) -> Mask:
     return np.asarray(spread < SMOOTH)
 
 
-def _lines(placed: Mask, diff: Difference, side: int) -> Mask:
-    """Thin, long pieces of ``placed`` coloured like the thin lines the photo shows outside
-    it: the backdrop's grain or creases, not a chain (which is unlike them)."""
-    width = max(3, round(LINE_WIDTH * side))
-    thin = placed & ~_opened(placed, width)
+def _lines(placed: Mask, thin: Mask, diff: Difference, side: int) -> Mask:
+    """Thin, long pieces of ``placed`` (``thin``: its parts under ``LINE_WIDTH``) coloured
+    like the thin lines the photo shows outside it: the backdrop's grain or creases, not a
+    chain (which is unlike them)."""
+    width = _px(LINE_WIDTH, side)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(u8(thin), connectivity=8)
     if count <= 1:
         return np.zeros_like(placed)
@@ -158,12 +163,10 @@ def _lines(placed: Mask, diff: Difference, side: int) -> Mask:
     return found
 
 
-def _edges(placed: Mask, diff: Difference, side: int) -> Mask:
+def _edges(placed: Mask, thin: Mask, diff: Difference) -> Mask:
     """Thin pieces of ``placed`` coloured like most of what lies right beside them: the edge
     of a neck, an ear or a prop, or a strip of the sweep along a wire, that the cut took for
     a thin part. A wire or a chain differs from the backdrop on both its sides."""
-    width = max(3, round(LINE_WIDTH * side))
-    thin = placed & ~_opened(placed, width)
     count, labels = cv2.connectedComponents(u8(thin), connectivity=8)
     near, far = (
         cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)) for r in BESIDE
@@ -219,7 +222,7 @@ def _through(placed: Mask, reference: Reference, side: int) -> Mask:
     beside = ~(cv2.dilate(u8(placed), np.ones((5, 5), np.uint8)) > 0) & ~reference.seen
     around = local_backdrop(diff.offset, beside, max(3, round(AROUND * side)))
     like = np.linalg.norm(diff.offset - around, axis=2) < LIKE
-    patches = _opened(placed & like, max(3, round(BROAD * side)))
+    patches = _opened(placed & like, _px(BROAD, side))
     outside = like & ~placed
     _, labels = cv2.connectedComponents(u8(patches | outside), connectivity=8)
     touching = np.unique(labels[outside])
@@ -250,15 +253,16 @@ def junk(reference: Reference, placed: Mask) -> Junk:
     not product (CPU-bound)."""
     diff = reference.diff
     side = max(placed.shape)
-    broad = max(3, round(BROAD * side))
+    broad = _px(BROAD, side)
+    thin = placed & ~_opened(placed, _px(LINE_WIDTH, side))  # for lines and edges
     colour_like = diff.chroma < LIKE
     backdrop = _opened(placed & colour_like & (np.abs(diff.lighter) < LIKE), broad)
     shade = (diff.lighter <= -SHADE) & (diff.delta_l > -DARK) & _smooth(f32(diff.delta_l / 100))
     shadow = _cut_through(_opened(placed & colour_like & shade, broad), placed, diff)
-    lines = _lines(placed, diff, side)
+    lines = _lines(placed, thin, diff, side)
     specks, count = _specks(placed, side)
     mirror = placed & reflection(_scene(placed, reference.seen), smoothed(diff.offset))
-    edges = _edges(placed, diff, side)
+    edges = _edges(placed, thin, diff)
     area = max(1.0, float(placed.sum()))
     shares = {
         "backdrop": float(backdrop.sum()) / area,
@@ -303,5 +307,5 @@ def without_soft_shadow(image: Decoded) -> Mask:
     shot's own, not backdrop its cut kept (on the sample ring it measured as 5 % kept
     backdrop). A broad part is at least ``BROAD`` wide, as the junk patches are."""
     faint = product_mask(image, faint=True)
-    shadow = _opened(faint & ~product_mask(image), max(3, round(BROAD * max(faint.shape))))
+    shadow = _opened(faint & ~product_mask(image), _px(BROAD, max(faint.shape)))
     return np.asarray(faint & ~shadow, bool)
