@@ -189,6 +189,12 @@ def junk_of(data: bytes, cut: Cutout, photo: Reference) -> Junk | None:
     return shot_junk(without_soft_shadow(image), cut, photo)
 
 
+def capped(feedback: str, score: int, reason: str) -> str:
+    """``feedback`` under its new ``score``, the ``reason`` for the cap said first."""
+    others = re.sub(r"^Score \d+/100[.:] *", "", feedback)
+    return f"Score {score}/100. {reason} {others}"
+
+
 def not_as_asked(asked: dict[str, Any], results: list[checks.Result]) -> str:
     """Why the shot is not the kind the prompt asks for, in one line ('' when it is): a
     scene, surface or prop the offline studio cannot make, or a backdrop of another tone
@@ -361,8 +367,7 @@ class TechnicalEvaluator:
             }
             if not whole.whole:
                 score = min(score, INCOMPLETE_CAP)
-                others = re.sub(r"^Score \d+/100[.:] *", "", text)
-                text = f"Score {score}/100. {incomplete_line(whole)} Other checks: {others}"
+                text = capped(text, score, f"{incomplete_line(whole)} Other checks:")
         if seen is not None:
             photo = await reference_photo(refs[0], self._shared)
             assert cut is not None
@@ -378,19 +383,16 @@ class TechnicalEvaluator:
                 }
                 if not mess.clean:
                     score = min(score, INCOMPLETE_CAP)
-                    others = re.sub(r"^Score \d+/100[.:] *", "", text)
-                    text = f"Score {score}/100. {junk_line(mess)} {others}"
+                    text = capped(text, score, junk_line(mess))
                 elif mess.dirt > 0.0:
                     top = PASSING - 1
                     cap = round(top - (top - INCOMPLETE_CAP) * min(1.0, mess.dirt))
                     if score > cap:
                         score = cap
-                        others = re.sub(r"^Score \d+/100[.:] *", "", text)
-                        text = f"Score {score}/100. {dirt_line(mess)} {others}"
+                        text = capped(text, score, dirt_line(mess))
         refusal = not_as_asked(asked, results)
         if refusal:
             score = min(score, NOT_AS_ASKED_CAP)
-            others = re.sub(r"^Score \d+/100[.:] *", "", text)
-            text = f"Score {score}/100. {refusal} Other checks: {others}"
+            text = capped(text, score, f"{refusal} Other checks:")
         fixes = fixes_of(results, request.prompt, request.locked)
         return Evaluation(score=score, feedback=text, fixes=fixes, details=info)
