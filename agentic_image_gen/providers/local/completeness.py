@@ -25,9 +25,10 @@ from agentic_image_gen.pixels.alpha import solid
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.pixels.boxes import box
 from agentic_image_gen.pixels.product import largest_parts
+from agentic_image_gen.pixels.shrink import within
 from agentic_image_gen.providers.local.cutout import Cutout
 from agentic_image_gen.providers.local.segment import Segmenter
-from agentic_image_gen.providers.local.segment.background import difference
+from agentic_image_gen.providers.local.segment.background import Difference, difference
 from agentic_image_gen.providers.local.segment.parameters import DARK
 from agentic_image_gen.providers.local.segment.parameters import WORK_SIDE as REFINE_SIDE
 from agentic_image_gen.providers.local.segment.refine import hard_mask
@@ -69,14 +70,14 @@ class Completeness:
 
 def distinct(rgb: FloatImage) -> Mask:
     """What clearly differs from the photo's backdrop, at ``WORK_SIDE`` (CPU-bound)."""
-    height, width = rgb.shape[:2]
-    scale = min(1.0, WORK_SIDE / max(height, width))
-    size = (round(width * scale), round(height * scale))
-    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    diff = difference(np.asarray(small, np.float32))
+    return distinct_in(difference(within(rgb, WORK_SIDE)[0]))
+
+
+def distinct_in(diff: Difference) -> Mask:
+    """``distinct`` of a photo whose step from its backdrop is ``diff`` (at its size)."""
     dark = (diff.darker > 6.0) & (diff.delta_l < -DARK)
     strong = (diff.chroma > 6.0) | (diff.lighter > 6.0) | dark
-    strong |= thin_lines(diff, max(7, round(0.02 * max(small.shape[:2])) | 1))
+    strong |= thin_lines(diff, max(7, round(0.02 * max(diff.offset.shape[:2])) | 1))
     return cv2.morphologyEx(u8(strong), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
 
 
@@ -87,10 +88,8 @@ def second_opinion(rgb: FloatImage, segmenter: Segmenter | None) -> Mask:
     seen = distinct(rgb)
     if segmenter is None:
         return seen
-    height, width = rgb.shape[:2]
-    scale = min(1.0, REFINE_SIDE / max(height, width))
-    size = (round(width * scale), round(height * scale))
-    small = f32(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+    small, _ = within(rgb, REFINE_SIDE)
+    size = (small.shape[1], small.shape[0])
     prob = f32(cv2.resize(segmenter.segment(rgb), size, interpolation=cv2.INTER_AREA))
     try:
         model = hard_mask(small, prob, segmenter.coarse).hard

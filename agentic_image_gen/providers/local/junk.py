@@ -30,7 +30,13 @@ import numpy as np
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.pixels.decode import Decoded
 from agentic_image_gen.pixels.product import product_mask
-from agentic_image_gen.providers.local.completeness import POSE_MIN, WORK_SIDE, align, distinct
+from agentic_image_gen.pixels.shrink import within
+from agentic_image_gen.providers.local.completeness import (
+    POSE_MIN,
+    WORK_SIDE,
+    align,
+    distinct_in,
+)
 from agentic_image_gen.providers.local.cutout import Cutout
 from agentic_image_gen.providers.local.segment.background import (
     Difference,
@@ -116,11 +122,9 @@ class Reference(NamedTuple):
 
 
 def small_reference(rgb: FloatImage) -> Reference:
-    height, width = rgb.shape[:2]
-    scale = min(1.0, WORK_SIDE / max(height, width))
-    size = (round(width * scale), round(height * scale))
-    small = f32(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
-    return Reference(small, difference(small), distinct(small))
+    small, _ = within(rgb, WORK_SIDE)
+    diff = difference(small)
+    return Reference(small, diff, distinct_in(diff))
 
 
 def _px(fraction: float, side: int) -> int:

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from agentic_image_gen.core.errors import UnusableReference
 from agentic_image_gen.pixels.arrays import FloatImage, f32, u8
 from agentic_image_gen.pixels.backdrop import border_band
+from agentic_image_gen.pixels.shrink import within
 from agentic_image_gen.providers.local.segment.background import difference
 from agentic_image_gen.providers.local.segment.parameters import (
     CLASSICAL_SIDE as WORK_SIDE,
@@ -56,9 +57,7 @@ class ClassicalSegmenter:
 
     def segment(self, rgb: FloatImage) -> FloatImage:
         height, width = rgb.shape[:2]
-        scale = min(1.0, WORK_SIDE / max(height, width))
-        size = (round(width * scale), round(height * scale))
-        small = f32(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+        small, _ = within(rgb, WORK_SIDE)
         mask, shadow_like = _seeds(small)
         seeded = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD))
         if not seeded.any():

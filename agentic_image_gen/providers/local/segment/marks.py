@@ -16,6 +16,7 @@ import numpy as np
 
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.pixels.backdrop import border_band
+from agentic_image_gen.pixels.shrink import within
 from agentic_image_gen.pixels.similarity import lab as lab_of
 from agentic_image_gen.providers.local.segment.background import plainly_not_backdrop
 from agentic_image_gen.providers.local.segment.masks import components
@@ -25,9 +26,7 @@ from agentic_image_gen.providers.local.segment.parameters import MARK_JOIN, MARK
 def corner_marks(rgb: FloatImage) -> Mask:
     """The pixels of marks in the frame's corners (at the photo's resolution)."""
     height, width = rgb.shape[:2]
-    scale = min(1.0, WORK_SIDE / max(height, width))
-    size = (round(width * scale), round(height * scale))
-    small = f32(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+    small, _ = within(rgb, WORK_SIDE)
     lab = lab_of(small)
     rows, cols = lab.shape[:2]
     far = plainly_not_backdrop(lab, lab[border_band(rows, cols)])

@@ -22,6 +22,7 @@ from agentic_image_gen.core.errors import UnusableReference
 from agentic_image_gen.pixels.alpha import OPAQUE
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.pixels.boxes import box
+from agentic_image_gen.pixels.shrink import within
 from agentic_image_gen.providers.local.segment.background import Difference, difference
 from agentic_image_gen.providers.local.segment.holes import clear_holes, drop_spill
 from agentic_image_gen.providers.local.segment.masks import drop_specks
@@ -159,9 +160,8 @@ def _strand_matte(
 def refine(rgb: FloatImage, prob: FloatImage, coarse: bool = True) -> tuple[FloatImage, FloatImage]:
     """(alpha, decontaminated rgb) at the photo's full resolution (``coarse``: hard_mask)."""
     height, width = rgb.shape[:2]
-    scale = min(1.0, WORK_SIDE / max(height, width))
-    size = (round(width * scale), round(height * scale))
-    small = f32(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+    small, scale = within(rgb, WORK_SIDE)
+    size = (small.shape[1], small.shape[0])
     small_prob = f32(cv2.resize(prob, size, interpolation=cv2.INTER_AREA))
     refined = hard_mask(small, small_prob, coarse)
     upsampled = f32(cv2.resize(refined.hard.astype(np.float32), (width, height)))
