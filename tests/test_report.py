@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,7 +15,7 @@ from browser import unavailable_reason
 from fakes import FakeOpenAIServer
 from images import ring_photo
 
-from agentic_image_gen.core.types import Iteration, OutputFormat
+from agentic_image_gen.core.types import Fidelity, Iteration, OutputFormat
 from agentic_image_gen.frontends import cli
 from agentic_image_gen.store.report import prompt_diff, render_report, write_report
 from agentic_image_gen.store.run_store import JOURNAL_NAME, RunJournal
@@ -277,3 +278,24 @@ def test_report_shows_reported_and_estimated_costs_apart(make_run: Any) -> None:
     text = " ".join(" ".join(page.text).split())
     assert f"reported cost ${reported:.4f}" in text
     assert f"estimated before the calls ${estimated:.4f}" in text
+
+
+def test_a_fidelity_missing_part_of_its_colour_split_still_renders(make_run: Any) -> None:
+    """Runs measured before the ΔE split was journaled, or a hand-edited journal, may hold
+    only one of ΔL* and Δa*b*: the report shows what is there (it raised an internal error)."""
+    run_dir = make_run("ring", [40, 50, 60])
+    path = run_dir / JOURNAL_NAME
+    journal = RunJournal.model_validate_json(path.read_bytes())
+    splits = [(None, 0.5), (-1.3, None), (None, None)]
+    for iteration, (delta_l, delta_ab) in zip(journal.result.iterations, splits, strict=True):
+        iteration.fidelity = Fidelity(
+            ssim=0.9, delta_e=4.0, delta_l=delta_l, delta_ab=delta_ab, shape_iou=0.95
+        )
+    path.write_text(journal.model_dump_json(), encoding="utf-8")
+    found = re.findall(r'<div class="meta fidelity"[^>]*>(.*?)</div>', render_report(run_dir))
+    lines = [" ".join(line.split()) for line in found]
+    assert lines == [
+        "fidelity to the reference: SSIM 0.90 · ΔE 4.0 (Δa*b* 0.5) · shape 0.95",
+        "fidelity to the reference: SSIM 0.90 · ΔE 4.0 (ΔL* -1.3) · shape 0.95",
+        "fidelity to the reference: SSIM 0.90 · ΔE 4.0 · shape 0.95",
+    ]
