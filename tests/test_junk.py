@@ -13,18 +13,22 @@ import pytest
 from local_images import block_network, cutout_of, encode, pendant_on_a_mirror  # noqa: F401
 
 from agentic_image_gen.core.config import RunConfig
+from agentic_image_gen.core.errors import UnusableReference
 from agentic_image_gen.core.types import (
     Background,
     EvaluationRequest,
+    GeneratedImage,
     GenerationRequest,
     ImageSettings,
     ReferenceImage,
 )
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.local import cutout
+from agentic_image_gen.providers.local.cutting import create_cutter
 from agentic_image_gen.providers.local.junk import LIMIT, THROUGH, junk, small_reference
-from agentic_image_gen.providers.local.studio import StudioGenerator
+from agentic_image_gen.providers.local.studio import StudioGenerator, render
 from agentic_image_gen.providers.local.technical import TechnicalEvaluator
+from agentic_image_gen.providers.local.vocabulary import StudioSettings
 
 SIDE = 512
 SAMPLE_PHOTO = (Path(__file__).resolve().parent.parent / "examples" / "ring.jpg").read_bytes()
@@ -128,7 +132,9 @@ async def _judged(
     monkeypatch: pytest.MonkeyPatch,
     background: Background = Background.TRANSPARENT,
 ) -> Any:
-    """The studio's shot of the cut ``mask`` of photo ``rgb``, judged against the photo."""
+    """A shot of the cut ``mask`` of photo ``rgb``, judged against the photo: the studio's
+    when the cut holds the product alone, else the same picture painted directly (as a
+    generator that kept the junk would show it; the studio itself refuses such a cut)."""
     monkeypatch.setattr(cutout, "cut_out", lambda data, segmenter: cutout_of(mask, rgb))
     ref = ReferenceImage("loops.png", encode(rgb), "image/png", 0, 0)
     prompt = "silver wire earrings, centered"
@@ -137,10 +143,55 @@ async def _judged(
         context = ProviderContext(RunConfig(prompt=prompt, refs=("loops.png",)), stack)
         studio = await StudioGenerator.create(context)
         evaluator = await TechnicalEvaluator.create(context)
-        image = await studio.generate_image(GenerationRequest(prompt, settings, (ref,)))
+        try:
+            image = await studio.generate_image(GenerationRequest(prompt, settings, (ref,)))
+        except UnusableReference:
+            data, width, height = render(cutout_of(mask, rgb), StudioSettings(), settings)
+            image = GeneratedImage(data, settings.output_format, width, height)
         return await evaluator.evaluate_image(
             EvaluationRequest(image, prompt, prompt, settings, (ref,))
         )
+
+
+async def _studio_and_lock(rgb: np.ndarray, mask: np.ndarray) -> list[str]:
+    """What the studio and a locked product's cutter say of the cut ``mask`` of ``rgb``:
+    "ok" or the refusal's line, each."""
+    ref = ReferenceImage("worn.png", encode(rgb), "image/png", 0, 0)
+    prompt = "gold bar earring, centered"
+    settings = ImageSettings(background=Background.TRANSPARENT, size="512x512")
+    said: list[str] = []
+    async with AsyncExitStack() as stack:
+        context = ProviderContext(RunConfig(prompt=prompt, refs=("worn.png",)), stack)
+        studio = await StudioGenerator.create(context)
+        cutter = await create_cutter(context, None)
+        for attempt in (
+            lambda: studio.generate_image(GenerationRequest(prompt, settings, (ref,))),
+            lambda: cutter.cut(ref, alone=True),
+        ):
+            try:
+                await attempt()
+                said.append("ok")
+            except UnusableReference as exc:
+                said.append(str(exc))
+        await cutter.cut(ref)  # a cut to measure an image is taken as it comes
+    return said
+
+
+async def test_a_cut_that_keeps_what_the_product_is_worn_on_is_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The studio paints the cut and a locked product pastes it: a cut that keeps a strip
+    of the ear would be in every image, so the photo is refused (exit 3) with one line
+    naming what was kept; the clean cut of the same photo is used."""
+    rgb, bar, junky = earring_on_an_ear()
+    monkeypatch.setattr(cutout, "cut_out", lambda data, segmenter: cutout_of(bar, rgb))
+    assert await _studio_and_lock(rgb, bar) == ["ok", "ok"]
+    monkeypatch.setattr(cutout, "cut_out", lambda data, segmenter: cutout_of(junky, rgb))
+    said = await _studio_and_lock(rgb, junky)
+    assert said[0] == said[1] and "\n" not in said[0], said
+    assert said[0].startswith("reference 'worn.png': the product could not be cut out alone: ")
+    assert "thin strips of what lies beside the product" in said[0]
+    assert UnusableReference.exit_code == 3
 
 
 async def test_a_shot_that_keeps_backdrop_is_capped_and_the_critique_names_it(

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from agentic_image_gen.core.config import RunConfig
+from agentic_image_gen.core.errors import UnusableReference
 from agentic_image_gen.core.types import (
     Background,
     Evaluation,
@@ -119,6 +120,24 @@ async def test_a_part_lost_by_the_classical_cut_is_caught_and_the_whole_product_
     assert whole.details["segmenter"] == "u2netp"
     assert whole.details["completeness"]["whole"] is True
     assert whole.score > torn.score
+
+
+@needs_model
+@pytest.mark.parametrize(
+    "photo",
+    [
+        "more/14_necklace_on_neck_gold_scallops.webp",  # its cut keeps the neck's edge
+        "more/15_earring_on_ear_gold_knot_dark.jpg",  # ... strips of the ear and the neck
+    ],
+)
+async def test_a_worn_product_the_cut_cannot_separate_is_refused_in_one_line(photo: str) -> None:
+    """Issue #26: worn on a neck or an ear, the product is cut out alone or the photo is
+    refused (exit 3) before any image is made, with one line saying what the cut kept."""
+    with pytest.raises(UnusableReference) as refused:
+        await judged(photo, "u2netp")
+    line = str(refused.value)
+    assert "\n" not in line and refused.value.exit_code == 3
+    assert ": the product could not be cut out alone: thin strips of what lies beside" in line
 
 
 @needs_model

@@ -33,7 +33,7 @@ async def prepare(
         raise InputError("--lock-product needs a reference photo of the product (--refs)")
     if cutter is None:
         raise InputError("--lock-product needs a segmenter; none is installed")
-    cut = await cutter.cut(references[0])
+    cut = await cutter.cut(references[0], alone=True)
     return await asyncio.to_thread(scene_for, cut.rgb, cut.alpha, settings, fill)
 
 

@@ -175,7 +175,11 @@ class ProductCutter(Protocol):
     # run so a resume cuts with the same one.
     segmenter: str
 
-    async def cut(self, reference: ReferenceImage) -> ProductCut: ...
+    # ``alone``: the product must be cut out by itself, or the cutter raises
+    # UnusableReference (a locked product is pasted into every image, so a cut that kept
+    # skin, a prop or the backdrop must not be); other cuts (of a generated image, to
+    # measure it) are taken as they come.
+    async def cut(self, reference: ReferenceImage, *, alone: bool = False) -> ProductCut: ...
 
 
 class Resources:

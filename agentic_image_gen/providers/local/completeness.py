@@ -163,7 +163,7 @@ def align(shot_mask: Mask, cut: Cutout, shape: tuple[int, int]) -> tuple[Mask, f
     height, width = shape
     fx, fy = width / cut.source_size[0], height / cut.source_size[1]
     offset = (cut.origin[0], cut.origin[1], cut.origin[0], cut.origin[1])
-    reference = _place(solid, (fx, fy), (cut.origin[0] * fx, cut.origin[1] * fy), shape)
+    reference = placed_cut(cut, shape, solid)
     best: tuple[Mask, float] | None = None
     for pick in (lambda mask: mask, _body):
         frame, target = box(pick(shot_mask)), box(pick(solid))
@@ -175,6 +175,16 @@ def align(shot_mask: Mask, cut: Cutout, shape: tuple[int, int]) -> tuple[Mask, f
             if best is None or agreement > best[1]:
                 best = (placed, agreement)
     return best
+
+
+def placed_cut(cut: Cutout, shape: tuple[int, int], pieces: Mask | None = None) -> Mask:
+    """The cut-out's product (``pieces``: its parts as a shot's are measured) where it lies
+    in its reference, drawn at ``shape``; empty without a source size."""
+    pieces = _solid(cut) if pieces is None else pieces
+    if cut.source_size == (0, 0):
+        return np.zeros(shape, bool)
+    fx, fy = shape[1] / cut.source_size[0], shape[0] / cut.source_size[1]
+    return _place(pieces, (fx, fy), (cut.origin[0] * fx, cut.origin[1] * fy), shape)
 
 
 def _scaled(

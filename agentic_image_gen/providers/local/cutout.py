@@ -100,6 +100,12 @@ def cut_out(data: bytes, segmenter: Segmenter | Callable[[], Segmenter]) -> Cuto
     )
 
 
+def cut_key(reference: ReferenceImage, shared: dict[str, Any]) -> str:
+    """Which cut of the run ``reference`` has: its segmenter's name and its bytes' hash."""
+    name = segmenter_name(shared.get(NAME_KEY))
+    return f"{name}:{hashlib.sha256(reference.data).hexdigest()}"
+
+
 async def cutout_for(reference: ReferenceImage, shared: dict[str, Any]) -> Cutout:
     """The cached cut-out of ``reference`` for this run, computed once in a worker thread.
 
@@ -108,7 +114,7 @@ async def cutout_for(reference: ReferenceImage, shared: dict[str, Any]) -> Cutou
     cache: dict[str, asyncio.Task[Cutout]] = shared.setdefault(CACHE_KEY, {})
     pool = pool_for(shared)
     name = segmenter_name(shared.get(NAME_KEY))
-    key = f"{name}:{hashlib.sha256(reference.data).hexdigest()}"
+    key = cut_key(reference, shared)
     task = cache.get(key)
     if task is None:
         task = asyncio.ensure_future(

@@ -8,6 +8,7 @@ from typing import Any
 from agentic_image_gen.core.errors import ConfigurationError
 from agentic_image_gen.core.types import ReferenceImage
 from agentic_image_gen.providers.base import ProductCut, ProviderContext
+from agentic_image_gen.providers.local.alone import product_alone
 from agentic_image_gen.providers.local.cutout import cutout_for
 from agentic_image_gen.providers.local.segment.registry import (
     NAME_KEY,
@@ -41,8 +42,9 @@ class LocalCutter:
         self._cache = cache
         self.segmenter = segmenter
 
-    async def cut(self, reference: ReferenceImage) -> ProductCut:
-        cut = await cutout_for(reference, self._cache)
+    async def cut(self, reference: ReferenceImage, *, alone: bool = False) -> ProductCut:
+        made = product_alone if alone else cutout_for
+        cut = await made(reference, self._cache)
         return ProductCut(cut.rgb, cut.alpha, cut.segmenter, cut.origin)
 
 

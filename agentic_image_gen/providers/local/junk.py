@@ -21,14 +21,17 @@ score in proportion: a cut that visibly keeps some of its backdrop does not pass
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
 
+from agentic_image_gen.core.types import ReferenceImage
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
-from agentic_image_gen.pixels.decode import Decoded
+from agentic_image_gen.pixels.decode import Decoded, decode
 from agentic_image_gen.pixels.product import product_mask
 from agentic_image_gen.pixels.shrink import within
 from agentic_image_gen.providers.local.completeness import (
@@ -36,6 +39,7 @@ from agentic_image_gen.providers.local.completeness import (
     WORK_SIDE,
     align,
     distinct_in,
+    placed_cut,
 )
 from agentic_image_gen.providers.local.cutout import Cutout
 from agentic_image_gen.providers.local.segment.background import (
@@ -121,10 +125,24 @@ class Reference(NamedTuple):
     seen: Mask
 
 
+PHOTO_KEY = "local.reference_photos"  # the run's cache of the references as junk sees them
+
+
 def small_reference(rgb: FloatImage) -> Reference:
     small, _ = within(rgb, WORK_SIDE)
     diff = difference(small)
     return Reference(small, diff, distinct_in(diff))
+
+
+async def reference_photo(reference: ReferenceImage, shared: dict[str, Any]) -> Reference:
+    """The reference photo as junk judges cuts and shots against it, once per run and
+    reference (the studio's check of its cut and the evaluator share it)."""
+    cache: dict[str, asyncio.Task[Reference]] = shared.setdefault(PHOTO_KEY, {})
+    key = hashlib.sha256(reference.data).hexdigest()
+    if key not in cache:
+        look = asyncio.to_thread(lambda: small_reference(decode(reference.data).rgb))
+        cache[key] = asyncio.ensure_future(look)
+    return await asyncio.shield(cache[key])
 
 
 def _px(fraction: float, side: int) -> int:
@@ -289,6 +307,12 @@ def shot_junk(shot_mask: Mask, cut: Cutout, reference: Reference) -> Junk | None
     return junk(reference, aligned[0])
 
 
+def cut_junk(cut: Cutout, reference: Reference) -> Junk:
+    """What the cut-out itself keeps that is not the product, where it lies in its reference
+    (no alignment: it was cut from there; CPU-bound)."""
+    return junk(reference, placed_cut(cut, (reference.rgb.shape[0], reference.rgb.shape[1])))
+
+
 def dirt_line(found: Junk) -> str:
     return (
         f"The cut-out keeps some of the backdrop, its outline running through it "
@@ -302,6 +326,17 @@ def junk_line(found: Junk) -> str:
     return (
         f"The shot shows what is not the product (share of the product's area): {named}; "
         f"the cut-out must keep the product only."
+    )
+
+
+def refusal_line(found: Junk) -> str:
+    """Why a cut-out that is not the product alone cannot be used (``found`` not clean)."""
+    named = "; ".join(
+        f"{KINDS[kind]} ({found.shares[kind]:.0%} of the cut-out)" for kind in found.found
+    )
+    return (
+        f"the product could not be cut out alone: {named}; use a photo of the product by "
+        "itself on a plain backdrop, not worn, held or lying on a prop"
     )
 
 

@@ -25,6 +25,7 @@ from agentic_image_gen.pixels.encode import encode
 from agentic_image_gen.pixels.placement import frame_size
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.local import vocabulary
+from agentic_image_gen.providers.local.alone import product_alone
 from agentic_image_gen.providers.local.compose import compose
 from agentic_image_gen.providers.local.cutout import Cutout, cutout_for
 from agentic_image_gen.providers.local.cutting import prepare_cutting
@@ -119,8 +120,13 @@ class StudioGenerator:
         settings = vocabulary.explore(
             settings, request.prompt, request.variant, request.settings, locked
         )
-        cut = await cutout_for(request.references[0], self._shared)
-        data, width, height = await asyncio.to_thread(render, cut, settings, request.settings)
+        reference = request.references[0]
+        cut = await cutout_for(reference, self._shared)
+        # Painted while the cut is checked to hold the product alone (a refusal drops it).
+        (data, width, height), _ = await asyncio.gather(
+            asyncio.to_thread(render, cut, settings, request.settings),
+            product_alone(reference, self._shared),
+        )
         transparent = vocabulary.wants_transparent(request.settings, settings.backdrop)
         return GeneratedImage(
             data=data,

@@ -45,8 +45,8 @@ from agentic_image_gen.providers.local.junk import (
     Reference,
     dirt_line,
     junk_line,
+    reference_photo,
     shot_junk,
-    small_reference,
     without_soft_shadow,
 )
 from agentic_image_gen.providers.local.segment import pool_for
@@ -58,7 +58,6 @@ PASSING: int = RunConfig.model_fields["threshold"].default  # the loop's default
 # A cut that keeps some backdrop under junk.LIMIT scores at most just under PASSING, down to
 # INCOMPLETE_CAP as the backdrop reaches that limit (junk.Junk.dirt).
 SEEN_KEY = "local.reference_parts"  # the run's cache of independent looks at the references
-PHOTO_KEY = "local.reference_photos"  # ... of the references at junk.WORK_SIDE
 SECOND_OPINION = "u2netp"  # the segmenter that double-checks a cut made by any other
 LABELS = {
     "background": "background",
@@ -166,16 +165,6 @@ async def reference_parts(reference: ReferenceImage, shared: dict[str, Any], cut
 
     if key not in cache:
         cache[key] = asyncio.ensure_future(asyncio.to_thread(look))
-    return await asyncio.shield(cache[key])
-
-
-async def reference_photo(reference: ReferenceImage, shared: dict[str, Any]) -> Reference:
-    """The reference photo as junk judges shots against it, once per run and reference."""
-    cache: dict[str, asyncio.Task[Reference]] = shared.setdefault(PHOTO_KEY, {})
-    key = hashlib.sha256(reference.data).hexdigest()
-    if key not in cache:
-        look = asyncio.to_thread(lambda: small_reference(decode(reference.data).rgb))
-        cache[key] = asyncio.ensure_future(look)
     return await asyncio.shield(cache[key])
 
 
