@@ -24,6 +24,7 @@ from agentic_image_gen.core.types import (
     OutputFormat,
     ReferenceImage,
 )
+from agentic_image_gen.frontends import cli
 from agentic_image_gen.providers.base import ProviderContext
 from agentic_image_gen.providers.local.cutout import cut_out
 from agentic_image_gen.providers.local.segment import SegmenterPool
@@ -138,6 +139,21 @@ async def test_a_worn_product_the_cut_cannot_separate_is_refused_in_one_line(pho
     line = str(refused.value)
     assert "\n" not in line and refused.value.exit_code == 3
     assert ": the product could not be cut out alone: thin strips of what lies beside" in line
+
+
+@needs_model
+def test_the_command_refuses_a_worn_product_before_any_run_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same refusal from the command line: exit 3, one line, and nothing half-made."""
+    photo = PHOTOS / "more" / "14_necklace_on_neck_gold_scallops.webp"
+    out = tmp_path / "runs"
+    argv = ["gold necklace", "--refs", str(photo), "--out", str(out), "--quiet"]
+    assert cli.main(argv) == 3
+    stdout, stderr = capsys.readouterr()
+    assert stdout == "" and stderr.count("\n") == 1, stderr
+    assert stderr.startswith(f"agentic-image-gen: error: reference {str(photo)!r}: the product")
+    assert not out.exists()
 
 
 @needs_model

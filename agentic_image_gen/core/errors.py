@@ -34,9 +34,7 @@ class UnusableReference(ReferenceImageError):
     """A reference decodes but shows nothing the run can use as the product (all
     transparent, all backdrop, a product too small or too faint to cut out, or one that
     cannot be cut out alone from what it is worn on or lies against): the photo must change,
-    as for an unreadable one, so the same exit code. Found before the run starts, it makes no
-    run folder; found when the product is cut, before any image, the run is journaled as
-    failed with that line."""
+    as for an unreadable one, so the same exit code, and no run folder is made."""
 
     exit_code = 3
 

@@ -43,13 +43,15 @@ async def open_folder(
 ) -> tuple[RunStore, tuple[ReferenceImage, ...]]:
     """When the run works from the product (a locked product, or a component that uses its
     cut), the first reference is cut before a new folder exists: a photo that shows no usable
-    product is a bad reference (exit 3), not a half-made run. The cut is the one the run
-    makes anyway (one per reference per run). ``loading`` is ``load_references``' task."""
+    product, or (when the product is painted or pasted into the images) one it cannot be cut
+    out of alone, is a bad reference (exit 3), not a half-made run. The cut is the one the
+    run makes anyway (one per reference per run). ``loading`` is ``load_references``' task."""
     if store is None:
         references = await (loading or load_references(config))
         cutter = providers.cutter if providers is not None else None
         if cutter is not None and references and _uses_product(config, providers):
-            await cutter.cut(references[0])
+            # A product painted or pasted into every image must be cut out by itself.
+            await cutter.cut(references[0], alone=_paints_product(config, providers))
         # The journal is complete (references saved and named) before any provider call: a
         # run killed now still resumes with its photos.
         store = await asyncio.to_thread(
@@ -61,6 +63,15 @@ async def open_folder(
     # The copies in the run folder, exactly as they were sent the first time.
     stored = [reference.path for reference in store.journal.references]
     return store, tuple(await reference_loader.load_all(stored))
+
+
+def _paints_product(config: RunConfig, providers: Providers | None) -> bool:
+    """A locked product is pasted into every image; a generator that works from the cut
+    paints it into every image (an evaluator or a prompter only measures by it)."""
+    generator = providers.generator if providers is not None else None
+    return config.lock_product or (
+        isinstance(generator, UsesProduct) and generator.uses_product
+    )
 
 
 def _uses_product(config: RunConfig, providers: Providers | None) -> bool:
