@@ -210,6 +210,26 @@ def test_what_a_person_typed_is_escaped(client: httpx.Client, finished: str) -> 
 
 
 # ---- the queue, decisions, resume ------------------------------------------------------------
+def test_a_photo_refused_when_its_run_begins_is_named_as_uploaded(
+    client: httpx.Client, server: WebServer
+) -> None:
+    """A photo of the backdrop alone decodes (the upload is taken) but shows no product: the
+    run stops before its folder, and its one line names the file as the person uploaded it
+    (not the engine's 'in-memory reference #1'); its last event says it never began, so the
+    page says why once."""
+    before = folders(server)
+    backdrop = io.BytesIO()
+    Image.new("RGB", (256, 256), (240, 240, 240)).save(backdrop, "PNG")
+    answer = post_run(client, FAST, [("refs", ("my ring.png", backdrop.getvalue()))])
+    assert answer.status_code == 201, answer.text
+    run = wait_for(client, answer.json()["run_id"], "failed")
+    assert run["error"].startswith("reference 'my ring.png': "), run["error"]
+    assert "in-memory" not in run["error"] and "\n" not in run["error"]
+    last = list(sse_events(client, run["run_id"]))[-1]["data"]
+    assert (last["status"], last["began"], last["error"]) == ("failed", False, run["error"])
+    assert folders(server) == before
+
+
 def test_runs_beyond_the_limit_wait_in_line_and_two_go_at_once(client: httpx.Client) -> None:
     ids = [start_run(client, candidates=1, max_iterations=1) for _ in range(3)]
     rows = {row["run_id"]: row for row in client.get("/api/runs").json()}

@@ -112,7 +112,7 @@ async def create_run(
         return JSONResponse({"detail": one_line(error), "problems": found}, 400)  # type: ignore[return-value]
     except AigError as error:
         raise Refused(upload_reason(one_line(error), names)) from error
-    run = await manager.submit(run_settings, data)
+    run = await manager.submit(run_settings, data, names)
     return Created(run_id=run.run_id, status=manager.status(run), url=f"/r/{run.run_id}")
 
 

@@ -164,7 +164,8 @@ class EventLog:
         self.append(
             "run_finished",
             {"round": 0, "candidate": 0, "iteration": 0, "stop_reason": "error",
-             "label": STOP_REASON_LABELS["error"], "error": error, "status": "failed"},
+             "label": STOP_REASON_LABELS["error"], "error": error, "status": "failed",
+             "began": False},
         )
 
     def request(self, request: ReviewRequest) -> dict[str, Any]:

@@ -29,7 +29,12 @@ from agentic_image_gen.core.types import Delivery
 from agentic_image_gen.engine.review import PendingReviews
 from agentic_image_gen.engine.session import Session, resumed_config
 from agentic_image_gen.frontends.web.events import EventLog, file_url
-from agentic_image_gen.frontends.web.intake import DecisionBody, Refused, decision
+from agentic_image_gen.frontends.web.intake import (
+    DecisionBody,
+    Refused,
+    decision,
+    upload_reason,
+)
 from agentic_image_gen.frontends.web.state import Entry, Job, StagedRef, StateFile, WebState, now
 
 Sink = Callable[[Event], None]
@@ -231,12 +236,15 @@ class RunManager:
         }
 
     # ---- starting, steering, stopping -----------------------------------------------------
-    async def submit(self, config: RunConfig, uploads: list[bytes]) -> WebRun:
-        """Queue a new run (checked by the caller); its uploads are kept until it has begun."""
+    async def submit(self, config: RunConfig, uploads: list[bytes], names: list[str]) -> WebRun:
+        """Queue a new run (checked by the caller); its uploads (``names``: as uploaded) are
+        kept until it has begun."""
         run_id = "w" + secrets.token_hex(6)
         staged = [
-            StagedRef(file=await asyncio.to_thread(self.state.stage, run_id, number, data))
-            for number, data in enumerate(uploads, start=1)
+            StagedRef(
+                file=await asyncio.to_thread(self.state.stage, run_id, number, data), name=name
+            )
+            for number, (data, name) in enumerate(zip(uploads, names, strict=True), start=1)
         ]
         staged += [StagedRef(url=ref) for ref in config.refs if isinstance(ref, str)]
         fields = config.model_dump(mode="json", exclude={"refs"})
@@ -354,7 +362,9 @@ class RunManager:
         except RunFailed:
             pass  # journaled, and its RunFinished is in the log
         except Exception as error:  # refused before the run began: say why, keep serving
-            run.entry.error = one_line(error)
+            job = run.entry.job
+            names = [ref.name or "" for ref in job.refs if ref.file] if job is not None else []
+            run.entry.error = upload_reason(one_line(error), names)
             told = run.first_event is None or run.first_event.done()
             if told and not any(e.name == "run_finished" for e in run.log.entries[count:]):
                 run.log.failed(run.entry.error)

@@ -30,6 +30,7 @@ class StagedRef(BaseModel):
 
     file: str | None = None  # relative to the state folder
     url: str | None = None
+    name: str | None = None  # an uploaded file's own name, for the run's messages
 
 
 class Job(BaseModel):

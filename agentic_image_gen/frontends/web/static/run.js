@@ -167,7 +167,9 @@
     },
     run_finished(d) {
       active = false;
-      stage.textContent = d.error ? `${d.label}: ${d.error}` : `Finished: ${d.label}`;
+      // A run refused before it began: the summary above says why, once.
+      const why = d.error && d.began !== false ? `: ${d.error}` : "";
+      stage.textContent = d.error ? `${d.label}${why}` : `Finished: ${d.label}`;
       bar.parentElement.classList.add("done");
       if (source) source.close();
       if (best !== null) markBest(best);
