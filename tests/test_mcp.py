@@ -317,6 +317,9 @@ async def test_bad_input_is_a_tool_error_and_the_server_still_answers(
 ) -> None:
     server, out = served
     not_an_image = "data:image/png;base64," + base64.b64encode(b"hello").decode()
+    plain = io.BytesIO()
+    Image.new("RGB", (256, 256), (240, 240, 240)).save(plain, "PNG")
+    backdrop = "data:image/png;base64," + base64.b64encode(plain.getvalue()).decode()
     bad = {
         "missing reference": (fast | {"refs": ["/no/such/ring.jpg"]},
                               "reference '/no/such/ring.jpg' does not exist"),
@@ -324,6 +327,8 @@ async def test_bad_input_is_a_tool_error_and_the_server_still_answers(
                          "threshold must be between 0 and 100"),
         "not a choice": (fast | {"format": "gif"}, "format: Input should be 'png'"),
         "no image": (fast | {"refs": [not_an_image]}, "in-memory reference #1"),
+        # found only when the run cuts the product out, still before its folder
+        "no product": (fast | {"refs": [backdrop]}, "in-memory reference #1': "),
         "bad base64": (fast | {"refs": ["data:image/png;base64,@@@"]}, "refs[0]"),
         "no provider": (fast | {"provider": "nope"}, "provider 'nope' is not an installed"),
     }
