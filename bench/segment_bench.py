@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from agentic_image_gen.core.config import ProviderNames, RunConfig
-from agentic_image_gen.core.errors import AigError
+from agentic_image_gen.core.errors import AigError, UnusableReference
 from agentic_image_gen.core.events import Event, StageStarted
 from agentic_image_gen.core.result import RunResult
 from agentic_image_gen.core.types import ImageSettings
@@ -152,6 +152,8 @@ def bench_photo(photo: Path, args: argparse.Namespace, tmp: Path, pool: Segmente
             f"{whole.get('whole', '-')} ({whole.get('missing', 0):.3f}) | "
             f"{kept or ('clean' if junk else '-')} | {seconds:.2f} |"
         )
+    except UnusableReference as exc:  # the photo is refused: what its cut kept, or lacks
+        print(f"| {photo.name} | refused (exit 3): {str(exc).split(': ', 2)[-1]} | | | | | |")
     except AigError as exc:
         print(f"| {photo.name} | failed: {exc} | | | | | |")
 
