@@ -24,6 +24,7 @@ from agentic_image_gen.core.errors import ProviderError
 from agentic_image_gen.pixels.alpha import solid
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32, u8
 from agentic_image_gen.pixels.boxes import box
+from agentic_image_gen.pixels.opening import opened
 from agentic_image_gen.pixels.product import largest_parts
 from agentic_image_gen.pixels.shrink import within
 from agentic_image_gen.providers.local.cutout import Cutout
@@ -112,8 +113,7 @@ def _body(mask: Mask) -> Mask:
     if found is None:
         return mask
     side = max(3, round(BODY * np.hypot(found[2] - found[0], found[3] - found[1]))) | 1
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
-    body = largest_parts(np.asarray(cv2.morphologyEx(u8(mask), cv2.MORPH_OPEN, disc) > 0))
+    body = largest_parts(opened(mask, side))
     return body if body.any() else mask
 
 
