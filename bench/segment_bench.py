@@ -10,7 +10,8 @@ model load is paid every time; with ``--repeat N`` the fastest of N runs counts,
 work on a shared machine only ever adds time). Run:
 ``python bench/segment_bench.py [--segmenter NAME] [--repeat N]``. The photos are reported in
 three groups: the odd-numbered development photos (the half rules are tuned on), the
-even-numbered ones, and ``photos/more`` (never tuned on; no masks).
+even-numbered ones, and ``photos/more`` (never tuned on; no masks); then the contact sheet
+of the same cuts is re-made (``segment_contact_sheet.py``; ``--no-sheet`` skips it).
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--segmenter", default="auto")
     parser.add_argument("--repeat", type=int, default=1, help="runs per photo; the fastest counts")
+    parser.add_argument("--no-sheet", action="store_true", help="do not re-make the contact sheet")
     args = parser.parse_args(argv)
     if not PHOTOS.is_dir():
         print(f"no development photos at {PHOTOS}", file=sys.stderr)
@@ -108,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
             print("| --- | --- | --- | --- | --- | --- | --- |")
             for photo in photos:
                 bench_photo(photo, args, Path(tmp), pool)
+    if not args.no_sheet:  # the contact sheet of the same cuts (segment_contact_sheet.py)
+        from segment_contact_sheet import main as contact_sheet
+
+        print()
+        contact_sheet(["--segmenter", args.segmenter])
     return 0
 
 
