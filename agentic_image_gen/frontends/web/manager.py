@@ -29,12 +29,7 @@ from agentic_image_gen.core.types import Delivery
 from agentic_image_gen.engine.review import PendingReviews
 from agentic_image_gen.engine.session import Session, resumed_config
 from agentic_image_gen.frontends.web.events import EventLog, file_url
-from agentic_image_gen.frontends.web.intake import (
-    DecisionBody,
-    Refused,
-    decision,
-    upload_reason,
-)
+from agentic_image_gen.frontends.web.intake import DecisionBody, Refused, decision, upload_reason
 from agentic_image_gen.frontends.web.state import Entry, Job, StagedRef, StateFile, WebState, now
 
 Sink = Callable[[Event], None]
@@ -362,8 +357,7 @@ class RunManager:
         except RunFailed:
             pass  # journaled, and its RunFinished is in the log
         except Exception as error:  # refused before the run began: say why, keep serving
-            job = run.entry.job
-            names = [ref.name or "" for ref in job.refs if ref.file] if job is not None else []
+            names = run.entry.job.uploaded() if run.entry.job is not None else []
             run.entry.error = upload_reason(one_line(error), names)
             told = run.first_event is None or run.first_event.done()
             if told and not any(e.name == "run_finished" for e in run.log.entries[count:]):

@@ -42,6 +42,10 @@ class Job(BaseModel):
     refs: list[StagedRef] = Field(default_factory=list)
     overrides: dict[str, Any] = Field(default_factory=dict)
 
+    def uploaded(self) -> list[str]:
+        """The uploaded files' own names, in order (the engine numbers them from 1)."""
+        return [ref.name or "" for ref in self.refs if ref.file]
+
 
 class Entry(BaseModel):
     run_id: str
