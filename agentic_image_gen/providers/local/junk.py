@@ -321,8 +321,13 @@ def dirt_line(found: Junk) -> str:
     )
 
 
+def _named(found: Junk, of: str = "") -> str:
+    """The kinds over their limit, each with its share (``of``: what the share is of)."""
+    return "; ".join(f"{KINDS[kind]} ({found.shares[kind]:.0%}{of})" for kind in found.found)
+
+
 def junk_line(found: Junk) -> str:
-    named = "; ".join(f"{KINDS[kind]} ({found.shares[kind]:.0%})" for kind in found.found)
+    named = _named(found)
     return (
         f"The shot shows what is not the product (share of the product's area): {named}; "
         f"the cut-out must keep the product only."
@@ -331,12 +336,9 @@ def junk_line(found: Junk) -> str:
 
 def refusal_line(found: Junk) -> str:
     """Why a cut-out that is not the product alone cannot be used (``found`` not clean)."""
-    named = "; ".join(
-        f"{KINDS[kind]} ({found.shares[kind]:.0%} of the cut-out)" for kind in found.found
-    )
     return (
-        f"the product could not be cut out alone: {named}; use a photo of the product by "
-        "itself on a plain backdrop, not worn, held or lying on a prop"
+        f"the product could not be cut out alone: {_named(found, ' of the cut-out')}; use a "
+        "photo of the product by itself on a plain backdrop, not worn, held or lying on a prop"
     )
 
 
