@@ -63,6 +63,8 @@ RIM = 5  # pixels just outside a shadow patch needed to tell whether its shade g
 TINTED = 12.0  # Lab chroma units from the backdrop: a product this coloured (sea glass, a
 # coloured stone) tints the light through it and so its shadow; the cool silver of the
 # development rings reaches 8 (a faint blue, no tint) and coloured sea glass 16
+TINTED_SHARE = 0.1  # ... filling this share of the product's surroundings (``AROUND``
+# wide): a body of colour, not a glint of it on silver (a ring's blue reflections)
 TINT = 0.5  # a tinted shadow's colour step from the backdrop is at most this share of the
 # coloured product's beside it (sea glass's shadow carries about a third of its colour)
 TINT_WIDTH = 0.006  # of the frame's longer side: a tinted shadow patch is at least this
@@ -246,8 +248,10 @@ def _tinted_shadow(placed: Mask, diff: Difference, side: int) -> Mask:
     coloured = placed & (np.linalg.norm(steps * units, axis=-1) >= TINTED)
     if not coloured.any():
         return np.zeros_like(placed)
-    hue = local_backdrop(f32(steps), coloured, _px(AROUND, side))  # the product's beside
-    toward = _from_segment(f32(steps), f32(TINT * hue)) < LIKE
+    size = _px(AROUND, side) | 1
+    hue = local_backdrop(f32(steps), coloured, size)  # the product's beside
+    body = cv2.blur(coloured.astype(np.float32), (size, size)) >= TINTED_SHARE
+    toward = (_from_segment(f32(steps), f32(TINT * hue)) < LIKE) & body
     shade = (diff.lighter <= -SHADE) & (diff.delta_l > -DARK) & (diff.chroma >= LIKE)
     patches = _opened(placed & shade & toward, _px(TINT_WIDTH, side))
     return _cut_through(patches, placed, diff)
