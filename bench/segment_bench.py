@@ -149,7 +149,7 @@ def bench_photo(photo: Path, args: argparse.Namespace, tmp: Path, pool: Segmente
         if junk.get("through"):
             graded.append(f"through {junk['through']:.3f}")
         shadow = (junk.get("shares") or {}).get("shadow", 0.0)
-        if shadow and "shadow" not in junk.get("found", []):
+        if shadow >= 0.0005 and "shadow" not in junk.get("found", []):
             graded.append(f"shadow {shadow:.3f}")
         if graded:
             kept = ", ".join([kept or "clean", *graded])
