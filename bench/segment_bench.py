@@ -152,8 +152,14 @@ def bench_photo(photo: Path, args: argparse.Namespace, tmp: Path, pool: Segmente
         whole = (first.evaluation.details if first.evaluation else {}).get("completeness") or {}
         junk = (first.evaluation.details if first.evaluation else {}).get("junk") or {}
         kept = ", ".join(f"{kind} {junk['shares'][kind]:.2f}" for kind in junk.get("found", []))
-        if junk.get("through"):  # kept backdrop the outline runs through (graded, junk.py)
-            kept = ", ".join(filter(None, [kept or "clean", f"through {junk['through']:.3f}"]))
+        graded = []  # kept backdrop the outline runs through, a kept shadow (graded, junk.py)
+        if junk.get("through"):
+            graded.append(f"through {junk['through']:.3f}")
+        shadow = (junk.get("shares") or {}).get("shadow", 0.0)
+        if shadow >= 0.0005 and "shadow" not in junk.get("found", []):
+            graded.append(f"shadow {shadow:.3f}")
+        if graded:
+            kept = ", ".join([kept or "clean", *graded])
         print(
             f"| {photo.name} | {iou} | {coverage} | {first.score} | "
             f"{whole.get('whole', '-')} ({whole.get('missing', 0):.3f}) | "

@@ -78,6 +78,24 @@ def pendant_with_its_shadow() -> Scene:
     return rgb, product, product | (shadow > 0.5)
 
 
+def bead_with_a_tinted_shadow(face: tuple[float, float, float] | None = None) -> Scene:
+    """A sea-glass bead on a pale grey-blue sweep, its cast shadow below it tinted by the
+    glass (darker, a little cyan); the junky cut keeps the shadow's darker part. ``face``:
+    the bead's lower part in another colour (a darker face or a dark part of the product)."""
+    rng = np.random.default_rng(4)
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32)
+    rgb = np.empty((SIDE, SIDE, 3), np.float32)
+    rgb[:] = [0.78, 0.79, 0.83]
+    rgb += rng.normal(0, 0.008, (SIDE, SIDE, 1)).astype(np.float32)
+    bead = np.hypot(xs - 256, ys - 230) < 70
+    cast = cv2.GaussianBlur(np.roll(bead, 14, axis=0).astype(np.float32), (0, 0), 8)
+    rgb *= 1 - cast[..., None] * np.array([0.42, 0.3, 0.26], np.float32)  # red goes first
+    _paint(rgb, bead, np.array([0.3, 0.66, 0.76], np.float32))
+    if face is not None:
+        _paint(rgb, bead & (ys > 250), np.array(face, np.float32))
+    return rgb, bead, bead | ((cast > 0.5) & (ys > 230))
+
+
 def wire_loops() -> Scene:
     """Three silver wire loops on a white sweep; the junky cut fills their insides."""
     ys, xs = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32)
@@ -109,6 +127,7 @@ def earring_on_an_ear() -> Scene:
 SCENES: dict[str, tuple[Callable[[], Scene], str]] = {
     "grain lines": (ring_on_grained_wood, "lines"),
     "a kept shadow": (pendant_with_its_shadow, "shadow"),
+    "a kept shadow tinted by glass": (bead_with_a_tinted_shadow, "shadow"),
     "loops filled": (wire_loops, "backdrop"),
     "a kept reflection": (pendant_on_a_mirror, "reflection"),
     "a strip of skin": (earring_on_an_ear, "edges"),
@@ -310,3 +329,56 @@ async def test_an_opaque_shot_still_shows_the_backdrop_its_cut_kept(
     dirty = await _judged(rgb, cut, monkeypatch, Background.OPAQUE)
     assert dirty.details["junk"]["through"] > THROUGH, dirty.details["junk"]
     assert dirty.score < 85 and "outline running through it" in dirty.feedback
+
+
+@pytest.mark.parametrize(
+    "face",
+    [
+        (0.16, 0.42, 0.52),  # the bead's own darker face, as coloured as the rest of it
+        (0.1, 0.15, 0.35),  # a dark blue stone
+        (0.05, 0.05, 0.06),  # black enamel
+        (0.3, 0.31, 0.33),  # oxidised silver
+    ],
+)
+def test_a_dark_part_of_a_coloured_product_is_not_its_shadow(
+    face: tuple[float, float, float],
+) -> None:
+    """A darker part of the product on its outline, over the product's own tinted shadow,
+    is product: it keeps its colour, or is darker than any shadow, or is not tinted."""
+    rgb, bead, _ = bead_with_a_tinted_shadow(face)
+    found = junk(small_reference(rgb), bead)
+    assert found.shares["shadow"] == 0.0 and found.clean, found.shares
+
+
+def test_a_faintly_blue_silver_band_does_not_tint_its_shade() -> None:
+    """A cool silver band (a faint blue, as the development rings show) darker at its lower
+    edge (greyer there) is not a coloured product: that edge is not a tinted shadow."""
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32)
+    rgb = np.full((SIDE, SIDE, 3), 0.97, np.float32)
+    cast = cv2.GaussianBlur(
+        (np.abs(np.hypot(xs - 256, ys - 270) - 100) < 18).astype(np.float32), (0, 0), 8
+    )
+    rgb *= 1 - 0.25 * cast[..., None]
+    r = np.hypot(xs - 256, ys - 256)
+    band = np.abs(r - 100) < 18
+    _paint(rgb, band, np.array([0.8, 0.83, 0.88], np.float32))
+    _paint(rgb, band & (ys > 330), np.array([0.7, 0.71, 0.74], np.float32))  # greyer
+    assert junk(small_reference(rgb), band).shares["shadow"] == 0.0
+
+
+async def test_a_kept_tinted_shadow_under_the_limit_lowers_the_score_and_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A thin rim of the bead's tinted shadow kept by the cut (under junk.LIMIT) does not
+    pass, and the critique says the shadow is kept."""
+    rgb, bead, _ = bead_with_a_tinted_shadow()
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32)
+    rim = (np.hypot(xs - 256, ys - 235) < 70) & ~bead & (ys > 240)  # 5 px at most
+    kept = junk(small_reference(rgb), bead | rim)
+    assert THROUGH < kept.shares["shadow"] < LIMIT and kept.clean, kept.shares
+    clean = await _judged(rgb, bead, monkeypatch)
+    dirty = await _judged(rgb, bead | rim, monkeypatch)
+    assert dirty.details["junk"]["shares"]["shadow"] > THROUGH, dirty.details["junk"]
+    assert dirty.score < 85 and dirty.score < clean.score
+    assert "the product's shadow" in dirty.feedback
+    assert "the product's shadow" not in clean.feedback

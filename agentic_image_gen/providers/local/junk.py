@@ -4,19 +4,21 @@ The shot's product, laid back onto the reference photo (completeness.align), cov
 of that photo; a piece of it whose pixels there look like the photo's backdrop is junk that
 the cut-out kept: the backdrop itself (seen between a bracelet's links or a wire's loops,
 where the cut filled an opening), the product's shadow (the backdrop's own colour, darker,
-smooth), lines of the backdrop (a wood's grain, a sweep's crease: thin, long, and like the
-lines the photo shows everywhere outside the cut), specks away from the product (a
-caption, dust), the product's mirror image under it, on glass or a mirror
-(segment/reflection.py: flipped up it lands on the product, and it is fainter; looked for
-in the product as the photo shows it, so a cut that left it out is not judged on its own
-lower half), and thin
-strips of what lies beside the product (the edge of a neck, an ear, a prop, or of the sweep
-along a wire: coloured like most of what lies right beside them, which no wire is). Each kind
-is measured as a share of the shot's product; any kind above its limit makes the shot not
-clean, which caps the score as a missing part does. Below that limit, kept backdrop that the
-cut's outline runs through (it goes on into the backdrop beside the product with no step
-between: wood between a hook and its drop, cloth between two strands of chain) lowers the
-score in proportion: a cut that visibly keeps some of its backdrop does not pass.
+smooth; or, beside a clearly coloured product such as sea glass or a gold band, darker and
+tinted a little towards that product's hue, as light through or off it tints its shadow),
+lines of the backdrop (a wood's grain, a sweep's crease: thin, long, and like the lines the
+photo shows everywhere outside the cut), specks away from the product (a caption, dust),
+the product's mirror image under it, on glass or a mirror (segment/reflection.py: flipped
+up it lands on the product, and it is fainter; looked for in the product as the photo shows
+it, so a cut that left it out is not judged on its own lower half), and thin strips of what
+lies beside the product (the edge of a neck, an ear, a prop, or of the sweep along a wire:
+coloured like most of what lies right beside them, which no wire is). Each kind is measured
+as a share of the shot's product; any kind above its limit makes the shot not clean, which
+caps the score as a missing part does. Below that limit, kept backdrop that the cut's
+outline runs through (it goes on into the backdrop beside the product with no step
+between: wood between a hook and its drop, cloth between two strands of chain), and a kept
+shadow, lower the score in proportion: a cut that visibly keeps some of its backdrop or
+its shadow does not pass.
 """
 
 from __future__ import annotations
@@ -62,6 +64,15 @@ SPECK = 0.02  # of the product's area: a separate piece smaller than this is a s
 SPECK_AWAY = 0.04  # ... when it lies this far (of the frame's longer side) from the product
 STRAND_LIKE = 8.0  # a piece whose reach squared is more than this times its area is a strand
 RIM = 5  # pixels just outside a shadow patch needed to tell whether its shade goes on
+TINTED = 12.0  # Lab chroma units from the backdrop: a product this coloured (sea glass, a
+# coloured stone) tints the light through it and so its shadow; the cool silver of the
+# development rings reaches 8 (a faint blue, no tint) and coloured sea glass 16
+TINTED_SHARE = 0.1  # ... filling this share of the product's surroundings (``AROUND``
+# wide): a body of colour, not a glint of it on silver (a ring's blue reflections)
+TINT = 0.5  # a tinted shadow's colour step from the backdrop is at most this share of the
+# coloured product's beside it (sea glass's shadow carries about a third of its colour)
+TINT_WIDTH = 0.006  # of the frame's longer side: a tinted shadow patch is at least this
+# wide: wider than the pixel or two where a coloured edge blends into the backdrop
 LIMIT = 0.06  # share of the shot's product above which a kind of junk makes it not clean
 SPECKS = 3  # this many specks away from the product make it not clean, whatever their area
 THROUGH = 0.015  # of the product: kept backdrop the outline runs through, above this, lowers
@@ -98,9 +109,10 @@ class Junk:
 
     @property
     def dirt(self) -> float:
-        """How far the backdrop the outline runs through goes from ``THROUGH`` (0) to
-        ``LIMIT`` (1 and more); 0 when it is under ``THROUGH``."""
-        return max(0.0, (self.through - THROUGH) / (LIMIT - THROUGH))
+        """How far the backdrop the outline runs through, or the kept shadow, goes from
+        ``THROUGH`` (0) to ``LIMIT`` (1 and more); 0 when both are under ``THROUGH``."""
+        kept = max(self.through, self.shares.get("shadow", 0.0))
+        return max(0.0, (kept - THROUGH) / (LIMIT - THROUGH))
 
     @property
     def found(self) -> list[str]:
@@ -234,6 +246,35 @@ def _cut_through(patches: Mask, placed: Mask, diff: Difference) -> Mask:
     return np.isin(labels, kept)
 
 
+def _from_segment(steps: FloatImage, ends: FloatImage) -> FloatImage:
+    """Each pixel's distance (in border spreads) from its step ``steps`` (H x W x 2) to the
+    segment from the backdrop (0) to ``ends`` (H x W x 2): colours between the backdrop's
+    and ``ends``."""
+    length = np.maximum((ends * ends).sum(axis=-1), 1e-6)
+    along = np.clip((steps * ends).sum(axis=-1) / length, 0.0, 1.0)
+    return f32(np.linalg.norm(steps - along[..., None] * ends, axis=-1))
+
+
+def _tinted_shadow(placed: Mask, diff: Difference, side: int) -> Mask:
+    """The shadow of a clearly coloured, translucent product (sea glass, a coloured stone)
+    kept in ``placed``: darker than the backdrop, coloured between the backdrop and a share
+    (``TINT``) of the coloured product beside it (light through the product tints its
+    shadow), wider than an edge's blend, and its shade going on past the cut's outline. A
+    grey shadow is the plain shadow test's; a darker face of the product keeps its colour."""
+    steps = diff.offset[..., 1:]
+    units = np.asarray(diff.spread[1:], np.float32)
+    coloured = placed & (np.linalg.norm(steps * units, axis=-1) >= TINTED)
+    if not coloured.any():
+        return np.zeros_like(placed)
+    size = _px(AROUND, side) | 1
+    hue = local_backdrop(f32(steps), coloured, size)  # the product's beside
+    body = cv2.blur(coloured.astype(np.float32), (size, size)) >= TINTED_SHARE
+    toward = (_from_segment(f32(steps), f32(TINT * hue)) < LIKE) & body
+    shade = (diff.lighter <= -SHADE) & (diff.delta_l > -DARK) & (diff.chroma >= LIKE)
+    patches = _opened(placed & shade & toward, _px(TINT_WIDTH, side))
+    return _cut_through(patches, placed, diff)
+
+
 def _through(placed: Mask, reference: Reference, side: int) -> Mask:
     """The broad patches of ``placed`` that look like the backdrop around them (within
     ``LIKE`` border spreads of it, averaged ``AROUND`` wide without the product and what
@@ -281,6 +322,7 @@ def junk(reference: Reference, placed: Mask) -> Junk:
     backdrop = _opened(placed & colour_like & (np.abs(diff.lighter) < LIKE), broad)
     shade = (diff.lighter <= -SHADE) & (diff.delta_l > -DARK) & _smooth(f32(diff.delta_l / 100))
     shadow = _cut_through(_opened(placed & colour_like & shade, broad), placed, diff)
+    shadow |= _tinted_shadow(placed, diff, side)
     lines = _lines(placed, thin, diff, side)
     specks, count = _specks(placed, side)
     mirror = placed & reflection(_scene(placed, reference.seen), smoothed(diff.offset))
@@ -314,10 +356,16 @@ def cut_junk(cut: Cutout, reference: Reference) -> Junk:
 
 
 def dirt_line(found: Junk) -> str:
+    kept = []
+    if found.through > THROUGH:
+        kept.append(
+            f"some of the backdrop, its outline running through it ({found.through:.0%} "
+            f"of the product's area)"
+        )
+    if found.shares.get("shadow", 0.0) > THROUGH:
+        kept.append(f"the product's shadow ({found.shares['shadow']:.0%})")
     return (
-        f"The cut-out keeps some of the backdrop, its outline running through it "
-        f"({found.through:.0%} of the product's area): the product must be "
-        f"cut out along its own edges."
+        f"The cut-out keeps {' and '.join(kept)}: the product must be cut out along its own edges."
     )
 
 

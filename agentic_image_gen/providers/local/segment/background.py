@@ -33,6 +33,7 @@ class Difference:
     offset: FloatImage  # H x W x 3: the signed (L, a, b) step, in border spreads
     backdrop_rgb: tuple[float, float, float]
     texture: float  # the backdrop's lightness spread (Lab): ~0 for a studio sweep, 5+ for cloth
+    spread: tuple[float, float, float] = (1.0, 1.0, 1.0)  # Lab units per border spread (L, a, b)
 
     @property
     def textured(self) -> bool:
@@ -79,7 +80,8 @@ def difference(rgb: FloatImage) -> Difference:
     colour = border_colour(rgb)
     backdrop = (float(colour[0]), float(colour[1]), float(colour[2]))
     delta_l = f32(lab[..., 0] - mean[0])
-    return Difference(f32(chroma), f32(lighter), delta_l, offset, backdrop, float(std[0]))
+    units = (float(spread[0]), float(spread[1]), float(spread[2]))
+    return Difference(f32(chroma), f32(lighter), delta_l, offset, backdrop, float(std[0]), units)
 
 
 def local_backdrop(values: FloatImage, backdrop: Mask, size: int) -> FloatImage:
