@@ -181,6 +181,15 @@ def cutout_of(mask: np.ndarray, rgb: np.ndarray | None = None) -> Any:
     )
 
 
+def cut_with(monkeypatch: pytest.MonkeyPatch, cut: Any) -> None:
+    """Every reference cut by ``cut(data, segmenter)`` (a drawn or damaged cut) for this test:
+    nothing the process kept from another cut of the same photo is used (memo.py)."""
+    from agentic_image_gen.providers.local import cutout, memo
+
+    monkeypatch.setattr(cutout, "cut_out", cut)
+    monkeypatch.setattr(memo, "KEPT", memo.Kept(0))
+
+
 def _loopback(host: Any) -> bool:
     if host in ("localhost", "", None):
         return True

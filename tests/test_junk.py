@@ -10,7 +10,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from local_images import block_network, cutout_of, encode, pendant_on_a_mirror  # noqa: F401
+from local_images import block_network, cut_with, cutout_of, encode, pendant_on_a_mirror  # noqa: F401
 
 from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.errors import UnusableReference
@@ -23,7 +23,6 @@ from agentic_image_gen.core.types import (
     ReferenceImage,
 )
 from agentic_image_gen.providers.base import ProviderContext
-from agentic_image_gen.providers.local import cutout
 from agentic_image_gen.providers.local.cutting import create_cutter
 from agentic_image_gen.providers.local.junk import LIMIT, THROUGH, junk, small_reference
 from agentic_image_gen.providers.local.studio import StudioGenerator, render
@@ -154,7 +153,7 @@ async def _judged(
     """A shot of the cut ``mask`` of photo ``rgb``, judged against the photo: the studio's
     when the cut holds the product alone, else the same picture painted directly (as a
     generator that kept the junk would show it; the studio itself refuses such a cut)."""
-    monkeypatch.setattr(cutout, "cut_out", lambda data, segmenter: cutout_of(mask, rgb))
+    cut_with(monkeypatch, lambda data, segmenter: cutout_of(mask, rgb))
     ref = ReferenceImage("loops.png", encode(rgb), "image/png", 0, 0)
     prompt = "silver wire earrings, centered"
     settings = ImageSettings(background=background, size="512x512")
@@ -203,9 +202,9 @@ async def test_a_cut_that_keeps_what_the_product_is_worn_on_is_refused_in_one_li
     of the ear would be in every image, so the photo is refused (exit 3) with one line
     naming what was kept; the clean cut of the same photo is used."""
     rgb, bar, junky = earring_on_an_ear()
-    monkeypatch.setattr(cutout, "cut_out", lambda data, segmenter: cutout_of(bar, rgb))
+    cut_with(monkeypatch, lambda data, segmenter: cutout_of(bar, rgb))
     assert await _studio_and_lock(rgb, bar) == ["ok", "ok"]
-    monkeypatch.setattr(cutout, "cut_out", lambda data, segmenter: cutout_of(junky, rgb))
+    cut_with(monkeypatch, lambda data, segmenter: cutout_of(junky, rgb))
     said = await _studio_and_lock(rgb, junky)
     assert said[0] == said[1] and "\n" not in said[0], said
     assert said[0].startswith("reference 'worn.png': the product could not be cut out alone: ")

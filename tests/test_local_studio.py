@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from local_images import SAMPLE, alpha_box, block_network, decode, product_shot  # noqa: F401
+from local_images import SAMPLE, alpha_box, block_network, cut_with, decode, product_shot  # noqa: F401
 
 from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.errors import InputError, ProviderError, UnusableReference
@@ -232,7 +232,7 @@ async def test_the_cut_out_is_made_once_per_reference(monkeypatch: pytest.Monkey
         calls.append(len(data))
         return real(data, segmenter)
 
-    monkeypatch.setattr(cutout, "cut_out", counting)
+    cut_with(monkeypatch, counting)
     gen = await generator()
     ref = ReferenceImage("r.png", product_shot(fill=0.45), "image/png", 512, 512)
     context = None

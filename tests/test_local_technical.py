@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from local_images import SAMPLE, block_network, decode, encode, product_shot  # noqa: F401
+from local_images import SAMPLE, block_network, cut_with, decode, encode, product_shot  # noqa: F401
 
 from agentic_image_gen.core.config import RunConfig
 from agentic_image_gen.core.errors import ProviderError
@@ -248,7 +248,7 @@ async def test_a_broken_cut_out_scores_well_under_the_threshold(
     def broken_cut_out(data: bytes, segmenter: Any) -> Cutout:
         return _broken(real(data, segmenter), 0.3)  # the stone and the band's top are gone
 
-    monkeypatch.setattr(cutout, "cut_out", broken_cut_out)
+    cut_with(monkeypatch, broken_cut_out)
     broken = await studio_shot_and_score({}, ref)
     assert broken.details["completeness"]["whole"] is False
     assert broken.details["completeness"]["missing"] > 0.02

@@ -7,7 +7,6 @@ is made; a cut from the reference's own alpha channel is the user's and is taken
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from agentic_image_gen.core.errors import UnusableReference
@@ -19,6 +18,7 @@ from agentic_image_gen.providers.local.junk import (
     reference_photo,
     refusal_line,
 )
+from agentic_image_gen.providers.local.memo import once
 
 CHECKED_KEY = "local.cuts_alone"  # the run's cache: what each cut-out keeps besides the product
 
@@ -30,15 +30,10 @@ async def product_alone(reference: ReferenceImage, shared: dict[str, Any]) -> Cu
     if cut.from_alpha_channel:
         return cut
 
-    async def check() -> Junk:
-        photo = await reference_photo(reference, shared)
-        return await asyncio.to_thread(cut_junk, cut, photo)
-
-    cache: dict[str, asyncio.Task[Junk]] = shared.setdefault(CHECKED_KEY, {})
-    key = cut_key(reference, shared)
-    if key not in cache:
-        cache[key] = asyncio.ensure_future(check())
-    found = await asyncio.shield(cache[key])
+    photo = await reference_photo(reference, shared)
+    found: Junk = await once(
+        shared, CHECKED_KEY, cut_key(reference, shared), lambda: cut_junk(cut, photo)
+    )
     if not found.clean:
         raise UnusableReference(f"reference {reference.source!r}: {refusal_line(found)}")
     return cut

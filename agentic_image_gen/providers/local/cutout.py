@@ -2,13 +2,12 @@
 
 An opaque photo goes to the run's segmenter (segment/: a learned model or the classical
 GrabCut, chosen by name), whose map is refined into a whole product with a soft edge. One
-cut-out per reference and segmenter is cached in the run's shared provider state, which the
-studio and the evaluator both use, and it records which segmenter made it.
+cut-out per reference and segmenter is made per run (and kept by the process: memo.py), which
+the studio and the evaluator both use, and it records which segmenter made it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from agentic_image_gen.pixels.arrays import FloatImage
 from agentic_image_gen.pixels.boxes import box
 from agentic_image_gen.pixels.decode import decode
 from agentic_image_gen.pixels.unmix import unmixed
+from agentic_image_gen.providers.local.memo import once
 from agentic_image_gen.providers.local.segment import Segmenter, pool_for, segmenter_name
 from agentic_image_gen.providers.local.segment.marks import without_marks
 from agentic_image_gen.providers.local.segment.refine import refine
@@ -101,28 +101,22 @@ def cut_out(data: bytes, segmenter: Segmenter | Callable[[], Segmenter]) -> Cuto
 
 
 def cut_key(reference: ReferenceImage, shared: dict[str, Any]) -> str:
-    """Which cut of the run ``reference`` has: its segmenter's name and its bytes' hash."""
-    name = segmenter_name(shared.get(NAME_KEY))
-    return f"{name}:{hashlib.sha256(reference.data).hexdigest()}"
+    """Which cut ``reference`` has: its segmenter's weights and its bytes' hash."""
+    weights = pool_for(shared).weights(shared.get(NAME_KEY))
+    return f"{weights}:{hashlib.sha256(reference.data).hexdigest()}"
 
 
 async def cutout_for(reference: ReferenceImage, shared: dict[str, Any]) -> Cutout:
-    """The cached cut-out of ``reference`` for this run, computed once in a worker thread.
+    """The cut-out of ``reference`` for this run, computed once in a worker thread (memo.py).
 
     The segmenter is the one named in ``shared[NAME_KEY]`` (the run's, resolved by
-    the session), else ``auto``; the pool in ``shared`` loads it once."""
-    cache: dict[str, asyncio.Task[Cutout]] = shared.setdefault(CACHE_KEY, {})
+    the session), else ``auto``; the pool in ``shared`` loads it when a cut needs it."""
     pool = pool_for(shared)
     name = segmenter_name(shared.get(NAME_KEY))
-    key = cut_key(reference, shared)
-    task = cache.get(key)
-    if task is None:
-        task = asyncio.ensure_future(
-            asyncio.to_thread(cut_out, reference.data, functools.partial(pool.get, name))
-        )
-        cache[key] = task
+    work = functools.partial(cut_out, reference.data, functools.partial(pool.get, name))
     try:
-        return await asyncio.shield(task)
+        key = cut_key(reference, shared)
+        return await once(shared, CACHE_KEY, key, work)
     except UnusableReference as exc:
         raise UnusableReference(f"reference {reference.source!r}: {exc}") from exc
     except ProviderError:

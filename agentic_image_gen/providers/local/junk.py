@@ -23,7 +23,6 @@ its shadow does not pass.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -44,6 +43,7 @@ from agentic_image_gen.providers.local.completeness import (
     placed_cut,
 )
 from agentic_image_gen.providers.local.cutout import Cutout
+from agentic_image_gen.providers.local.memo import once
 from agentic_image_gen.providers.local.segment.background import (
     Difference,
     difference,
@@ -149,12 +149,8 @@ def small_reference(rgb: FloatImage) -> Reference:
 async def reference_photo(reference: ReferenceImage, shared: dict[str, Any]) -> Reference:
     """The reference photo as junk judges cuts and shots against it, once per run and
     reference (the studio's check of its cut and the evaluator share it)."""
-    cache: dict[str, asyncio.Task[Reference]] = shared.setdefault(PHOTO_KEY, {})
     key = hashlib.sha256(reference.data).hexdigest()
-    if key not in cache:
-        look = asyncio.to_thread(lambda: small_reference(decode(reference.data).rgb))
-        cache[key] = asyncio.ensure_future(look)
-    return await asyncio.shield(cache[key])
+    return await once(shared, PHOTO_KEY, key, lambda: small_reference(decode(reference.data).rgb))
 
 
 def _px(fraction: float, side: int) -> int:

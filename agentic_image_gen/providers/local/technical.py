@@ -49,6 +49,7 @@ from agentic_image_gen.providers.local.junk import (
     shot_junk,
     without_soft_shadow,
 )
+from agentic_image_gen.providers.local.memo import once
 from agentic_image_gen.providers.local.segment import pool_for
 
 WORST_NAMED = 3  # how many failing checks the feedback spells out with their fixes
@@ -150,9 +151,8 @@ def shot_completeness(image: Decoded, mask: Mask, cut: Cutout, seen: Mask) -> Co
 async def reference_parts(reference: ReferenceImage, shared: dict[str, Any], cut_by: str) -> Mask:
     """The reference's product as seen independently of the segmenter ``cut_by`` that made
     the cut-out (completeness.second_opinion), once per run and reference, in a thread."""
-    cache: dict[str, asyncio.Task[Mask]] = shared.setdefault(SEEN_KEY, {})
-    key = f"{cut_by}:{hashlib.sha256(reference.data).hexdigest()}"
     pool = pool_for(shared)
+    key = f"{cut_by}:{pool.weights(SECOND_OPINION)}:{hashlib.sha256(reference.data).hexdigest()}"
 
     def look() -> Mask:
         second = None
@@ -163,9 +163,7 @@ async def reference_parts(reference: ReferenceImage, shared: dict[str, Any], cut
                 second = None
         return second_opinion(decode(reference.data).rgb, second)
 
-    if key not in cache:
-        cache[key] = asyncio.ensure_future(asyncio.to_thread(look))
-    return await asyncio.shield(cache[key])
+    return await once(shared, SEEN_KEY, key, look)
 
 
 def junk_of(data: bytes, cut: Cutout, photo: Reference) -> Junk | None:

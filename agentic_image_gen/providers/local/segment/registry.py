@@ -111,6 +111,15 @@ class SegmenterPool:
             )
         return chosen
 
+    def weights(self, name: str | None = None) -> str:
+        """What ``name`` cuts with here, to key work it did: the concrete name and, for a
+        downloaded model, its pinned checksum (a store pinned to other weights cuts
+        differently)."""
+        resolved = self.resolve(name)
+        if resolved in self.store.models:
+            return f"{resolved}@{self.store.spec(resolved).sha256[:16]}"
+        return resolved
+
     def get(self, name: str | None = None) -> Segmenter:
         """The loaded segmenter ``name`` stands for (loading it on first use)."""
         with self._lock:

@@ -1,0 +1,109 @@
+"""Work on a reference photo, done once: per run, a task every component of the run shares;
+once finished, a value the whole process keeps while it has room.
+
+The web app, the MCP server, a catalog and a resumed run cut the same photo again and again,
+and the cut (with what the checks measure on the photo) is most of a small run's time. The
+values are made read-only when they are kept, so no reader can change another run's cut.
+Failures are not kept: the next run tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numpy as np
+
+T = TypeVar("T")
+
+# What the process keeps, in bytes of array data: a dozen cuts of 12 MP photos, or hundreds of
+# the judging size's; the least recently used goes first.
+PROCESS_BYTES = 512 * 2**20
+
+
+class Kept:
+    """The process's finished values, least recently used first (threads share it)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._values: OrderedDict[tuple[str, str], tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> Any | None:
+        with self._lock:
+            found = self._values.get(key)
+            if found is None:
+                return None
+            self._values.move_to_end(key)
+            return found[0]
+
+    def put(self, key: tuple[str, str], value: Any) -> None:
+        size = _array_bytes(value)
+        if size > self.limit:
+            return
+        with self._lock:
+            if key in self._values:
+                return
+            self._values[key] = (value, size)
+            self._bytes += size
+            while self._bytes > self.limit:
+                _, (_, dropped) = self._values.popitem(last=False)
+                self._bytes -= dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+            self._bytes = 0
+
+
+KEPT = Kept(PROCESS_BYTES)
+
+
+async def once(run_cache: dict[str, Any], space: str, key: str, work: Callable[[], T]) -> T:
+    """``work()``'s value for ``key`` in ``space`` (a name of its own per kind of work): made
+    once per run, in a worker thread, whoever asks first, and taken from the process's values
+    when it is there."""
+    tasks: dict[str, asyncio.Task[Any]] = run_cache.setdefault(space, {})
+    task = tasks.get(key)
+    if task is None:
+        task = asyncio.ensure_future(_made(space, key, work))
+        tasks[key] = task
+    return cast(T, await asyncio.shield(task))
+
+
+async def _made(space: str, key: str, work: Callable[[], T]) -> T:
+    kept = KEPT.get((space, key))
+    if kept is not None:
+        return cast(T, kept)
+    value = _frozen(await asyncio.to_thread(work))
+    KEPT.put((space, key), value)
+    return value
+
+
+def _frozen(value: T) -> T:
+    for array in _arrays(value):
+        array.flags.writeable = False
+    return value
+
+
+def _array_bytes(value: Any) -> int:
+    return sum(array.nbytes for array in _arrays(value))
+
+
+def _arrays(value: Any) -> list[np.ndarray[Any, Any]]:
+    """The numpy arrays a value holds (in tuples, lists, dicts and dataclasses)."""
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, tuple | list):
+        return [array for item in value for array in _arrays(item)]
+    if isinstance(value, dict):
+        return [array for item in value.values() for array in _arrays(item)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = (getattr(value, field.name) for field in dataclasses.fields(value))
+        return [array for item in fields for array in _arrays(item)]
+    return []
