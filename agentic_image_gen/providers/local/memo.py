@@ -20,9 +20,9 @@ import numpy as np
 
 T = TypeVar("T")
 
-# What the process keeps, in bytes of array data: a dozen cuts of 12 MP photos, or hundreds of
-# the judging size's; the least recently used goes first.
-PROCESS_BYTES = 512 * 2**20
+# What the process keeps, in bytes of array data: about four cuts of 12 MP photos, dozens of
+# 2 MP shop photos; the least recently used goes first.
+PROCESS_BYTES = 256 * 2**20
 
 
 class Kept:
