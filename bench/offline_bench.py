@@ -26,6 +26,7 @@ from agentic_image_gen.core.events import Event, StageStarted
 from agentic_image_gen.core.result import RunResult
 from agentic_image_gen.core.types import ImageSettings
 from agentic_image_gen.engine.session import Session
+from agentic_image_gen.providers.local import memo
 
 SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ring.jpg"
 TARGET_SECONDS = 1.5
@@ -55,6 +56,7 @@ async def run_once(background: str, prompt: str, out: Path) -> tuple[RunResult, 
         if isinstance(event, StageStarted) and event.stage == "generating":
             marks.append(time.perf_counter())
 
+    memo.KEPT.clear()  # as in a fresh process: no cut kept from the last run
     async with Session() as session:
         result = await session.run(config, on_event)
     marks.append(time.perf_counter())

@@ -34,6 +34,7 @@ from agentic_image_gen.core.events import Event, StageStarted
 from agentic_image_gen.core.result import RunResult
 from agentic_image_gen.core.types import ImageSettings
 from agentic_image_gen.engine.session import Session
+from agentic_image_gen.providers.local import memo
 from agentic_image_gen.providers.local.cutout import Cutout, cut_out
 from agentic_image_gen.providers.local.segment import SegmenterPool
 
@@ -85,6 +86,7 @@ async def first_iteration(photo: Path, segmenter: str, out: Path) -> tuple[RunRe
         if isinstance(event, StageStarted) and event.stage == "generating":
             marks.append(time.perf_counter())
 
+    memo.KEPT.clear()  # as in a fresh process: no cut kept from the last run
     async with Session() as session:
         result = await session.run(config, on_event)
     marks.append(time.perf_counter())  # a run that stops after one iteration ends here
