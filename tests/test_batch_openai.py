@@ -57,6 +57,10 @@ def test_the_catalog_budget_is_never_passed_and_what_it_cannot_pay_for_waits(
     assert len(openai_env.generation_requests()) == images
 
 
+PAUSE = 2.0  # s: the 429's retry-after
+ON_THE_WAY = 0.6  # s: how late a call that had its turn before the 429 may still arrive
+
+
 def test_a_429_met_by_one_product_slows_every_product_on_that_provider(
     openai_env: FakeOpenAIServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -78,10 +82,6 @@ def test_a_429_met_by_one_product_slows_every_product_on_that_provider(
     # evaluation (and the refused one's generation) waited for it.
     after = {product_of(r) for r in sent if r.started >= hit.at + PAUSE} - {None}
     assert after == {"Gold ring 0", "Gold ring 1", "Gold ring 2"}
-
-
-PAUSE = 2.0  # s: the 429's retry-after
-ON_THE_WAY = 0.6  # s: how late a call that had its turn before the 429 may still arrive
 
 
 def product_of(request: RecordedRequest) -> str | None:

@@ -91,7 +91,7 @@ def test_a_photo_with_no_product_fails_every_run_and_is_not_kept() -> None:
 
 
 def test_what_the_process_keeps_stays_under_its_limit_least_recently_used_first() -> None:
-    kept = memo.Kept(limit=3 * 1000)
+    kept = memo.Kept(limit=3 * (1000 + memo.OVERHEAD))
     arrays = {name: np.zeros(1000, np.uint8) for name in "abcd"}
     for name in "abc":
         kept.put(("space", name), arrays[name])
@@ -99,8 +99,18 @@ def test_what_the_process_keeps_stays_under_its_limit_least_recently_used_first(
     kept.put(("space", "d"), arrays["d"])  # over the limit: "b" goes
     assert kept.get(("space", "b")) is None
     assert all(kept.get(("space", name)) is arrays[name] for name in "acd")
-    kept.put(("space", "huge"), np.zeros(4000, np.uint8))  # bigger than the limit: not kept
+    kept.put(("space", "huge"), np.zeros(8000, np.uint8))  # bigger than the limit: not kept
     assert kept.get(("space", "huge")) is None and kept.get(("space", "a")) is not None
+
+
+def test_values_without_arrays_count_too_so_their_number_is_bounded() -> None:
+    kept = memo.Kept(limit=2 * memo.OVERHEAD)
+    for n in range(5):
+        kept.put(("junk", str(n)), {"shares": {"backdrop": 0.0}, "specks": n})
+    assert [n for n in range(5) if kept.get(("junk", str(n))) is not None] == [3, 4]
+    nothing = memo.Kept(0)  # what a test that swaps the cut uses: nothing at all is kept
+    nothing.put(("junk", "0"), {"specks": 0})
+    assert nothing.get(("junk", "0")) is None
 
 
 def test_other_weights_under_the_same_name_are_another_segmenter(tmp_path: Path) -> None:

@@ -10,55 +10,61 @@ Failures are not kept: the next run tries again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import numpy as np
+from cachetools import LRUCache
 
 T = TypeVar("T")
 
 # What the process keeps, in bytes of array data: about four cuts of 12 MP photos, dozens of
 # 2 MP shop photos; the least recently used goes first.
 PROCESS_BYTES = 256 * 2**20
+OVERHEAD = 1024  # bytes counted for a value besides its arrays: none is free (a Junk has none)
+
+
+def _cost(value: Any) -> int:
+    return OVERHEAD + sum(array.nbytes for array in _arrays(value))
+
+
+def _arrays(value: Any) -> list[np.ndarray[Any, Any]]:
+    """The numpy arrays a value holds (in tuples, lists, dicts and dataclasses)."""
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, tuple | list):
+        return [array for item in value for array in _arrays(item)]
+    if isinstance(value, dict):
+        return [array for item in value.values() for array in _arrays(item)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = (getattr(value, field.name) for field in dataclasses.fields(value))
+        return [array for item in fields for array in _arrays(item)]
+    return []
 
 
 class Kept:
-    """The process's finished values, least recently used first (threads share it)."""
+    """The process's finished values by array bytes, least recently used first (cachetools'
+    LRU cache under a lock: threads and event loops share it); a value larger than the
+    whole limit is not kept."""
 
     def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._values: OrderedDict[tuple[str, str], tuple[Any, int]] = OrderedDict()
-        self._bytes = 0
+        self._values: LRUCache[tuple[str, str], Any] = LRUCache(limit, getsizeof=_cost)
         self._lock = threading.Lock()
 
     def get(self, key: tuple[str, str]) -> Any | None:
         with self._lock:
-            found = self._values.get(key)
-            if found is None:
-                return None
-            self._values.move_to_end(key)
-            return found[0]
+            return self._values.get(key)
 
     def put(self, key: tuple[str, str], value: Any) -> None:
-        size = _array_bytes(value)
-        if size > self.limit:
-            return
-        with self._lock:
-            if key in self._values:
-                return
-            self._values[key] = (value, size)
-            self._bytes += size
-            while self._bytes > self.limit:
-                _, (_, dropped) = self._values.popitem(last=False)
-                self._bytes -= dropped
+        with self._lock, contextlib.suppress(ValueError):  # too large to keep
+            self._values[key] = value
 
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
-            self._bytes = 0
 
 
 KEPT = Kept(PROCESS_BYTES)
@@ -89,21 +95,3 @@ def _frozen(value: T) -> T:
     for array in _arrays(value):
         array.flags.writeable = False
     return value
-
-
-def _array_bytes(value: Any) -> int:
-    return sum(array.nbytes for array in _arrays(value))
-
-
-def _arrays(value: Any) -> list[np.ndarray[Any, Any]]:
-    """The numpy arrays a value holds (in tuples, lists, dicts and dataclasses)."""
-    if isinstance(value, np.ndarray):
-        return [value]
-    if isinstance(value, tuple | list):
-        return [array for item in value for array in _arrays(item)]
-    if isinstance(value, dict):
-        return [array for item in value.values() for array in _arrays(item)]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = (getattr(value, field.name) for field in dataclasses.fields(value))
-        return [array for item in fields for array in _arrays(item)]
-    return []
