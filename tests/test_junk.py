@@ -273,6 +273,33 @@ def test_backdrop_the_outline_runs_through_is_measured_and_an_opening_is_not() -
     assert seen.shares["backdrop"] > 0.01 and seen.through == 0.0 and seen.dirt == 0.0
 
 
+def hook_on_a_sweep() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(photo, product, cut): a silver ear wire, edges blended into a white sweep, holding a
+    gold drop; the cut keeps a strip of the sweep along one leg, 7 px wide (narrower than the
+    broad patches' opening), as a coarse map keeps the sweep between a hook's legs."""
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32)
+    wire = (np.abs(xs - 236) < 2.5) & (ys > 110) & (ys < 300)
+    wire |= (np.abs(xs - 276) < 2.5) & (ys > 110) & (ys < 220)
+    wire |= (np.abs(np.hypot(xs - 256, ys - 110) - 20) < 2.5) & (ys <= 110)
+    drop = np.hypot(xs - 236, ys - 340) < 42
+    cover = cv2.GaussianBlur(wire.astype(np.float32), (0, 0), 0.8)[..., None]
+    rgb = np.full((SIDE, SIDE, 3), 0.94, np.float32) * (1 - cover) + SILVER * cover
+    _paint(rgb, drop, GOLD)
+    product = (cover[..., 0] > 0.5) | drop
+    strip = (xs > 239) & (xs < 247) & (ys > 130) & (ys < 290)
+    return rgb, product, product | strip
+
+
+def test_a_strip_of_backdrop_kept_along_a_wire_is_measured_and_the_wire_is_not() -> None:
+    """A strip of sweep kept along a wire, narrower than a broad patch but wider than an
+    edge's blend, is backdrop the outline runs through; the wire, its blended edges and the
+    drop alone are not."""
+    rgb, product, cut = hook_on_a_sweep()
+    photo = small_reference(rgb)
+    assert junk(photo, cut).through > THROUGH
+    assert junk(photo, product).through == 0.0
+
+
 async def test_a_cut_that_keeps_some_backdrop_does_not_pass_and_is_told_why(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -71,8 +71,8 @@ TINTED_SHARE = 0.1  # ... filling this share of the product's surroundings (``AR
 # wide): a body of colour, not a glint of it on silver (a ring's blue reflections)
 TINT = 0.5  # a tinted shadow's colour step from the backdrop is at most this share of the
 # coloured product's beside it (sea glass's shadow carries about a third of its colour)
-TINT_WIDTH = 0.006  # of the frame's longer side: a tinted shadow patch is at least this
-# wide: wider than the pixel or two where a coloured edge blends into the backdrop
+BLEND = 0.006  # of the frame's longer side: a tinted shadow patch, or a strip of backdrop
+# along a thin part, is wider than this: the pixel or two where an edge blends into the backdrop
 LIMIT = 0.06  # share of the shot's product above which a kind of junk makes it not clean
 SPECKS = 3  # this many specks away from the product make it not clean, whatever their area
 THROUGH = 0.015  # of the product: kept backdrop the outline runs through, above this, lowers
@@ -267,16 +267,18 @@ def _tinted_shadow(placed: Mask, diff: Difference, side: int) -> Mask:
     body = cv2.blur(coloured.astype(np.float32), (size, size)) >= TINTED_SHARE
     toward = (_from_segment(f32(steps), f32(TINT * hue)) < LIKE) & body
     shade = (diff.lighter <= -SHADE) & (diff.delta_l > -DARK) & (diff.chroma >= LIKE)
-    patches = _opened(placed & shade & toward, _px(TINT_WIDTH, side))
+    patches = _opened(placed & shade & toward, _px(BLEND, side))
     return _cut_through(patches, placed, diff)
 
 
-def _through(placed: Mask, reference: Reference, side: int) -> Mask:
+def _through(placed: Mask, thin: Mask, reference: Reference, side: int) -> Mask:
     """The broad patches of ``placed`` that look like the backdrop around them (within
     ``LIKE`` border spreads of it, averaged ``AROUND`` wide without the product and what
     clearly differs) and go on into it outside ``placed`` with no step between: the cut's
     outline runs through the backdrop there, not around an opening the product encloses
-    (clear glass, a pierced plate, whose rim is not backdrop)."""
+    (clear glass, a pierced plate, whose rim is not backdrop). And along its thin parts
+    (``thin``), strips like that backdrop wider than an edge's blend (``BLEND``): the sweep
+    kept between a hook's legs or beside a wire, which is no part of a wire's own width."""
     diff = reference.diff
     beside = ~(cv2.dilate(u8(placed), np.ones((5, 5), np.uint8)) > 0) & ~reference.seen
     around = local_backdrop(diff.offset, beside, max(3, round(AROUND * side)))
@@ -285,7 +287,8 @@ def _through(placed: Mask, reference: Reference, side: int) -> Mask:
     outside = like & ~placed
     _, labels = cv2.connectedComponents(u8(patches | outside), connectivity=8)
     touching = np.unique(labels[outside])
-    return np.asarray(patches & np.isin(labels, touching[touching > 0]), bool)
+    strips = _opened(thin & like, _px(BLEND, side))
+    return np.asarray((patches & np.isin(labels, touching[touching > 0])) | strips, bool)
 
 
 def _specks(placed: Mask, side: int) -> tuple[Mask, int]:
@@ -332,7 +335,7 @@ def junk(reference: Reference, placed: Mask) -> Junk:
         "reflection": float(mirror.sum()) / area,
         "edges": float(edges.sum()) / area,
     }
-    return Junk(shares, count, float(_through(placed, reference, side).sum()) / area)
+    return Junk(shares, count, float(_through(placed, thin, reference, side).sum()) / area)
 
 
 def shot_junk(shot_mask: Mask, cut: Cutout, reference: Reference) -> Junk | None:
