@@ -16,9 +16,9 @@ coloured like most of what lies right beside them, which no wire is). Each kind 
 as a share of the shot's product; any kind above its limit makes the shot not clean, which
 caps the score as a missing part does. Below that limit, kept backdrop that the cut's
 outline runs through (it goes on into the backdrop beside the product with no step
-between: wood between a hook and its drop, cloth between two strands of chain), and a kept
-shadow, lower the score in proportion: a cut that visibly keeps some of its backdrop or
-its shadow does not pass.
+between: wood between a hook and its drop, cloth between two strands of chain, the sweep
+along a wire), and a kept shadow, lower the score in proportion: a cut that visibly keeps
+some of its backdrop or its shadow does not pass.
 """
 
 from __future__ import annotations
