@@ -290,6 +290,12 @@ def hook_on_a_sweep() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return rgb, product, product | strip
 
 
+def wire_with_its_blend(rgb: np.ndarray, product: np.ndarray) -> np.ndarray:
+    """``product`` with every pixel of ``rgb`` off the white sweep (the wire's blended
+    edges too, where the sweep shows through most of the pixel)."""
+    return np.asarray(product | (np.abs(rgb - 0.94).max(axis=2) > 0.01), bool)
+
+
 def test_a_strip_of_backdrop_kept_along_a_wire_is_measured_and_the_wire_is_not() -> None:
     """A strip of sweep kept along a wire, narrower than a broad patch but wider than an
     edge's blend, is backdrop the outline runs through; the wire, its blended edges and the
@@ -298,6 +304,7 @@ def test_a_strip_of_backdrop_kept_along_a_wire_is_measured_and_the_wire_is_not()
     photo = small_reference(rgb)
     assert junk(photo, cut).through > THROUGH
     assert junk(photo, product).through == 0.0
+    assert junk(photo, wire_with_its_blend(rgb, product)).through == 0.0
 
 
 async def test_a_cut_that_keeps_some_backdrop_does_not_pass_and_is_told_why(
