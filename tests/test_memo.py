@@ -33,10 +33,10 @@ class CountingPool(SegmenterPool):
 
     def __init__(self) -> None:
         super().__init__()
-        self.loads = 0
+        self.cuts = 0
 
     def get(self, name: str | None = None) -> ClassicalSegmenter:
-        self.loads += 1
+        self.cuts += 1
         return ClassicalSegmenter()
 
 
@@ -70,7 +70,7 @@ def test_a_second_run_of_the_same_photo_gets_its_cut_without_cutting() -> None:
         return together[0], await cutout_for(reference, second_run), first_run
 
     first, second, state = asyncio.run(two_runs())
-    assert pool.loads == 1  # cut once, for both runs
+    assert pool.cuts == 1  # cut once, for both runs
     assert second is first
     assert first.alpha.max() == 1.0 and 0.05 < float(first.alpha.mean()) < 0.95
     for array in (first.rgb, first.alpha):
@@ -87,7 +87,7 @@ def test_a_photo_with_no_product_fails_every_run_and_is_not_kept() -> None:
     for _ in range(2):
         with pytest.raises(UnusableReference, match=r"blank\.png"):
             asyncio.run(cutout_for(reference, run_state(pool)))
-    assert pool.loads == 2  # tried again: a failure is not kept
+    assert pool.cuts == 2  # tried again: a failure is not kept
 
 
 def test_what_the_process_keeps_stays_under_its_limit_least_recently_used_first() -> None:
