@@ -2,7 +2,8 @@
 
 The reference photo is segmented again, independently of the cut: pixels that clearly differ
 from its backdrop (another colour, much lighter, much darker than any shadow, or a thin dark
-or light strand such as a chain or a cord), and, when the cut was not made by the bundled
+or light strand such as a chain or a cord; on a woven cloth, a little darker and showing none
+of the weave, as a part in shade does and a shadow does not), and, when the cut was not made by the bundled
 model, that model's refined mask too (a white band on a white sweep differs by no colour).
 The shot's product mask is laid back onto the photo (``align``: its box onto the cut-out's
 box there, by the whole product or its body, whichever agrees best) and every clearly
@@ -27,6 +28,7 @@ from agentic_image_gen.pixels.boxes import box
 from agentic_image_gen.pixels.opening import opened
 from agentic_image_gen.pixels.product import largest_parts
 from agentic_image_gen.pixels.shrink import within
+from agentic_image_gen.pixels.weave import weave
 from agentic_image_gen.providers.local.cutout import Cutout
 from agentic_image_gen.providers.local.segment import Segmenter
 from agentic_image_gen.providers.local.segment.background import Difference, difference
@@ -49,6 +51,11 @@ PIECE = 0.005  # a missing piece smaller than this share of the product is textu
 PROP = 0.035  # of the photo's longer side: a missing piece that leaves the frame this wide
 # (the widest strand, a leather cord, is narrower) is what the product hangs on or is worn
 # on (a rod, a neck, an ear), not a part of it
+LIKE = 1.5  # border spreads: closer than this in colour and lightness is the backdrop itself
+UNWOVEN = 0.5  # share of the backdrop's weave around it under which a pixel shows none of it
+WEAVE_AROUND = 0.1  # of the photo's longer side: the backdrop's weave is averaged this wide
+IN_FOCUS = 0.5  # ... and where that is under this share of the frame's median, the cloth is
+# out of focus or in deep shade and shows no weave to go by
 
 
 @dataclass(frozen=True)
@@ -70,8 +77,11 @@ class Completeness:
 
 
 def distinct(rgb: FloatImage) -> Mask:
-    """What clearly differs from the photo's backdrop, at ``WORK_SIDE`` (CPU-bound)."""
-    return distinct_in(difference(within(rgb, WORK_SIDE)[0]))
+    """What clearly differs from the photo's backdrop, at ``WORK_SIDE`` (CPU-bound): by its
+    colour and, on a woven backdrop, by showing none of the weave (``unwoven``)."""
+    diff = difference(within(rgb, WORK_SIDE)[0])
+    seen = distinct_in(diff)
+    return seen | unwoven(rgb, diff, seen)
 
 
 def distinct_in(diff: Difference) -> Mask:
@@ -80,6 +90,25 @@ def distinct_in(diff: Difference) -> Mask:
     strong = (diff.chroma > 6.0) | (diff.lighter > 6.0) | dark
     strong |= thin_lines(diff, max(7, round(0.02 * max(diff.offset.shape[:2])) | 1))
     return cv2.morphologyEx(u8(strong), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
+
+
+def unwoven(rgb: FloatImage, diff: Difference, seen: Mask) -> Mask:
+    """What differs a little from a woven backdrop (``LIKE``) and shows none of its weave
+    (pixels/weave.py), where the cloth around it is woven and in focus: a part in shade (a
+    plate's rim beside its stone, a chain), which no colour tells from a shadow, while a
+    shadow cast on the cloth keeps the weave. Only on cloth, wood or stone (a sweep's JPEG
+    blocks repeat too); at ``diff``'s size, beside ``seen`` (``distinct_in``)."""
+    nothing = np.zeros_like(seen)
+    backdrop = ~(cv2.dilate(u8(seen), np.ones((5, 5), np.uint8)) > 0)
+    share = weave(rgb, backdrop) if diff.textured and backdrop.any() else None
+    if share is None:
+        return nothing
+    size = (max(3, round(WEAVE_AROUND * max(seen.shape))) | 1,) * 2
+    weight = np.maximum(cv2.blur(backdrop.astype(np.float32), size), 1e-3)
+    around = cv2.blur(share * backdrop, size) / weight
+    woven = around >= IN_FOCUS * float(np.median(share[backdrop]))
+    found = woven & (share < UNWOVEN * around) & (diff.any >= LIKE) & ~seen
+    return opened(found, 3)
 
 
 def second_opinion(rgb: FloatImage, segmenter: Segmenter | None) -> Mask:

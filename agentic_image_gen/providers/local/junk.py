@@ -36,6 +36,7 @@ from agentic_image_gen.pixels.decode import Decoded, decode
 from agentic_image_gen.pixels.product import product_mask
 from agentic_image_gen.pixels.shrink import within
 from agentic_image_gen.providers.local.completeness import (
+    LIKE,
     POSE_MIN,
     WORK_SIDE,
     align,
@@ -53,7 +54,6 @@ from agentic_image_gen.providers.local.segment.parameters import DARK
 from agentic_image_gen.providers.local.segment.reflection import reflection, smoothed
 from agentic_image_gen.providers.local.segment.strands import thin_lines
 
-LIKE = 1.5  # border spreads: closer than this in colour and lightness is the backdrop itself
 SHADE = 1.5  # border spreads darker than the backdrop (and in its colour): a shadow's tone
 SMOOTH = 0.02  # lightness spread (0-1) over 5 px below which a darker patch is a soft shadow
 BROAD = 0.02  # of the frame's longer side: a junk patch is at least this wide (not an edge)
