@@ -2,9 +2,10 @@
 
 The reference photo is segmented again, independently of the cut: pixels that clearly differ
 from its backdrop (another colour, much lighter, much darker than any shadow, or a thin dark
-or light strand such as a chain or a cord; on a woven cloth, a little darker and showing none
-of the weave, as a part in shade does and a shadow does not), and, when the cut was not made by the bundled
-model, that model's refined mask too (a white band on a white sweep differs by no colour).
+or light strand such as a chain or a cord; on woven cloth or wood, a little off the backdrop
+and showing none of its weave, as a part in shade does and a shadow does not), and, when the
+cut was not made by the bundled model, that model's refined mask too (a white band on a white
+sweep differs by no colour).
 The shot's product mask is laid back onto the photo (``align``: its box onto the cut-out's
 box there, by the whole product or its body, whichever agrees best) and every clearly
 different part attached to the product (or hanging close by, like a cord) but absent from the
