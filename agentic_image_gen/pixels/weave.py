@@ -22,10 +22,12 @@ FINE = 3.0  # px: what a Gaussian this wide blurs away is the fine texture a wea
 PERIODS = (4.0, 16.0)  # px: a weave repeats within this range at WEAVE_SIDE
 PEAKS = 4  # the backdrop's strongest separate frequencies that make its weave
 PERIODIC = 0.08  # share of the backdrop's fine texture in those peaks: below it, no weave.
-# The odd-numbered development photos' linen reaches 0.09-0.12; the pendants' wood (15)
-# 0.07, and there a lower floor takes 1 % of their glass for a lost part
+# The linen of the development photos 08-12 holds 0.09-0.13 (the finer linen of 13, 0.076,
+# falls under); the wood under the pendants 15 and the cufflinks 14 0.069, and a floor of
+# 0.05 takes 1 % of the pendants' glass for a lost part; a studio sweep's JPEG blocks reach
+# 0.13, so the caller asks for a textured backdrop first
 WINDOW = 6.0  # px: each pixel's texture is measured in a Gaussian window this wide (sigma),
-# about two thirds of a period: narrower blurs the share, wider blurs the map
+# half a period or more: 5 and 8 judge the development photos alike (README)
 
 
 def _fine(lightness: FloatImage) -> FloatImage:
@@ -86,8 +88,7 @@ def _share(fine: FloatImage, freqs: list[tuple[float, float]]) -> FloatImage:
 def weave(rgb: FloatImage, backdrop: Mask) -> FloatImage | None:
     """Per pixel of ``backdrop``'s grid (a mask of what is surely the backdrop, at any size;
     measured at ``WEAVE_SIDE``), the share of ``rgb``'s fine texture there that repeats the
-    backdrop's weave; None when the backdrop has no weave (``PERIODIC``), as a studio sweep has
-    none (its JPEG blocks aside, which only a textured backdrop's step rules out)."""
+    backdrop's weave; None when the backdrop has no weave (``PERIODIC``)."""
     small, _ = within(rgb, WEAVE_SIDE)
     size = (small.shape[1], small.shape[0])
     fine = _fine(f32(lab(small)[..., 0]))
