@@ -32,7 +32,11 @@ from agentic_image_gen.pixels.shrink import within
 from agentic_image_gen.pixels.weave import weave
 from agentic_image_gen.providers.local.cutout import Cutout
 from agentic_image_gen.providers.local.segment import Segmenter
-from agentic_image_gen.providers.local.segment.background import Difference, difference
+from agentic_image_gen.providers.local.segment.background import (
+    Difference,
+    difference,
+    local_backdrop,
+)
 from agentic_image_gen.providers.local.segment.parameters import DARK
 from agentic_image_gen.providers.local.segment.parameters import WORK_SIDE as REFINE_SIDE
 from agentic_image_gen.providers.local.segment.refine import hard_mask
@@ -99,14 +103,11 @@ def unwoven(rgb: FloatImage, diff: Difference, seen: Mask) -> Mask:
     plate's rim beside its stone, a chain), which no colour tells from a shadow, while a
     shadow cast on the cloth keeps the weave. Only on cloth, wood or stone (a sweep's JPEG
     blocks repeat too); at ``diff``'s size, beside ``seen`` (``distinct_in``)."""
-    nothing = np.zeros_like(seen)
     backdrop = ~(cv2.dilate(u8(seen), np.ones((5, 5), np.uint8)) > 0)
     share = weave(rgb, backdrop) if diff.textured and backdrop.any() else None
     if share is None:
-        return nothing
-    size = (max(3, round(WEAVE_AROUND * max(seen.shape))) | 1,) * 2
-    weight = np.maximum(cv2.blur(backdrop.astype(np.float32), size), 1e-3)
-    around = cv2.blur(share * backdrop, size) / weight
+        return np.zeros_like(seen)
+    around = local_backdrop(share, backdrop, max(3, round(WEAVE_AROUND * max(seen.shape))))
     woven = around >= IN_FOCUS * float(np.median(share[backdrop]))
     found = woven & (share < UNWOVEN * around) & (diff.any >= LIKE) & ~seen
     return opened(found, 3)

@@ -85,8 +85,11 @@ def difference(rgb: FloatImage) -> Difference:
 
 
 def local_backdrop(values: FloatImage, backdrop: Mask, size: int) -> FloatImage:
-    """The backdrop's ``values`` (H x W x C) around each pixel: blurred over ``backdrop``
-    pixels only (``size`` px square), so the product and its strands do not bleed in."""
+    """The backdrop's ``values`` (H x W, or H x W x C) around each pixel: blurred over
+    ``backdrop`` pixels only (``size`` px square), so the product and its strands do not
+    bleed in."""
     box = (size | 1, size | 1)
     weight = np.maximum(f32(cv2.blur(backdrop.astype(np.float32), box)), 1e-3)
+    if values.ndim == 2:
+        return f32(cv2.blur(f32(values * backdrop), box) / weight)
     return f32(cv2.blur(f32(values * backdrop[..., None]), box) / weight[..., None])
