@@ -22,10 +22,10 @@ FINE = 3.0  # px: what a Gaussian this wide blurs away is the fine texture a wea
 PERIODS = (4.0, 16.0)  # px: a weave repeats within this range at WEAVE_SIDE
 PEAKS = 4  # the backdrop's strongest separate frequencies that make its weave
 PERIODIC = 0.08  # share of the backdrop's fine texture in those peaks: below it, no weave.
-# The linen of the development photos 08-12 holds 0.09-0.13 (the finer linen of 13, 0.076,
-# falls under); the wood under the pendants 15 and the cufflinks 14 0.069, and a floor of
-# 0.05 takes 1 % of the pendants' glass for a lost part; a studio sweep's JPEG blocks reach
-# 0.13, so the caller asks for a textured backdrop first
+# The linen of the development photos 08, 09, 11 and 12 holds 0.086-0.13 (the finer linen
+# of 13, 0.076, falls under); the wood under the pendants 15 and the cufflinks 14 0.069,
+# and a floor of 0.05 takes 1 % of the pendants' glass for a lost part; a studio sweep's
+# JPEG blocks reach 0.13, so the caller asks for a textured backdrop first
 WINDOW = 6.0  # px: each pixel's texture is measured in a Gaussian window this wide (sigma),
 # half a period or more: 5 and 8 judge the development photos alike (README)
 
