@@ -21,27 +21,38 @@ from helpers import TEST_KEY, RayCluster  # noqa: E402
 # Fixtures started once per worker that must stay one per test run: every test using one of
 # them goes to the same pytest-xdist worker (``--dist loadgroup``).
 _ONE_PER_RUN = {"ray_cluster": "ray", "chromium": "browser"}
+# Module fixtures that take seconds (a finished run, a server): a module's tests that use one
+# go to one worker, so it is made once, not once per worker.
+_ONE_PER_MODULE = {"delivered_run", "finished", "server", "template"}
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
     """Marked as it is collected: pytest-xdist reads the groups in its own
     ``pytest_collection_modifyitems``, which may run before this file's."""
-    for group in _groups(item):
+    group = _group(item)
+    if group is not None:
         item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """A grouped test that pytest-xdist did not group would start a second cluster or
     browser unnoticed: it fails instead (xdist shows a group as the node id's suffix)."""
-    if item.config.getoption("loadgroup", False):
-        for group in _groups(item):
-            if not item.nodeid.endswith(f"@{group}"):
-                pytest.fail(f"pytest-xdist did not put this test in group {group!r}")
+    group = _group(item)
+    grouping = item.config.getoption("loadgroup", False)
+    if grouping and group is not None and not item.nodeid.endswith(f"@{group}"):
+        pytest.fail(f"pytest-xdist did not put this test in group {group!r}")
 
 
-def _groups(item: pytest.Item) -> list[str]:
+def _group(item: pytest.Item) -> str | None:
+    """One group per test: a run-wide fixture's, else its module's when it uses a costly
+    module fixture."""
     names = getattr(item, "fixturenames", ())
-    return [group for fixture, group in _ONE_PER_RUN.items() if fixture in names]
+    for fixture, group in _ONE_PER_RUN.items():
+        if fixture in names:
+            return group
+    if _ONE_PER_MODULE.intersection(names):
+        return Path(str(item.fspath)).stem
+    return None
 
 
 @pytest.fixture(scope="session")
@@ -86,11 +97,12 @@ def openai_env(fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -
     return fake_openai
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_cluster(
     spec_validator: OpenAPIValidator, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RayCluster]:
-    """One Ray cluster for the whole test session, started as a user starts one
+    """One Ray cluster for the test session's Ray tests (one module, on one worker: it stops
+    when they end, not idling through the rest of the run), started as a user starts one
     (``ray start --head``, 2 CPUs) and attached to by every Ray test. Its workers read their
     own node's environment, as on a real cluster: here the loopback OpenAI fake and a test key,
     so a catalog on the cluster calls the fake. It asks for a token (Ray's token

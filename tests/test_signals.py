@@ -20,8 +20,9 @@ from test_reliability import hung_in_second_generation
 from agentic_image_gen.frontends.signals import Signals, Stopped
 
 LATENCY = {"generation": 0.3, "evaluation": 0.1, "refinement": 0.1}
-TRIALS = 20
-AT_ONCE = 5
+TRIALS = 12  # each a process of its own: ~2 s of CPU to start on a 2-core machine
+AT_ONCE = 6
+SPAN = {False: 0.45, True: 0.72}  # seconds after start, or into the run, the signals span
 
 
 def handling(pid: int) -> bool:
@@ -67,8 +68,7 @@ def test_two_ctrl_c_1_ms_apart_at_any_moment_never_trace_back(tmp_path: Path) ->
     the moment its handlers are in, its first act), half once the run is under way
     (generating, evaluating, refining)."""
     half = TRIALS // 2
-    plans = [(0.05 * i, False) for i in range(half)]
-    plans += [(0.08 * i, True) for i in range(half)]
+    plans = [(SPAN[run] * i / (half - 1), run) for run in (False, True) for i in range(half)]
     with ThreadPoolExecutor(AT_ONCE) as pool:
         outcomes = list(
             pool.map(lambda n: _double_ctrl_c(*plans[n], tmp_path / str(n)), range(TRIALS))

