@@ -51,7 +51,7 @@ def _group(item: pytest.Item) -> str | None:
         if fixture in names:
             return group
     if _ONE_PER_MODULE.intersection(names):
-        return Path(str(item.fspath)).stem
+        return item.path.stem
     return None
 
 

@@ -21,7 +21,7 @@ from agentic_image_gen.frontends.signals import Signals, Stopped
 
 LATENCY = {"generation": 0.3, "evaluation": 0.1, "refinement": 0.1}
 TRIALS = 12  # each a process of its own: ~2 s of CPU to start on a 2-core machine
-AT_ONCE = 6
+AT_ONCE = 5
 SPAN = {False: 0.45, True: 0.72}  # seconds after start, or into the run, the signals span
 
 

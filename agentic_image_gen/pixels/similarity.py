@@ -25,7 +25,9 @@ def lab(rgb: FloatImage) -> FloatImage:
 def ssim(first: FloatImage, second: FloatImage, weight: FloatImage) -> float:
     """Structural similarity of two grey images in [0, 1], averaged over ``weight``
     (1 is identical detail and shading; 0 when the weight is empty)."""
-    from skimage.metrics import structural_similarity  # 0.3 s of imports, only when used
+    # Imported here: every user of lab() imports this module, and most never need
+    # scikit-image's 0.3 s of imports.
+    from skimage.metrics import structural_similarity
 
     _, local = structural_similarity(
         first,
@@ -45,7 +47,7 @@ def delta_e(first: FloatImage, second: FloatImage, where: Mask) -> float | None:
     noticeable); None when ``where`` is empty."""
     if not where.any():
         return None
-    from skimage.color import deltaE_cie76  # as in ssim: every Lab user imports this module
+    from skimage.color import deltaE_cie76  # imported here, as in ssim
 
     return float(deltaE_cie76(lab(first)[where], lab(second)[where]).mean())
 
