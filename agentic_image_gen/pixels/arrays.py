@@ -27,7 +27,7 @@ def u8(array: Any) -> ByteImage:
 def channel_max(image: FloatImage) -> FloatImage:
     """The largest channel of each pixel of an H x W x C image: channel by channel, three
     times as fast as numpy's max over a short last axis (every measure of a shot reads it)."""
-    largest = f32(image[..., 0]).copy()
+    largest = np.array(image[..., 0], dtype=np.float32)  # a copy, whatever the input
     for channel in range(1, image.shape[2]):
         np.maximum(largest, image[..., channel], out=largest)
     return largest
